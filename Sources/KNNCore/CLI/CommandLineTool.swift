@@ -1,0 +1,100 @@
+/// The `knnbatch` command: parses arguments, runs a command, and turns every failure into one
+/// `error:` line on stderr and its exit status. The executable only calls `main`.
+public enum CommandLineTool {
+    struct Invocation: Equatable {
+        enum Command: Equatable { case run, validate, help(topic: String?), version }
+        var command: Command
+        var jobPath: String?
+        var threads: Int?
+        var quiet = false
+    }
+
+    public static func main(_ arguments: [String]) -> Int32 {
+        do {
+            let invocation = try parse(Array(arguments.dropFirst()))
+            return try execute(invocation)
+        } catch {
+            printError("error: \(error)")
+            if case .usage = error { printError("Run 'knnbatch --help' for usage.") }
+            return error.exitCode
+        }
+    }
+
+    static func parse(_ arguments: [String]) throws(KNNError) -> Invocation {
+        guard let first = arguments.first else { throw KNNError.usage("no command given") }
+        var rest = arguments.dropFirst()
+        let command: Invocation.Command
+        switch first {
+        case "run": command = .run
+        case "validate": command = .validate
+        case "help", "-h", "--help":
+            guard rest.count <= 1 else { throw KNNError.usage("help takes at most one command name") }
+            if let topic = rest.first, !["run", "validate"].contains(topic) {
+                throw KNNError.usage("no help for unknown command '\(topic)'")
+            }
+            return Invocation(command: .help(topic: rest.first))
+        case "--version", "version":
+            guard rest.isEmpty else { throw KNNError.usage("--version takes no arguments") }
+            return Invocation(command: .version)
+        default:
+            throw KNNError.usage("unknown command '\(first)' (commands: run, validate, help)")
+        }
+        var invocation = Invocation(command: command)
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "-h", "--help":
+                return Invocation(command: .help(topic: first))
+            case "--quiet", "-q":
+                guard command == .run else { throw KNNError.usage("--quiet applies to 'run' only") }
+                invocation.quiet = true
+            case "--threads":
+                guard let value = rest.popFirst() else { throw KNNError.usage("--threads needs a number") }
+                invocation.threads = try threads(value)
+            case _ where argument.hasPrefix("--threads="):
+                invocation.threads = try threads(String(argument.dropFirst("--threads=".count)))
+            case _ where argument.hasPrefix("-") && argument != "-":
+                throw KNNError.usage("unknown option '\(argument)' for '\(first)'")
+            default:
+                guard invocation.jobPath == nil else { throw KNNError.usage("'\(first)' takes one job file, found a second: '\(argument)'") }
+                invocation.jobPath = argument
+            }
+        }
+        guard invocation.jobPath != nil else { throw KNNError.usage("'\(first)' needs a job file: knnbatch \(first) JOB.json") }
+        return invocation
+    }
+
+    private static func threads(_ text: String) throws(KNNError) -> Int {
+        guard let value = Int(text), (0...4096).contains(value) else {
+            throw KNNError.usage("--threads must be a whole number from 0 (all cores) to 4096, found '\(text)'")
+        }
+        return value
+    }
+
+    static func execute(_ invocation: Invocation) throws(KNNError) -> Int32 {
+        switch invocation.command {
+        case .version:
+            print("knnbatch \(Version.current)")
+        case .help(let topic):
+            print(topic == "run" ? Help.run : topic == "validate" ? Help.validate : Help.overview)
+        case .validate:
+            let spec = try JobSpec.load(path: invocation.jobPath!)
+            let options = JobRunner.Options(threads: invocation.threads)
+            let plan = try JobPlan.make(spec, threads: JobRunner.threadCount(spec: spec, options: options))
+            print(plan.summary)
+            print("ok: the job is valid")
+        case .run:
+            TemporaryFiles.installSignalHandlers()
+            let spec = try JobSpec.load(path: invocation.jobPath!)
+            let outcome = try JobRunner.run(spec, options: JobRunner.Options(threads: invocation.threads, quiet: invocation.quiet))
+            if !invocation.quiet {
+                var line = "wrote the \(spec.k) nearest neighbours of \(outcome.queryCount) queries to \(spec.output.path) in \(Format.duration(outcome.seconds))"
+                if case .object(let members) = outcome.report, case .number(_, let recall)? = members.first(where: { $0.key == "recall_at_k" })?.value {
+                    line += ", recall@\(spec.k) \(recall)"
+                }
+                printError(line)
+                printError("report: \(spec.output.reportPath)")
+            }
+        }
+        return 0
+    }
+}

@@ -1,0 +1,50 @@
+/// The text of `knnbatch --help` and `knnbatch help COMMAND`.
+enum Help {
+    static let overview = """
+    knnbatch \(Version.current): batch k-nearest-neighbour search
+
+    USAGE
+      knnbatch run JOB.json [--threads N] [--quiet]
+      knnbatch validate JOB.json [--threads N]
+      knnbatch help [run | validate]
+      knnbatch --version
+
+    COMMANDS
+      run        Run a job: load the inputs, build the index, search every query, write the
+                 neighbours and a JSON report beside them.
+      validate   Check a job spec and the headers of its input files without searching, and
+                 print the plan and the memory it expects to need.
+
+    The job spec is a JSON file; README.md documents every field. Exit status: 0 success,
+    64 bad usage or invalid job spec, 65 bad input data, 74 input/output failure, 1 other.
+    """
+
+    static let run = """
+    USAGE: knnbatch run JOB.json [--threads N] [--quiet]
+
+    Runs the job described by JOB.json. Paths inside the job resolve against the folder of
+    JOB.json. The output is written to a temporary file beside it and renamed into place when
+    complete, so the output path never holds a partial file; the report follows.
+
+    OPTIONS
+      --threads N   Worker threads (overrides the job's "threads"; 0 = all cores).
+      --quiet       No progress and no summary on stderr; errors are still printed.
+      -h, --help    Show this help.
+
+    Progress goes to stderr: a live line on a terminal, a log line every few seconds otherwise.
+    """
+
+    static let validate = """
+    USAGE: knnbatch validate JOB.json [--threads N]
+
+    Checks the job spec and the headers of every input file (formats, shapes, dimensions)
+    without building an index or searching, then prints the plan: dataset and query shapes,
+    index, k, metric, output, and the memory the run expects to need. Text inputs (csv, txt)
+    have no header and are parsed in full. Exits with the same status a run would for the
+    problems it finds.
+
+    OPTIONS
+      --threads N   Plan for N worker threads (0 = all cores).
+      -h, --help    Show this help.
+    """
+}

@@ -1,0 +1,78 @@
+/// The distance kernels every index calls, so exact and approximate indexes report identical
+/// distances for the same pair. Each fast kernel has a plain scalar reference beside it.
+///
+/// The fast kernels keep 16-lane accumulators and add the leftover components one by one; the
+/// summation order depends only on `count`, never on alignment or on which thread runs it, so a
+/// pair's distance is the same bit pattern wherever it is computed.
+public enum Kernels {
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var i = 0
+        while i &+ 32 <= count {
+            acc0 += load16(a + i) * load16(b + i)
+            acc1 += load16(a + (i &+ 16)) * load16(b + (i &+ 16))
+            i &+= 32
+        }
+        if i &+ 16 <= count {
+            acc0 += load16(a + i) * load16(b + i)
+            i &+= 16
+        }
+        var sum = (acc0 + acc1).sum()
+        while i < count {
+            sum += a[i] * b[i]
+            i &+= 1
+        }
+        return sum
+    }
+
+    @inline(__always)
+    public static func squaredL2(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var i = 0
+        while i &+ 32 <= count {
+            let d0 = load16(a + i) - load16(b + i)
+            let d1 = load16(a + (i &+ 16)) - load16(b + (i &+ 16))
+            acc0 += d0 * d0
+            acc1 += d1 * d1
+            i &+= 32
+        }
+        if i &+ 16 <= count {
+            let d0 = load16(a + i) - load16(b + i)
+            acc0 += d0 * d0
+            i &+= 16
+        }
+        var sum = (acc0 + acc1).sum()
+        while i < count {
+            let d = a[i] - b[i]
+            sum += d * d
+            i &+= 1
+        }
+        return sum
+    }
+
+    /// Scales `source` to unit length into `destination`; returns false for a zero vector.
+    @discardableResult
+    public static func normalize(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) -> Bool {
+        let norm = dot(source, source, count: count).squareRoot()
+        guard norm > 0 else { return false }
+        let scale = 1 / norm
+        for i in 0..<count { destination[i] = source[i] * scale }
+        return true
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    // MARK: Plain references, in double precision, for tests.
+
+    public static func referenceDot(_ a: [Float], _ b: [Float]) -> Double {
+        zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+    }
+
+    public static func referenceSquaredL2(_ a: [Float], _ b: [Float]) -> Double {
+        zip(a, b).reduce(0) { let d = Double($1.0) - Double($1.1); return $0 + d * d }
+    }
+}

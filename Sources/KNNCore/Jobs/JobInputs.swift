@@ -1,0 +1,45 @@
+/// The inputs of a job, checked against each other: the dataset, the queries (or the dataset
+/// itself for a self-join) and the optional ground truth.
+struct JobInputs {
+    var dataset: LoadedVectors
+    /// nil for a self-join.
+    var queries: LoadedVectors?
+    var groundtruth: GroundTruth?
+
+    var queryMatrix: VectorMatrix { queries?.matrix ?? dataset.matrix }
+    var queryLabels: [String]? { queries == nil ? dataset.labels : queries?.labels }
+
+    /// Loads every input and checks it completely: shapes, finiteness, and non-zero vectors
+    /// under cosine. Nothing is searched until all of this has passed.
+    static func load(_ spec: JobSpec) throws(KNNError) -> JobInputs {
+        let dataset = try VectorLoader.load(spec.dataset)
+        var queries: LoadedVectors? = nil
+        if case .file(let source) = spec.queries {
+            let loaded = try VectorLoader.load(source)
+            try checkDimensions(dataset: dataset.info, queries: loaded.info, spec: spec)
+            queries = loaded
+        }
+        try VectorChecks.check(dataset, requireNonZero: spec.metric.normalizesVectors)
+        if let queries { try VectorChecks.check(queries, requireNonZero: spec.metric.normalizesVectors) }
+        let queryCount = queries?.info.rows ?? dataset.info.rows
+        let groundtruth = try spec.groundtruthPath.map { (path) throws(KNNError) in
+            try GroundTruth(path: path, queryCount: queryCount, k: spec.k, datasetCount: dataset.info.rows)
+        }
+        return JobInputs(dataset: dataset, queries: queries, groundtruth: groundtruth)
+    }
+
+    static func checkDimensions(dataset: VectorFileInfo, queries: VectorFileInfo, spec: JobSpec) throws(KNNError) {
+        guard dataset.dim == queries.dim else {
+            throw KNNError.data(file: queries.path, location: nil,
+                                message: "queries have dimension \(queries.dim) but the dataset \(dataset.path) has dimension \(dataset.dim)")
+        }
+    }
+
+    /// Warnings worth a line on stderr and in the report.
+    static func warnings(spec: JobSpec, datasetRows: Int) -> [String] {
+        let available = spec.queries == .dataset ? datasetRows - 1 : datasetRows
+        guard spec.k > available else { return [] }
+        let what = spec.queries == .dataset ? "\(datasetRows) dataset vectors leave \(available) neighbours per query in a self-join" : "the dataset has \(datasetRows) vectors"
+        return ["k = \(spec.k) but \(what): each query's neighbours are padded to k with id -1 (distance +inf in npy, missing rows in csv)"]
+    }
+}

@@ -1,0 +1,78 @@
+/// What `knnbatch validate` prints: the job's inputs as their headers describe them, the plan,
+/// and the memory the run expects to need, all without building or searching.
+public struct JobPlan {
+    public var spec: JobSpec
+    public var dataset: VectorFileInfo
+    public var queries: VectorFileInfo?
+    public var groundtruthRows: Int?
+    public var threads: Int
+    public var planner: Planner
+
+    public static func make(_ spec: JobSpec, threads: Int) throws(KNNError) -> JobPlan {
+        let dataset = try VectorLoader.probe(spec.dataset)
+        var queries: VectorFileInfo? = nil
+        if case .file(let source) = spec.queries {
+            let info = try VectorLoader.probe(source)
+            try JobInputs.checkDimensions(dataset: dataset, queries: info, spec: spec)
+            queries = info
+        }
+        let queryCount = queries?.rows ?? dataset.rows
+        var groundtruthRows: Int? = nil
+        if let path = spec.groundtruthPath {
+            let file = try MappedFile(path: path)
+            let layout = try TexmexFormat.layout(of: file, format: .ivecs)
+            guard layout.rows == queryCount else {
+                throw KNNError.data(file: path, location: nil, message: "has \(layout.rows) rows of ground truth but the job has \(queryCount) queries")
+            }
+            guard layout.dim >= spec.k else {
+                throw KNNError.data(file: path, location: nil, message: "holds \(layout.dim) neighbours per query; recall@\(spec.k) needs at least \(spec.k)")
+            }
+            groundtruthRows = layout.rows
+        }
+        let planner = Planner(queryCount: queryCount, k: spec.k, threads: threads,
+                              blockQueries: spec.planner.blockQueries, sliceQueries: spec.planner.sliceQueries)
+        return JobPlan(spec: spec, dataset: dataset, queries: queries, groundtruthRows: groundtruthRows, threads: threads, planner: planner)
+    }
+
+    /// Bytes the run is expected to hold at its peak: the vectors as searched (mapped pages
+    /// count once touched), a unit-length copy under cosine, two blocks of results, and each
+    /// worker's scratch.
+    public var expectedMemoryBytes: Int {
+        let floatBytes = MemoryLayout<Float>.size
+        let datasetBytes = dataset.rows * dataset.dim * floatBytes
+        var total = datasetBytes
+        if spec.metric.normalizesVectors { total += datasetBytes }
+        if let queries { total += queries.rows * queries.dim * floatBytes }
+        total += 2 * planner.blockSize * spec.k * 12
+        total += threads * (planner.sliceSize * dataset.dim * floatBytes + spec.k * 16)
+        if let groundtruthRows { total += groundtruthRows * spec.k * 4 }
+        return total
+    }
+
+    public var summary: String {
+        func describe(_ info: VectorFileInfo) -> String {
+            var text = "\(info.path)  \(info.format.rawValue), \(info.rows) × \(info.dim) \(info.element.rawValue), \(Format.bytes(info.fileBytes))"
+            if info.memoryMapped { text += ", memory-mapped" }
+            if info.hasLabels { text += ", labelled" }
+            return text
+        }
+        var lines = [
+            "job          \(spec.jobPath)",
+            "dataset      \(describe(dataset))",
+            "queries      " + (queries.map(describe) ?? "self (every dataset vector, excluding its own id): \(dataset.rows) × \(dataset.dim)"),
+            "index        \(spec.index.typeName)" + (spec.index.isExact ? " (exact)" : " (approximate)"),
+            "k            \(spec.k)",
+            "metric       \(spec.metric.rawValue)",
+            "output       \(spec.output.path)  \(spec.output.format.rawValue)",
+            "report       \(spec.output.reportPath)",
+        ]
+        if let path = spec.groundtruthPath { lines.append("groundtruth  \(path)  recall@\(spec.k) will be reported") }
+        lines += [
+            "threads      \(threads)",
+            "plan         \(planner.queryCount) queries in \(planner.blockCount) block(s) of up to \(planner.blockSize), slices of up to \(planner.sliceSize)",
+            "memory       about \(Format.bytes(expectedMemoryBytes))",
+        ]
+        lines += JobInputs.warnings(spec: spec, datasetRows: dataset.rows).map { "warning      \($0)" }
+        return lines.joined(separator: "\n")
+    }
+}

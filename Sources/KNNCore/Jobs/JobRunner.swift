@@ -1,0 +1,163 @@
+import Foundation
+
+import Dispatch
+import Synchronization
+
+/// Runs a job end to end: load and check the inputs, build the index, search block by block on
+/// the workers, write the results in query order, then the report.
+///
+/// Phases never overlap except one: the previous block is written on a writer queue while the
+/// next block is searched, so at most two blocks of results exist at once.
+public enum JobRunner {
+    public struct Options: Sendable {
+        /// Overrides the job's `threads`; 0 means all cores.
+        public var threads: Int?
+        public var quiet: Bool
+        public init(threads: Int? = nil, quiet: Bool = false) {
+            self.threads = threads
+            self.quiet = quiet
+        }
+    }
+
+    public struct Outcome {
+        public var report: JSONValue
+        public var warnings: [String]
+        public var queryCount: Int
+        public var seconds: Double
+    }
+
+    public static func threadCount(spec: JobSpec, options: Options) -> Int {
+        let requested = options.threads ?? spec.threads
+        return requested > 0 ? requested : max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    public static func run(_ spec: JobSpec, options: Options = Options()) throws(KNNError) -> Outcome {
+        let start = Clock.now()
+        let threads = threadCount(spec: spec, options: options)
+        // Open the outputs first: an unwritable folder fails before hours of work, not after.
+        let output = try AtomicOutputFile(path: spec.output.path)
+        let reportFile = try AtomicOutputFile(path: spec.output.reportPath)
+
+        let inputs = try JobInputs.load(spec)
+        let loaded = Clock.now()
+        let warnings = JobInputs.warnings(spec: spec, datasetRows: inputs.dataset.info.rows)
+        if !options.quiet { for warning in warnings { printError("warning: \(warning)") } }
+
+        let index = spec.index.build(data: try inputs.dataset.matrix.prepared(for: spec.metric), metric: spec.metric, threads: threads)
+        let built = Clock.now()
+
+        let queries = inputs.queryMatrix
+        let planner = Planner(queryCount: queries.rows, k: spec.k, threads: threads,
+                              blockQueries: spec.planner.blockQueries, sliceQueries: spec.planner.sliceQueries)
+        let writer = try ResultWriters.make(spec.output.format, file: output, queryCount: queries.rows, k: spec.k,
+                                            labels: OutputLabels(queries: inputs.queryLabels, dataset: inputs.dataset.labels))
+        let search = BlockSearch(index: index, queries: queries, planner: planner, k: spec.k,
+                                 selfJoin: spec.queries == .dataset, metric: spec.metric)
+        let pipeline = WritePipeline(writer: writer)
+        let progress = Progress(total: queries.rows, mode: Progress.mode(quiet: options.quiet))
+        var searchSeconds = 0.0
+        var hits = 0
+        var shortQueries = 0
+        let tables = [ResultTable(capacity: planner.blockSize, k: spec.k),
+                      ResultTable(capacity: planner.blockCount > 1 ? planner.blockSize : 0, k: spec.k)]
+        for b in 0..<planner.blockCount {
+            let block = planner.block(b)
+            // Block b − 2 wrote from this table; its write finished before block b − 1's began.
+            let table = tables[b % 2]
+            let searchStart = Clock.now()
+            search.run(block: block, into: table)
+            searchSeconds += Clock.now() - searchStart
+            hits += inputs.groundtruth?.hits(in: table, rows: block.count, firstQuery: block.lowerBound) ?? 0
+            shortQueries += (0..<block.count).count { table.id(row: $0, rank: spec.k - 1) < 0 }
+            try pipeline.enqueue(table, rows: block.count, firstQuery: block.lowerBound)
+            progress.update(done: block.upperBound)
+        }
+        let writeSeconds = try pipeline.finish()
+        progress.finish()
+        let commitStart = Clock.now()
+        try writer.commit()
+        let written = Clock.now()
+
+        var recall: Double? = nil
+        if inputs.groundtruth != nil { recall = queries.rows > 0 ? Double(hits) / Double(queries.rows * spec.k) : 0 }
+        let report = RunReport(spec: spec, inputs: inputs, threads: threads, planner: planner, index: index,
+                               timings: .init(load: loaded - start, build: built - loaded, search: searchSeconds,
+                                              write: writeSeconds + (written - commitStart), total: Clock.now() - start),
+                               recall: recall, shortQueries: shortQueries, warnings: warnings).json
+        try reportFile.write(Array(JSONWriter.render(report).utf8))
+        try reportFile.commit()
+        return Outcome(report: report, warnings: warnings, queryCount: queries.rows, seconds: Clock.now() - start)
+    }
+}
+
+/// One block's search on the workers. Worker `w` uses only `searchers[w]` and `preparers[w]`,
+/// and writes only the result rows of the slices it takes, so nothing is locked.
+final class BlockSearch: @unchecked Sendable {
+    private let queries: VectorMatrix
+    private let planner: Planner
+    private let selfJoin: Bool
+    private let metric: Metric
+    private let searchers: [any NeighborSearcher]
+    private let preparers: [QueryPreparer]
+
+    init(index: any VectorIndex, queries: VectorMatrix, planner: Planner, k: Int, selfJoin: Bool, metric: Metric) {
+        self.queries = queries
+        self.planner = planner
+        self.selfJoin = selfJoin
+        self.metric = metric
+        searchers = (0..<planner.threads).map { _ in index.makeSearcher(k: k) }
+        preparers = (0..<planner.threads).map { _ in QueryPreparer(queries: queries, metric: metric, maxRows: planner.sliceSize) }
+    }
+
+    func run(block: Range<Int>, into table: ResultTable) {
+        let slices = planner.slices(ofBlockWith: block.count)
+        let next = SliceCounter()
+        DispatchQueue.concurrentPerform(iterations: min(planner.threads, slices.count)) { worker in
+            while true {
+                let s = next.take()
+                guard s < slices.count else { return }
+                let slice = slices[s]
+                let batch = preparers[worker].batch((block.lowerBound + slice.lowerBound)..<(block.lowerBound + slice.upperBound),
+                                                    excludesOwnID: selfJoin)
+                let rows = table.rows(slice)
+                searchers[worker].search(batch, into: rows)
+                rows.finalize(metric: metric)
+            }
+        }
+    }
+}
+
+/// Hands out slice numbers to workers, each exactly once.
+final class SliceCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    func take() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
+}
+
+/// Writes blocks on a serial queue while the next block is searched. The writer is touched only
+/// on that queue until `finish` has waited for it; at most one write is in flight.
+final class WritePipeline: @unchecked Sendable {
+    private let writer: any ResultWriter
+    private let queue = DispatchQueue(label: "knnbatch.writer")
+    private let group = DispatchGroup()
+    private var failure: KNNError?
+    private var seconds = 0.0
+
+    init(writer: any ResultWriter) { self.writer = writer }
+
+    func enqueue(_ table: ResultTable, rows: Int, firstQuery: Int) throws(KNNError) {
+        group.wait()
+        if let failure { throw failure }
+        queue.async(group: group) { [self] in
+            let start = Clock.now()
+            do throws(KNNError) { try writer.write(table, rows: rows, firstQuery: firstQuery) } catch { failure = error }
+            seconds += Clock.now() - start
+        }
+    }
+
+    /// Waits for the last write; returns the seconds spent writing.
+    func finish() throws(KNNError) -> Double {
+        group.wait()
+        if let failure { throw failure }
+        return seconds
+    }
+}

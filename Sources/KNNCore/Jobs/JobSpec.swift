@@ -1,0 +1,223 @@
+/// A job, as read from its JSON spec: the contract documented in README.md ("The job spec").
+///
+/// Parsing is strict: unknown keys, missing required keys and wrong types are errors that name
+/// the job file and the dotted field, so a typo never falls back to a default.
+public struct JobSpec: Sendable {
+    public static let currentVersion = 1
+
+    /// The job file as given on the command line.
+    public var jobPath: String
+    public var dataset: VectorSource
+    public var queries: QuerySource
+    public var k: Int
+    public var metric: Metric
+    public var index: IndexSpec
+    public var output: OutputSpec
+    /// Worker threads; 0 means all cores.
+    public var threads: Int
+    /// An ivecs file with the true neighbour ids of each query.
+    public var groundtruthPath: String?
+    public var planner: PlannerSettings
+
+    public enum QuerySource: Equatable, Sendable {
+        /// `"queries": "self"`: every dataset vector is a query that excludes its own id.
+        case dataset
+        case file(VectorSource)
+    }
+
+    public struct PlannerSettings: Equatable, Sendable {
+        public var blockQueries: Int?
+        public var sliceQueries: Int?
+        public init(blockQueries: Int? = nil, sliceQueries: Int? = nil) {
+            self.blockQueries = blockQueries
+            self.sliceQueries = sliceQueries
+        }
+    }
+
+    public static func load(path: String) throws(KNNError) -> JobSpec {
+        let file = try MappedFile(path: path)
+        return try parse(Array(file.bytes), jobPath: path)
+    }
+
+    public static func parse(_ bytes: [UInt8], jobPath: String) throws(KNNError) -> JobSpec {
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(bytes)
+        } catch {
+            throw KNNError.spec(file: jobPath, field: nil, message: "invalid JSON at line \(error.line), column \(error.column): \(error.message)")
+        }
+        var root = try SpecObject(document, file: jobPath, path: "")
+
+        let version = try root.int("version", in: 0...Int.max)
+        guard let version else { throw root.error("version", "missing required key (this release reads version \(currentVersion))") }
+        guard version == currentVersion else {
+            throw root.error("version", "this release of knnbatch reads version \(currentVersion), the job says \(version)")
+        }
+        guard var datasetObject = try root.object("dataset") else { throw root.error("dataset", "missing required key") }
+        let dataset = try parseSource(&datasetObject, jobPath: jobPath)
+
+        let queries: QuerySource
+        switch try root.required("queries") {
+        case .string("self"): queries = .dataset
+        case .string(let other): throw root.error("queries", "expected an object with a \"path\" or the string \"self\", found \"\(other)\"")
+        case let value:
+            var object = try SpecObject(value, file: jobPath, path: "queries")
+            queries = .file(try parseSource(&object, jobPath: jobPath))
+        }
+
+        guard let k = try root.int("k", in: 1...Int.max) else { throw root.error("k", "missing required key") }
+        guard k <= 1 << 20 else { throw root.error("k", "is \(k); at most \(1 << 20) neighbours per query are supported") }
+
+        let metricName = try root.requiredString("metric")
+        guard let metric = Metric(rawValue: metricName) else {
+            throw root.error("metric", "unknown metric \"\(metricName)\" (known: \(Metric.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+
+        guard var indexObject = try root.object("index") else { throw root.error("index", "missing required key") }
+        let index = try IndexSpec.parse(&indexObject)
+
+        guard var outputObject = try root.object("output") else { throw root.error("output", "missing required key") }
+        let output = try OutputSpec.parse(&outputObject, jobPath: jobPath)
+
+        let threads = try root.int("threads", in: 0...4096) ?? 0
+
+        var groundtruthPath: String? = nil
+        if var object = try root.object("groundtruth") {
+            groundtruthPath = Paths.resolve(try object.requiredString("path"), relativeToFileAt: jobPath)
+            if let format = try object.string("format"), format != "ivecs" {
+                throw object.error("format", "ground truth must be ivecs, found \"\(format)\"")
+            }
+            try object.rejectUnknownKeys()
+        }
+
+        var planner = PlannerSettings()
+        if var object = try root.object("planner") {
+            planner.blockQueries = try object.int("block_queries", in: 1...Int.max)
+            planner.sliceQueries = try object.int("slice_queries", in: 1...Int.max)
+            try object.rejectUnknownKeys()
+        }
+        try root.rejectUnknownKeys()
+
+        let spec = JobSpec(jobPath: jobPath, dataset: dataset, queries: queries, k: k, metric: metric, index: index,
+                           output: output, threads: threads, groundtruthPath: groundtruthPath, planner: planner)
+        try spec.checkOutputDoesNotOverwriteInputs()
+        return spec
+    }
+
+    private static func parseSource(_ object: inout SpecObject, jobPath: String) throws(KNNError) -> VectorSource {
+        let path = Paths.resolve(try object.requiredString("path"), relativeToFileAt: jobPath)
+        let format: VectorFormat
+        if let name = try object.string("format") {
+            guard let known = VectorFormat(rawValue: name) else {
+                throw object.error("format", "unknown format \"\(name)\" (known: \(VectorFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            format = known
+        } else {
+            guard let inferred = VectorFormat.inferred(fromPath: path) else {
+                throw object.error("format", "cannot tell the format of \"\(Paths.fileName(of: path))\" from its extension; set \"format\" to one of \(VectorFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            format = inferred
+        }
+        var source = VectorSource(path: path, format: format)
+        if let labels = try object.string("labels") {
+            guard format != .text else { throw object.error("labels", "word-vector text files carry their own labels") }
+            source.labelsPath = Paths.resolve(labels, relativeToFileAt: jobPath)
+        }
+        source.csv.header = try object.bool("header")
+        if let column = object.value("label_column") {
+            switch column {
+            case .string(let name) where !name.isEmpty: source.csv.labelColumn = .name(name)
+            case .number:
+                source.csv.labelColumn = .index(try SpecObject.integer(column, range: 0...Int.max) { message throws(KNNError) in throw object.error("label_column", message) })
+            default: throw object.error("label_column", "expected a column name or a 0-based column number, found \(column.kindName)")
+            }
+            if source.labelsPath != nil { throw object.error("label_column", "give either \"labels\" or \"label_column\", not both") }
+        }
+        if format != .csv {
+            for key in ["header", "label_column"] where object.value(key) != nil {
+                throw object.error(key, "applies to csv files only; this file is \(format.rawValue)")
+            }
+        }
+        try object.rejectUnknownKeys()
+        return source
+    }
+
+    private func checkOutputDoesNotOverwriteInputs() throws(KNNError) {
+        var inputs = [dataset.path, dataset.labelsPath, groundtruthPath, jobPath].compactMap { $0 }
+        if case .file(let source) = queries { inputs += [source.path, source.labelsPath].compactMap { $0 } }
+        let resolvedJob = Paths.normalize(jobPath)
+        for target in [output.path, output.reportPath] {
+            if inputs.contains(where: { Paths.normalize($0) == target }) || target == resolvedJob {
+                throw KNNError.spec(file: jobPath, field: target == output.path ? "output.path" : "output.report",
+                                    message: "\"\(target)\" is also an input of this job; writing it would destroy the input")
+            }
+        }
+        if output.path == output.reportPath {
+            throw KNNError.spec(file: jobPath, field: "output.report", message: "must differ from output.path")
+        }
+    }
+
+    /// The job with every path resolved and every default filled in, for the report.
+    func json(threadsUsed: Int) -> JSONValue {
+        func source(_ s: VectorSource) -> JSONValue {
+            var members: [(key: String, value: JSONValue)] = [("path", .string(Paths.absolute(s.path))), ("format", .string(s.format.rawValue))]
+            if let labels = s.labelsPath { members.append(("labels", .string(Paths.absolute(labels)))) }
+            if let header = s.csv.header { members.append(("header", .bool(header))) }
+            switch s.csv.labelColumn {
+            case .name(let name)?: members.append(("label_column", .string(name)))
+            case .index(let index)?: members.append(("label_column", .integer(index)))
+            case nil: break
+            }
+            return .object(members)
+        }
+        var members: [(key: String, value: JSONValue)] = [
+            ("version", .integer(JobSpec.currentVersion)),
+            ("job_file", .string(Paths.absolute(jobPath))),
+            ("dataset", source(dataset)),
+        ]
+        switch queries {
+        case .dataset: members.append(("queries", .string("self")))
+        case .file(let s): members.append(("queries", source(s)))
+        }
+        members += [
+            ("k", .integer(k)),
+            ("metric", .string(metric.rawValue)),
+            ("index", index.json),
+            ("output", .object([("path", .string(Paths.absolute(output.path))), ("format", .string(output.format.rawValue)),
+                                ("report", .string(Paths.absolute(output.reportPath)))])),
+            ("threads", .integer(threadsUsed)),
+        ]
+        if let groundtruthPath { members.append(("groundtruth", .object([("path", .string(Paths.absolute(groundtruthPath)))]))) }
+        return .object(members)
+    }
+}
+
+/// Where and how the neighbours are written.
+public struct OutputSpec: Equatable, Sendable {
+    public enum Format: String, CaseIterable, Sendable { case csv, npy }
+
+    public var path: String
+    public var format: Format
+    /// The JSON report; `<path>.report.json` unless the job names one.
+    public var reportPath: String
+
+    static func parse(_ object: inout SpecObject, jobPath: String) throws(KNNError) -> OutputSpec {
+        let path = Paths.resolve(try object.requiredString("path"), relativeToFileAt: jobPath)
+        let format: Format
+        if let name = try object.string("format") {
+            guard let known = Format(rawValue: name) else {
+                throw object.error("format", "unknown output format \"\(name)\" (known: \(Format.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            format = known
+        } else {
+            let ext = Paths.fileName(of: path).split(separator: ".").last.map { $0.lowercased() }
+            guard let ext, let known = Format(rawValue: ext), Paths.fileName(of: path).contains(".") else {
+                throw object.error("format", "cannot tell the output format of \"\(Paths.fileName(of: path))\" from its extension; set \"format\" to csv or npy")
+            }
+            format = known
+        }
+        let report = try object.string("report").map { Paths.resolve($0, relativeToFileAt: jobPath) } ?? path + ".report.json"
+        try object.rejectUnknownKeys()
+        return OutputSpec(path: path, format: format, reportPath: report)
+    }
+}

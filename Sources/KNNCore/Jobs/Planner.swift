@@ -1,0 +1,41 @@
+/// Splits the queries into blocks, written in order one after another, and each block into
+/// slices, which the workers take one at a time.
+///
+/// A block bounds memory: only its result rows (and the previous block's, while it is written)
+/// exist at once, however many queries there are. A slice bounds the work a worker takes at a
+/// time; too small a slice re-reads the index too often, too large one leaves workers idle at the
+/// end of a block. Results never depend on either size.
+public struct Planner: Equatable, Sendable {
+    public let queryCount: Int
+    public let threads: Int
+    public let blockSize: Int
+    public let sliceSize: Int
+
+    /// Result rows of one block are capped to this many bytes (ids and distances).
+    static let blockResultBytes = 64 << 20
+    static let defaultBlockQueries = 16_384
+    static let defaultSliceQueries = 64
+
+    public init(queryCount: Int, k: Int, threads: Int, blockQueries: Int? = nil, sliceQueries: Int? = nil) {
+        self.queryCount = queryCount
+        self.threads = max(1, threads)
+        let rowBytes = k * (MemoryLayout<Int64>.size + MemoryLayout<Float>.size)
+        let block = blockQueries ?? min(Self.defaultBlockQueries, max(1, Self.blockResultBytes / rowBytes))
+        blockSize = max(1, min(block, max(queryCount, 1)))
+        sliceSize = max(1, min(sliceQueries ?? Self.defaultSliceQueries, blockSize))
+    }
+
+    public var blockCount: Int { (queryCount + blockSize - 1) / blockSize }
+
+    public func block(_ index: Int) -> Range<Int> {
+        let start = index * blockSize
+        return start..<min(start + blockSize, queryCount)
+    }
+
+    /// The block's slices, relative to its first query. Unless a slice size was set, a block too
+    /// small to give every worker a full slice is split evenly across the workers instead.
+    public func slices(ofBlockWith rows: Int) -> [Range<Int>] {
+        let size = max(1, min(sliceSize, (rows + threads - 1) / threads))
+        return stride(from: 0, to: rows, by: size).map { $0..<min($0 + size, rows) }
+    }
+}

@@ -1,0 +1,87 @@
+/// Progress on stderr: on a terminal, one line redrawn in place (queries done, rate, time left);
+/// otherwise a log line every few seconds, for cron logs; nothing when quiet.
+final class Progress {
+    enum Mode { case quiet, terminal, log }
+
+    private let mode: Mode
+    private let total: Int
+    private let start = Clock.now()
+    private var lastShown = 0.0
+    private let logInterval: Double
+
+    init(total: Int, mode: Mode, logInterval: Double = 5) {
+        self.total = total
+        self.mode = mode
+        self.logInterval = logInterval
+    }
+
+    static func mode(quiet: Bool) -> Mode {
+        if quiet { return .quiet }
+        return isatty(STDERR_FILENO) != 0 ? .terminal : .log
+    }
+
+    func update(done: Int) {
+        guard mode != .quiet else { return }
+        let elapsed = Clock.now() - start
+        let interval = mode == .terminal ? 0.1 : logInterval
+        guard elapsed - lastShown >= interval || (done == total && mode == .terminal) else { return }
+        lastShown = elapsed
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let left = rate > 0 ? Double(total - done) / rate : 0
+        let percent = total > 0 ? 100 * done / total : 100
+        let line = "searched \(done)/\(total) queries (\(percent)%), \(Format.rate(rate)) queries/s, \(Format.duration(left)) left"
+        if mode == .terminal { printError("\r\u{1B}[K" + line, terminator: "") } else { printError(line) }
+    }
+
+    func finish() {
+        if mode == .terminal { printError("\r\u{1B}[K", terminator: "") }
+    }
+}
+
+/// Writes a line to stderr.
+public func printError(_ text: String, terminator: String = "\n") {
+    var line = text + terminator
+    line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+enum Format {
+    static func rate(_ value: Double) -> String {
+        value >= 100 ? String(Int(value.rounded())) : String(format1(value))
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        if seconds < 10 { return format1(seconds) + "s" }
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m\(s % 60)s" }
+        return "\(s / 3600)h\((s % 3600) / 60)m"
+    }
+
+    static func bytes(_ count: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count), unit = 0
+        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(count) B" : "\(format1(value)) \(units[unit])"
+    }
+
+    static func format1(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+}
+
+/// Monotonic time in seconds.
+enum Clock {
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}
+
+/// The peak resident memory of this process so far.
+func peakMemoryBytes() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Int(usage.ru_maxrss) * 1024
+}

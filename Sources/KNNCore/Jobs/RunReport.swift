@@ -1,0 +1,66 @@
+/// The JSON report written beside the output; every field is documented in README.md ("The report").
+struct RunReport {
+    struct Timings {
+        var load, build, search, write, total: Double
+    }
+
+    var spec: JobSpec
+    var inputs: JobInputs
+    var threads: Int
+    var planner: Planner
+    var index: any VectorIndex
+    var timings: Timings
+    var recall: Double?
+    var shortQueries: Int
+    var warnings: [String]
+
+    var json: JSONValue {
+        func vectors(_ info: VectorFileInfo) -> JSONValue {
+            .object([
+                ("path", .string(Paths.absolute(info.path))), ("format", .string(info.format.rawValue)),
+                ("rows", .integer(info.rows)), ("dim", .integer(info.dim)), ("element_type", .string(info.element.rawValue)),
+                ("file_bytes", .integer(info.fileBytes)), ("memory_mapped", .bool(info.memoryMapped)), ("labels", .bool(info.hasLabels)),
+            ])
+        }
+        func seconds(_ value: Double) -> JSONValue { .number(value, text: String(format6(value))) }
+        let queryCount = planner.queryCount
+        var members: [(key: String, value: JSONValue)] = [
+            ("knnbatch_version", .string(Version.current)),
+            ("job", spec.json(threadsUsed: threads)),
+            ("dataset", vectors(inputs.dataset.info)),
+            ("queries", inputs.queries.map { vectors($0.info) } ?? .string("self")),
+            ("index", .object([("type", .string(spec.index.typeName)), ("exact", .bool(spec.index.isExact)), ("vectors", .integer(index.count))])),
+            ("results", .object([
+                ("queries", .integer(queryCount)), ("k", .integer(spec.k)),
+                ("queries_with_fewer_than_k", .integer(shortQueries)),
+            ])),
+            ("threads", .integer(threads)),
+            ("plan", .object([("blocks", .integer(planner.blockCount)), ("block_queries", .integer(planner.blockSize)),
+                              ("slice_queries", .integer(planner.sliceSize))])),
+            ("timings", .object([
+                ("load", seconds(timings.load)), ("build", seconds(timings.build)), ("search", seconds(timings.search)),
+                ("write", seconds(timings.write)), ("total", seconds(timings.total)),
+            ])),
+            ("queries_per_second", .number(0, text: String(Int((Double(queryCount) / max(timings.search, 1e-9)).rounded())))),
+            ("peak_memory_bytes", .integer(peakMemoryBytes())),
+        ]
+        if let recall { members.append(("recall_at_k", .number(recall, text: String(format6(recall))))) }
+        members.append(("warnings", .array(warnings.map { .string($0) })))
+        return .object(members)
+    }
+}
+
+/// A number with at most six decimals, for timings and recall.
+func format6(_ value: Double) -> String {
+    let scaled = (value * 1e6).rounded()
+    let whole = Int(scaled / 1e6)
+    let fraction = Int(abs(scaled).truncatingRemainder(dividingBy: 1e6))
+    let digits = String(fraction)
+    var text = "\(whole).\(String(repeating: "0", count: 6 - digits.count))\(digits)"
+    while text.hasSuffix("0") && !text.hasSuffix(".0") { text.removeLast() }
+    return text
+}
+
+public enum Version {
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,88 @@
+/// A file written under a temporary name in its destination folder and renamed into place only
+/// when complete, so that the destination always holds either its previous complete content or
+/// nothing — after any failure, a kill -9 or a full disk included.
+///
+/// The temporary file is `.<name>.<pid>.knnbatch-tmp` beside the destination. A crash leaves it
+/// behind (a kill -9 cannot be intercepted); an error or SIGINT/SIGTERM removes it.
+public final class AtomicOutputFile {
+    public let path: String
+    public let temporaryPath: String
+    private var fd: Int32
+    private var committed = false
+
+    /// Creates missing parent folders, then the temporary file; fails early, before any work,
+    /// when the folder is not writable.
+    public init(path: String) throws(KNNError) {
+        self.path = path
+        let folder = Paths.directory(of: path)
+        temporaryPath = folder + "/." + Paths.fileName(of: path) + ".\(getpid()).knnbatch-tmp"
+        try Self.makeFolders(folder, for: path)
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+            throw KNNError.io(path: path, message: "cannot write the output: it is a folder")
+        }
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw KNNError.io(path: path, message: "cannot write in folder \(folder): \(systemErrorText(errno))")
+        }
+        TemporaryFiles.register(temporaryPath)
+    }
+
+    deinit { if !committed { discard() } }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(KNNError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw KNNError.io(path: path, message: "write failed: \(systemErrorText(errno))")
+            }
+            offset += written
+        }
+    }
+
+    public func write(_ bytes: [UInt8]) throws(KNNError) {
+        let result: Result<Void, KNNError> = bytes.withUnsafeBytes { buffer in
+            Result { () throws(KNNError) in try write(buffer) }
+        }
+        try result.get()
+    }
+
+    /// Flushes the data to disk and renames the file into place.
+    public func commit() throws(KNNError) {
+        guard fsync(fd) == 0 else { throw KNNError.io(path: path, message: "cannot flush to disk: \(systemErrorText(errno))") }
+        close(fd)
+        fd = -1
+        guard rename(temporaryPath, path) == 0 else {
+            let message = systemErrorText(errno)
+            discard()
+            throw KNNError.io(path: path, message: "cannot rename the finished file into place: \(message)")
+        }
+        committed = true
+        TemporaryFiles.unregister(temporaryPath)
+        // Make the rename itself durable.
+        let folder = open(Paths.directory(of: path), O_RDONLY | O_CLOEXEC)
+        if folder >= 0 { fsync(folder); close(folder) }
+    }
+
+    /// Removes the temporary file; the destination is left untouched.
+    public func discard() {
+        if fd >= 0 { close(fd); fd = -1 }
+        if !committed { unlink(temporaryPath) }
+        TemporaryFiles.unregister(temporaryPath)
+    }
+
+    private static func makeFolders(_ folder: String, for path: String) throws(KNNError) {
+        var info = stat()
+        if stat(folder, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw KNNError.io(path: path, message: "cannot write the output: \(folder) is not a folder") }
+            return
+        }
+        let parent = Paths.directory(of: folder)
+        if parent != folder { try makeFolders(parent, for: path) }
+        if mkdir(folder, 0o755) != 0 && errno != EEXIST {
+            throw KNNError.io(path: path, message: "cannot create folder \(folder): \(systemErrorText(errno))")
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+/// CSV output: a header line, then one line per neighbour:
+///
+///     query,rank,id,distance[,query_label][,label]
+///
+/// `rank` counts from 1; a query with fewer than k neighbours has fewer lines. The label columns
+/// come last, each present when its labels exist, so the first four columns never move. Distances
+/// are written as the shortest text that reads back as the same float32.
+final class CSVResultWriter: ResultWriter {
+    private let file: AtomicOutputFile
+    private let queryLabels: [[UInt8]]?
+    private let labels: [[UInt8]]?
+    private var buffer: [UInt8] = []
+
+    init(file: AtomicOutputFile, labels: OutputLabels) throws(KNNError) {
+        self.file = file
+        queryLabels = labels.queries?.map { Array(Self.escape($0).utf8) }
+        self.labels = labels.dataset?.map { Array(Self.escape($0).utf8) }
+        var header = "query,rank,id,distance"
+        if queryLabels != nil { header += ",query_label" }
+        if self.labels != nil { header += ",label" }
+        try file.write(Array((header + "\n").utf8))
+    }
+
+    func write(_ table: ResultTable, rows: Int, firstQuery: Int) throws(KNNError) {
+        buffer.removeAll(keepingCapacity: true)
+        for row in 0..<rows {
+            let query = firstQuery + row
+            let queryText = Array(String(query).utf8)
+            for rank in 0..<table.k {
+                let id = table.id(row: row, rank: rank)
+                guard id >= 0 else { break }
+                buffer += queryText
+                buffer.append(0x2C)
+                append(String(rank + 1))
+                buffer.append(0x2C)
+                append(String(id))
+                buffer.append(0x2C)
+                append(table.distance(row: row, rank: rank).description)
+                if let queryLabels { buffer.append(0x2C); buffer += queryLabels[query] }
+                if let labels { buffer.append(0x2C); buffer += labels[Int(id)] }
+                buffer.append(0x0A)
+            }
+            if buffer.count > 1 << 20 {
+                try file.write(buffer)
+                buffer.removeAll(keepingCapacity: true)
+            }
+        }
+        try file.write(buffer)
+    }
+
+    func commit() throws(KNNError) { try file.commit() }
+
+    private func append(_ text: String) {
+        var text = text
+        text.withUTF8 { buffer.append(contentsOf: $0) }
+    }
+
+    /// RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled.
+    static func escape(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

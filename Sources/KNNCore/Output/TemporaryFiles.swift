@@ -1,0 +1,42 @@
+import Synchronization
+
+/// Temporary output files that exist right now, so that SIGINT and SIGTERM can remove them
+/// before the process dies. The handler only calls async-signal-safe functions (unlink, _exit)
+/// on C strings prepared in advance.
+enum TemporaryFiles {
+    /// At most a few files (the output and its report) are in flight at once.
+    private static let capacity = 8
+    nonisolated(unsafe) private static var slots = [UnsafeMutablePointer<CChar>?](repeating: nil, count: capacity)
+    private static let lock = Mutex(())
+
+    static func register(_ path: String) {
+        lock.withLock { _ in
+            guard let free = slots.firstIndex(where: { $0 == nil }) else { return }
+            slots[free] = strdup(path)
+        }
+    }
+
+    static func unregister(_ path: String) {
+        lock.withLock { _ in
+            for i in 0..<capacity where slots[i].map({ String(cString: $0) == path }) == true {
+                let old = slots[i]
+                slots[i] = nil
+                free(old)
+            }
+        }
+    }
+
+    /// Installs handlers that remove the registered files, then exit with 128 + signal.
+    public static func installSignalHandlers() {
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
+            Glibc.signal(signal) { number in
+                TemporaryFiles.removeAllUnsafely()
+                _exit(128 + number)
+            }
+        }
+    }
+
+    private static func removeAllUnsafely() {
+        for i in 0..<capacity { if let path = slots[i] { unlink(path) } }
+    }
+}

@@ -1,0 +1,110 @@
+/// Comma-separated vectors: one vector per line, numeric columns, an optional header line and an
+/// optional label column. Fields may be quoted as RFC 4180 describes (`"Paris, FR"`), with `""`
+/// for a quote inside a quoted field; quoted fields do not span lines.
+///
+/// Whether the first line is a header: `header: true/false` in the job spec decides; when it is
+/// absent, the first line is a header exactly when one of its numeric-column fields is not a number.
+enum CSVFormat {
+    struct Options: Equatable {
+        var header: Bool? = nil
+        var labelColumn: LabelColumn? = nil
+    }
+
+    enum LabelColumn: Equatable {
+        case name(String)
+        case index(Int)
+    }
+
+    struct Parsed {
+        var matrix: VectorMatrix
+        var labels: [String]?
+        /// Line number (1-based) of each vector, for error messages.
+        var lines: [Int]
+    }
+
+    /// Splits one line into fields; nil when a quote is unbalanced.
+    static func fields(_ line: UnsafeRawBufferPointer) -> [String]? {
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var i = 0
+        var quoted = false
+        var wasQuoted = false
+        while i < line.count {
+            let c = line[i]
+            if quoted {
+                if c == 0x22 {
+                    if i + 1 < line.count && line[i + 1] == 0x22 { field.append(0x22); i += 1 } else { quoted = false }
+                } else {
+                    field.append(c)
+                }
+            } else if c == 0x2C {
+                fields.append(String(decoding: field, as: UTF8.self))
+                field.removeAll(keepingCapacity: true)
+                wasQuoted = false
+            } else if c == 0x22 && field.allSatisfy({ $0 == 0x20 }) && !wasQuoted {
+                field.removeAll()
+                quoted = true
+                wasQuoted = true
+            } else {
+                field.append(c)
+            }
+            i += 1
+        }
+        guard !quoted else { return nil }
+        fields.append(String(decoding: field, as: UTF8.self))
+        return fields
+    }
+
+    static func parse(_ file: MappedFile, options: Options) throws(KNNError) -> Parsed {
+        func fail(_ line: Int, _ message: String) -> KNNError { .data(file: file.path, location: "line \(line)", message: message) }
+        var lines = TextLines(file.bytes).lazy.filter { !$0.line.isBlank }.makeIterator()
+        guard let first = lines.next() else { throw KNNError.data(file: file.path, location: nil, message: "file is empty: no vectors") }
+        guard let firstFields = fields(first.line) else { throw fail(first.number, "unbalanced double quote") }
+        let columnCount = firstFields.count
+
+        // Which column holds labels, if any; by name it needs a header.
+        var labelIndex: Int? = nil
+        switch options.labelColumn {
+        case .index(let index)?:
+            guard index < columnCount else { throw fail(first.number, "label_column \(index) does not exist: the line has \(columnCount) columns (numbered from 0)") }
+            labelIndex = index
+        case .name(let name)?:
+            guard options.header != false else { throw KNNError.data(file: file.path, location: nil, message: "label_column \"\(name)\" names a header column, but header is false") }
+            guard let index = firstFields.firstIndex(where: { $0.trimmingSpaces == name }) else {
+                throw fail(first.number, "no column named \"\(name)\" in the header (columns: \(firstFields.joined(separator: ", ")))")
+            }
+            labelIndex = index
+        case nil: break
+        }
+        let numericColumns = (0..<columnCount).filter { $0 != labelIndex }
+        guard !numericColumns.isEmpty else { throw fail(first.number, "no numeric columns besides the label column") }
+
+        let hasHeader: Bool
+        if case .name? = options.labelColumn { hasHeader = true } else {
+            hasHeader = options.header ?? numericColumns.contains { Float(firstFields[$0].trimmingSpaces) == nil }
+        }
+
+        var values: [Float] = []
+        var labels: [String] = []
+        var lineNumbers: [Int] = []
+        func addRow(_ number: Int, _ row: [String]) throws(KNNError) {
+            guard row.count == columnCount else { throw fail(number, "expected \(columnCount) fields, found \(row.count)") }
+            for column in numericColumns {
+                let field = row[column]
+                let value = field.utf8.withContiguousStorageIfAvailable { parseFloat(UnsafeRawBufferPointer($0)) } ?? Float(field.trimmingSpaces)
+                guard let value else { throw fail(number, "column \(column + 1): \"\(field)\" is not a number") }
+                values.append(value)
+            }
+            if let labelIndex { labels.append(row[labelIndex]) }
+            lineNumbers.append(number)
+        }
+        if !hasHeader { try addRow(first.number, firstFields) }
+        while let (number, line) = lines.next() {
+            guard let row = fields(line) else { throw fail(number, "unbalanced double quote") }
+            try addRow(number, row)
+        }
+        guard !lineNumbers.isEmpty else { throw KNNError.data(file: file.path, location: nil, message: "no data rows after the header line: no vectors") }
+        let matrix = VectorMatrix(rows: lineNumbers.count, dim: numericColumns.count, values: values)
+        return Parsed(matrix: matrix, labels: labelIndex == nil ? nil : labels, lines: lineNumbers)
+    }
+}

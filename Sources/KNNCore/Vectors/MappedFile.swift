@@ -1,0 +1,38 @@
+/// A read-only memory map of a whole file. Large inputs are read through the page cache instead
+/// of being copied into Swift arrays; the mapping lives as long as this object.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    /// The file's bytes; empty for an empty file (mmap cannot map zero bytes).
+    public let bytes: UnsafeRawBufferPointer
+
+    public init(path: String) throws(KNNError) {
+        self.path = path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            throw KNNError.io(path: path, message: code == ENOENT ? "no such file" : "cannot open: \(systemErrorText(code))")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw KNNError.io(path: path, message: "cannot stat: \(systemErrorText(errno))") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw KNNError.io(path: path, message: "not a regular file") }
+        let size = Int(info.st_size)
+        guard size > 0 else {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
+            throw KNNError.io(path: path, message: "cannot map into memory: \(systemErrorText(errno))")
+        }
+        bytes = UnsafeRawBufferPointer(start: address, count: size)
+    }
+
+    deinit {
+        if let start = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: start), bytes.count) }
+    }
+
+    /// Reads a little-endian integer at a byte offset (no alignment needed).
+    func int32(at offset: Int) -> Int32 {
+        Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self))
+    }
+}

@@ -1,0 +1,96 @@
+/// Where a dataset or a query set comes from, as resolved from the job spec.
+public struct VectorSource: Equatable, Sendable {
+    /// Absolute path of the vector file.
+    public var path: String
+    public var format: VectorFormat
+    /// A file with one label per line, if given.
+    public var labelsPath: String?
+    /// CSV only: header and label column.
+    var csv = CSVFormat.Options()
+
+    public init(path: String, format: VectorFormat, labelsPath: String? = nil) {
+        self.path = path
+        self.format = format
+        self.labelsPath = labelsPath
+    }
+}
+
+/// What a vector file holds, known after reading its header (binary formats) or parsing it (text).
+public struct VectorFileInfo: Equatable, Sendable {
+    public var path: String
+    public var format: VectorFormat
+    public var rows: Int
+    public var dim: Int
+    /// The stored element type; text formats are parsed into float32.
+    public var element: ElementType
+    public var fileBytes: Int
+    /// Whether the vectors are searched straight from the memory map (float32 binary files).
+    public var memoryMapped: Bool
+    public var hasLabels: Bool
+}
+
+/// Loaded vectors with their labels and, for text formats, the line each vector came from.
+public struct LoadedVectors: Sendable {
+    public var info: VectorFileInfo
+    public var matrix: VectorMatrix
+    public var labels: [String]?
+    var lines: [Int]?
+
+    /// "vector 12" or "vector 12 (line 14)", for messages about one row.
+    func location(ofRow row: Int) -> String {
+        if let lines { return "vector \(row) (line \(lines[row]))" }
+        return "vector \(row)"
+    }
+}
+
+public enum VectorLoader {
+    /// Reads just enough to know the shape: the header of a binary file, all of a text file.
+    public static func probe(_ source: VectorSource) throws(KNNError) -> VectorFileInfo {
+        let file = try MappedFile(path: source.path)
+        switch source.format {
+        case .fvecs, .bvecs, .ivecs, .npy:
+            let layout = source.format == .npy ? try NPYFormat.layout(of: file) : try TexmexFormat.layout(of: file, format: source.format)
+            return info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: layout.isMappable, labels: source.labelsPath != nil)
+        case .csv, .text:
+            return try load(source, file: file).info
+        }
+    }
+
+    /// Loads the vectors (mapping binary float32 files), their labels, and checks row headers.
+    public static func load(_ source: VectorSource) throws(KNNError) -> LoadedVectors {
+        try load(source, file: MappedFile(path: source.path))
+    }
+
+    private static func load(_ source: VectorSource, file: MappedFile) throws(KNNError) -> LoadedVectors {
+        var loaded: LoadedVectors
+        switch source.format {
+        case .fvecs, .bvecs, .ivecs:
+            let layout = try TexmexFormat.layout(of: file, format: source.format)
+            try TexmexFormat.checkRowHeaders(of: file, layout: layout)
+            loaded = LoadedVectors(info: info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: layout.isMappable, labels: false),
+                                   matrix: try layout.matrix(in: file), labels: nil, lines: nil)
+        case .npy:
+            let layout = try NPYFormat.layout(of: file)
+            loaded = LoadedVectors(info: info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: layout.isMappable, labels: false),
+                                   matrix: try layout.matrix(in: file), labels: nil, lines: nil)
+        case .csv:
+            let parsed = try CSVFormat.parse(file, options: source.csv)
+            loaded = LoadedVectors(info: info(source, file, rows: parsed.matrix.rows, dim: parsed.matrix.dim, element: .float32, mapped: false, labels: parsed.labels != nil),
+                                   matrix: parsed.matrix, labels: parsed.labels, lines: parsed.lines)
+        case .text:
+            let parsed = try WordVectorFormat.parse(file)
+            loaded = LoadedVectors(info: info(source, file, rows: parsed.matrix.rows, dim: parsed.matrix.dim, element: .float32, mapped: false, labels: true),
+                                   matrix: parsed.matrix, labels: parsed.labels, lines: parsed.lines)
+        }
+        if let labelsPath = source.labelsPath {
+            loaded.labels = try LabelsFile.read(path: labelsPath, expectedCount: loaded.info.rows, vectorsPath: source.path)
+            loaded.info.hasLabels = true
+        }
+        return loaded
+    }
+
+    private static func info(_ source: VectorSource, _ file: MappedFile, rows: Int, dim: Int, element: ElementType, mapped: Bool, labels: Bool) -> VectorFileInfo {
+        VectorFileInfo(path: source.path, format: source.format, rows: rows, dim: dim, element: element,
+                       fileBytes: file.bytes.count, memoryMapped: mapped, hasLabels: labels || source.labelsPath != nil)
+    }
+}
