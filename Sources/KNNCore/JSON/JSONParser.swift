@@ -104,6 +104,7 @@ public struct JSONParser {
         var utf8: [UInt8] = []
         while true {
             guard let c = current else { throw error("unterminated string") }
+            if c < 0x20 { throw error("control character in a string (escape it)") }
             position += 1
             switch c {
             case UInt8(ascii: "\""):
@@ -111,8 +112,6 @@ public struct JSONParser {
                 return text
             case UInt8(ascii: "\\"):
                 try parseEscape(into: &utf8)
-            case 0..<0x20:
-                throw error("control character in a string")
             default:
                 utf8.append(c)
             }

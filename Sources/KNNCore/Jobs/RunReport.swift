@@ -22,7 +22,7 @@ struct RunReport {
                 ("file_bytes", .integer(info.fileBytes)), ("memory_mapped", .bool(info.memoryMapped)), ("labels", .bool(info.hasLabels)),
             ])
         }
-        func seconds(_ value: Double) -> JSONValue { .number(value, text: String(format6(value))) }
+        func seconds(_ value: Double) -> JSONValue { .decimal(value) }
         let queryCount = planner.queryCount
         var members: [(key: String, value: JSONValue)] = [
             ("knnbatch_version", .string(Version.current)),
@@ -41,24 +41,24 @@ struct RunReport {
                 ("load", seconds(timings.load)), ("build", seconds(timings.build)), ("search", seconds(timings.search)),
                 ("write", seconds(timings.write)), ("total", seconds(timings.total)),
             ])),
-            ("queries_per_second", .number(0, text: String(Int((Double(queryCount) / max(timings.search, 1e-9)).rounded())))),
+            ("queries_per_second", .integer(Int((Double(queryCount) / max(timings.search, 1e-9)).rounded()))),
             ("peak_memory_bytes", .integer(peakMemoryBytes())),
         ]
-        if let recall { members.append(("recall_at_k", .number(recall, text: String(format6(recall))))) }
+        if let recall { members.append(("recall_at_k", .decimal(recall))) }
         members.append(("warnings", .array(warnings.map { .string($0) })))
         return .object(members)
     }
 }
 
-/// A number with at most six decimals, for timings and recall.
-func format6(_ value: Double) -> String {
-    let scaled = (value * 1e6).rounded()
-    let whole = Int(scaled / 1e6)
-    let fraction = Int(abs(scaled).truncatingRemainder(dividingBy: 1e6))
-    let digits = String(fraction)
-    var text = "\(whole).\(String(repeating: "0", count: 6 - digits.count))\(digits)"
-    while text.hasSuffix("0") && !text.hasSuffix(".0") { text.removeLast() }
-    return text
+extension JSONValue {
+    /// A non-negative number rounded to six decimals (timings, recall), written without exponent.
+    static func decimal(_ value: Double) -> JSONValue {
+        let micros = Int((max(value, 0) * 1e6).rounded())
+        let fraction = String(micros % 1_000_000)
+        var text = "\(micros / 1_000_000).\(String(repeating: "0", count: 6 - fraction.count))\(fraction)"
+        while text.hasSuffix("0") && !text.hasSuffix(".0") { text.removeLast() }
+        return .number(Double(text)!, text: text)
+    }
 }
 
 public enum Version {

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+@testable import KNNCore
+
+@Suite struct JobSpecTests {
+    func parse(_ text: String, path: String = "jobs/job.json") throws -> JobSpec {
+        try JobSpec.parse(Array(text.utf8), jobPath: path)
+    }
+
+    func specError(_ text: String) -> (field: String?, message: String)? {
+        guard case .spec(let file, let field, let message)? = knnError({ _ = try parse(text) }) else { return nil }
+        #expect(file == "jobs/job.json")
+        return (field, message)
+    }
+
+    let minimal = #"""
+    {"version": 1, "dataset": {"path": "base.fvecs"}, "queries": {"path": "q.npy"}, "k": 10,
+     "metric": "l2", "index": {"type": "flat"}, "output": {"path": "out/r.csv"}}
+    """#
+
+    /// `minimal` with one top-level member replaced or added.
+    func with(_ key: String, _ json: String) -> String {
+        var members = minimal.replacingOccurrences(of: "\n", with: " ")
+        if let range = members.range(of: "\"\(key)\": ") {
+            // Replace the existing value up to the next top-level comma or brace.
+            var depth = 0, end = range.upperBound
+            for index in members[range.upperBound...].indices {
+                let c = members[index]
+                if c == "{" || c == "[" { depth += 1 }
+                if c == "}" || c == "]" { if depth == 0 { end = index; break }; depth -= 1 }
+                if c == "," && depth == 0 { end = index; break }
+            }
+            members.replaceSubrange(range.upperBound..<end, with: json)
+        } else {
+            members.insert(contentsOf: "\"\(key)\": \(json), ", at: members.index(after: members.startIndex))
+        }
+        return members
+    }
+
+    @Test func theReadmeExampleParsesWithPathsResolvedAgainstTheJobFolder() throws {
+        let spec = try parse(#"""
+        {
+          "version": 1,
+          "dataset":  {"path": "data/words.txt", "format": "text"},
+          "queries":  {"path": "data/query-words.txt"},
+          "k": 10,
+          "metric": "cosine",
+          "index": {"type": "flat"},
+          "output": {"path": "out/words-knn.csv", "format": "csv"},
+          "threads": 0,
+          "groundtruth": {"path": "data/gt.ivecs"}
+        }
+        """#)
+        #expect(spec.dataset == VectorSource(path: "jobs/data/words.txt", format: .text))
+        #expect(spec.queries == .file(VectorSource(path: "jobs/data/query-words.txt", format: .text)))
+        #expect(spec.k == 10 && spec.metric == .cosine && spec.index == .flat && spec.threads == 0)
+        #expect(spec.output == OutputSpec(path: "jobs/out/words-knn.csv", format: .csv, reportPath: "jobs/out/words-knn.csv.report.json"))
+        #expect(spec.groundtruthPath == "jobs/data/gt.ivecs")
+    }
+
+    @Test func formatsAreInferredFromExtensions() throws {
+        let spec = try parse(minimal)
+        #expect(spec.dataset.format == .fvecs)
+        #expect(spec.queries == .file(VectorSource(path: "jobs/q.npy", format: .npy)))
+        #expect(spec.output.format == .csv)
+        #expect(try parse(with("output", #"{"path": "r.NPY"}"#)).output.format == .npy)
+        #expect(try parse(with("dataset", #"{"path": "/abs/../data/w.vec"}"#)).dataset == VectorSource(path: "/data/w.vec", format: .text))
+    }
+
+    @Test func selfQueriesAndOptionalSections() throws {
+        let spec = try parse(with("queries", #""self""#))
+        #expect(spec.queries == .dataset)
+        let planned = try parse(with("planner", #"{"block_queries": 100, "slice_queries": 7}"#))
+        #expect(planned.planner == .init(blockQueries: 100, sliceQueries: 7))
+        let csv = try parse(with("dataset", #"{"path": "c.csv", "header": true, "label_column": 2}"#))
+        #expect(csv.dataset.csv == .init(header: true, labelColumn: .index(2)))
+        #expect(try parse(with("output", #"{"path": "a.csv", "report": "logs/r.json"}"#)).output.reportPath == "jobs/logs/r.json")
+    }
+
+    @Test(arguments: [
+        ("version", #"2"#, "version", "this release of knnbatch reads version 1, the job says 2"),
+        ("k", #"0"#, "k", "must be at least 1, found 0"),
+        ("k", #"2.5"#, "k", "expected an integer, found 2.5"),
+        ("k", #"10.0"#, "k", "expected an integer written without a fraction or exponent, found 10.0"),
+        ("k", #""10""#, "k", "expected an integer, found a string"),
+        ("metric", #""euclid""#, "metric", "unknown metric \"euclid\" (known: l2, sqeuclidean, cosine, ip)"),
+        ("index", #"{"type": "annoy"}"#, "index.type", "unknown index type \"annoy\" (known: flat)"),
+        ("index", #"{"type": "flat", "nlist": 4}"#, "index.nlist", "unknown key (known keys here: type)"),
+        ("dataset", #"{"path": "b.fvecs", "fromat": "fvecs"}"#, "dataset.fromat", "unknown key (did you mean \"format\"?)"),
+        ("dataset", #"{"path": "b.dat"}"#, "dataset.format", "cannot tell the format of \"b.dat\" from its extension; set \"format\" to one of fvecs, bvecs, ivecs, npy, csv, text"),
+        ("dataset", #"{"path": "b.x", "format": "parquet"}"#, "dataset.format", "unknown format \"parquet\" (known: fvecs, bvecs, ivecs, npy, csv, text)"),
+        ("dataset", #"{"path": "b.fvecs", "header": true}"#, "dataset.header", "applies to csv files only; this file is fvecs"),
+        ("dataset", #"{"format": "fvecs"}"#, "dataset.path", "missing required key"),
+        ("dataset", #""b.fvecs""#, "dataset", "expected a JSON object, found a string"),
+        ("queries", #""all""#, "queries", "expected an object with a \"path\" or the string \"self\", found \"all\""),
+        ("output", #"{"path": "r.txt"}"#, "output.format", "cannot tell the output format of \"r.txt\" from its extension; set \"format\" to csv or npy"),
+        ("output", #"{"path": "r.csv", "format": "parquet"}"#, "output.format", "unknown output format \"parquet\" (known: csv, npy)"),
+        ("output", #"{"path": "base.fvecs", "format": "npy"}"#, "output.path", "\"jobs/base.fvecs\" is also an input of this job; writing it would destroy the input"),
+        ("threads", #"-1"#, "threads", "must be between 0 and 4096, found -1"),
+        ("thread", #"2"#, "thread", "unknown key (did you mean \"threads\"?)"),
+        ("groundtruth", #"{"path": "gt.ivecs", "format": "npy"}"#, "groundtruth.format", "ground truth must be ivecs, found \"npy\""),
+    ])
+    func invalidSpecsNameTheField(key: String, value: String, field: String, message: String) {
+        let error = specError(with(key, value))
+        #expect(error?.field == field)
+        #expect(error?.message == message)
+    }
+
+    @Test func missingRequiredKeysAreNamed() {
+        #expect(specError(#"{"version": 1}"#)?.field == "dataset")
+        #expect(specError(#"{"dataset": {"path": "a.fvecs"}}"#)! == ("version", "missing required key (this release reads version 1)"))
+        #expect(specError(minimal.replacingOccurrences(of: #""k": 10,"#, with: ""))! == ("k", "missing required key"))
+        #expect(specError(minimal.replacingOccurrences(of: #""queries": {"path": "q.npy"},"#, with: ""))! == ("queries", "missing required key"))
+    }
+
+    @Test func invalidJSONSaysWhere() {
+        #expect(specError("{\n \"version\": 1,\n}")! == (nil, "invalid JSON at line 3, column 1: expected a key in double quotes"))
+        #expect(specError("[1]")! == (nil, "expected a JSON object, found an array"))
+    }
+
+    @Test func unknownKeyErrorMessageLineForTheUser() {
+        let error = knnError { _ = try parse(with("dataset", #"{"path": "b.fvecs", "fromat": "fvecs"}"#)) }
+        #expect(error?.description == "jobs/job.json: dataset.fromat: unknown key (did you mean \"format\"?)")
+        #expect(error?.exitCode == 64)
+    }
+}

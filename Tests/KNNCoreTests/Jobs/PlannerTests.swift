@@ -1,0 +1,31 @@
+import Testing
+@testable import KNNCore
+
+@Suite struct PlannerTests {
+    func covered(_ planner: Planner) -> [Int] {
+        (0..<planner.blockCount).flatMap { b -> [Int] in
+            let block = planner.block(b)
+            return planner.slices(ofBlockWith: block.count).flatMap { ($0.lowerBound + block.lowerBound)..<($0.upperBound + block.lowerBound) }
+        }
+    }
+
+    @Test(arguments: [(1, 1, nil, nil), (10, 2, 3, 2), (1000, 2, nil, nil), (100_000, 3, nil, nil), (77, 4, 10, 100), (5, 8, nil, nil)] as [(Int, Int, Int?, Int?)])
+    func blocksAndSlicesCoverEveryQueryOnceInOrder(queries: Int, threads: Int, block: Int?, slice: Int?) {
+        let planner = Planner(queryCount: queries, k: 10, threads: threads, blockQueries: block, sliceQueries: slice)
+        #expect(covered(planner) == Array(0..<queries))
+    }
+
+    @Test func blockResultsAreBoundedWhateverTheQueryCount() {
+        let planner = Planner(queryCount: 10_000_000, k: 10, threads: 2)
+        #expect(planner.blockSize == Planner.defaultBlockQueries)
+        #expect(planner.blockCount == (10_000_000 + planner.blockSize - 1) / planner.blockSize)
+        // A large k shrinks blocks so that one block's results stay under the cap.
+        let wide = Planner(queryCount: 10_000_000, k: 1000, threads: 2)
+        #expect(wide.blockSize * 1000 * 12 <= Planner.blockResultBytes)
+    }
+
+    @Test func smallBlocksAreSplitAcrossWorkers() {
+        let planner = Planner(queryCount: 24, k: 10, threads: 2)
+        #expect(planner.slices(ofBlockWith: 24) == [0..<12, 12..<24])
+    }
+}

@@ -1,0 +1,119 @@
+import Testing
+@testable import KNNCore
+
+@Suite struct BinaryFormatTests {
+    let folder = TemporaryFolder()
+    let rows: [[Float]] = [[1, 2, 3], [4, 5, 6.5], [-7, 8e-3, 9]]
+
+    func load(_ name: String, _ format: VectorFormat) throws -> LoadedVectors {
+        try VectorLoader.load(VectorSource(path: folder.file(name), format: format))
+    }
+
+    func expectDataError(_ name: String, _ format: VectorFormat, containing text: String, location: String? = nil) {
+        let error = knnError { _ = try load(name, format) }
+        guard case .data(let file, let where_, let message)? = error else {
+            Issue.record("expected a data error, got \(String(describing: error))")
+            return
+        }
+        #expect(file == folder.file(name))
+        #expect(message.contains(text), "\(message)")
+        if let location { #expect(where_ == location) }
+    }
+
+    @Test func fvecsIsMappedInPlaceWithRowHeadersSkipped() throws {
+        folder.write("a.fvecs", Fixtures.fvecs(rows))
+        let loaded = try load("a.fvecs", .fvecs)
+        #expect(loaded.matrix.toArrays() == rows)
+        #expect(loaded.info.memoryMapped)
+        #expect(loaded.matrix.stride == 4)
+        #expect(loaded.info.rows == 3 && loaded.info.dim == 3 && loaded.info.element == .float32)
+    }
+
+    @Test func bvecsAndIvecsAreConvertedToFloat() throws {
+        folder.write("a.bvecs", Fixtures.bvecs([[0, 255], [7, 1]]))
+        folder.write("a.ivecs", Fixtures.ivecs([[-3, 100000], [5, 6]]))
+        #expect(try load("a.bvecs", .bvecs).matrix.toArrays() == [[0, 255], [7, 1]])
+        #expect(try load("a.ivecs", .ivecs).matrix.toArrays() == [[-3, 100000], [5, 6]])
+        #expect(try !load("a.bvecs", .bvecs).info.memoryMapped)
+    }
+
+    @Test func truncatedFvecsNamesTheProblem() {
+        folder.write("t.fvecs", Array(Fixtures.fvecs(rows).dropLast(2)))
+        expectDataError("t.fvecs", .fvecs, containing: "not a whole number of 16-byte rows")
+    }
+
+    @Test func corruptRowHeaderNamesTheVector() {
+        var bytes = Fixtures.fvecs(rows)
+        bytes.replaceSubrange(32..<36, with: Fixtures.int32(99))
+        folder.write("c.fvecs", bytes)
+        expectDataError("c.fvecs", .fvecs, containing: "dimension header is 99", location: "vector 2")
+    }
+
+    @Test func emptyAndNonsenseFilesAreDataErrors() {
+        folder.write("e.fvecs", [])
+        expectDataError("e.fvecs", .fvecs, containing: "empty")
+        folder.write("n.fvecs", Fixtures.int32(-5) + Fixtures.int32(0))
+        expectDataError("n.fvecs", .fvecs, containing: "dimension header is -5")
+    }
+
+    @Test(arguments: [UInt8(1), 2, 3])
+    func npyFloat32EveryHeaderVersionIsMapped(version: UInt8) throws {
+        folder.write("a.npy", Fixtures.npyFloat32(rows, version: version))
+        let loaded = try load("a.npy", .npy)
+        #expect(loaded.matrix.toArrays() == rows)
+        #expect(loaded.info.memoryMapped)
+    }
+
+    @Test func npyOtherElementTypesAreConverted() throws {
+        folder.write("f8.npy", Fixtures.npy(descr: "<f8", shape: [2, 2], payload: [1.5, -2, 3, 1e-3].flatMap(Fixtures.float64)))
+        #expect(try load("f8.npy", .npy).matrix.toArrays() == [[1.5, -2], [3, Float(1e-3)]])
+        folder.write("u1.npy", Fixtures.npy(descr: "|u1", shape: [1, 3], payload: [0, 128, 255]))
+        #expect(try load("u1.npy", .npy).matrix.toArrays() == [[0, 128, 255]])
+        folder.write("i1.npy", Fixtures.npy(descr: "|i1", shape: [1, 2], payload: [0xFF, 0x7F]))
+        #expect(try load("i1.npy", .npy).matrix.toArrays() == [[-1, 127]])
+    }
+
+    @Test func npyRejectsWhatItCannotSearch() {
+        folder.write("fortran.npy", Fixtures.npy(descr: "<f4", shape: [1, 1], payload: Fixtures.float32(1), fortran: true))
+        expectDataError("fortran.npy", .npy, containing: "Fortran order")
+        folder.write("3d.npy", Fixtures.npy(descr: "<f4", shape: [1, 1, 1], payload: Fixtures.float32(1)))
+        expectDataError("3d.npy", .npy, containing: "3 dimensions")
+        folder.write("1d.npy", Fixtures.npy(descr: "<f4", shape: [4], payload: Array(repeating: 0, count: 16)))
+        expectDataError("1d.npy", .npy, containing: "1 dimensions")
+        folder.write("be.npy", Fixtures.npy(descr: ">f4", shape: [1, 1], payload: Fixtures.float32(1)))
+        expectDataError("be.npy", .npy, containing: "big-endian")
+        folder.write("c8.npy", Fixtures.npy(descr: "<c8", shape: [1, 1], payload: Array(repeating: 0, count: 8)))
+        expectDataError("c8.npy", .npy, containing: "'<c8' is not supported")
+        folder.write("short.npy", Fixtures.npy(descr: "<f4", shape: [2, 3], payload: Array(repeating: 0, count: 20)))
+        expectDataError("short.npy", .npy, containing: "truncated: shape (2, 3)")
+        folder.write("magic.npy", Array("not numpy at all".utf8))
+        expectDataError("magic.npy", .npy, containing: "bad magic")
+        folder.write("zero.npy", Fixtures.npy(descr: "<f4", shape: [0, 3], payload: []))
+        expectDataError("zero.npy", .npy, containing: "0 rows")
+        var cut = Fixtures.npyFloat32(rows)
+        cut.removeLast(cut.count - 30)
+        folder.write("cut.npy", cut)
+        expectDataError("cut.npy", .npy, containing: "truncated header")
+    }
+
+    @Test func float64BeyondFloat32RangeIsAnErrorNotInfinity() {
+        folder.write("big.npy", Fixtures.npy(descr: "<f8", shape: [1, 2], payload: [1, 1e300].flatMap(Fixtures.float64)))
+        expectDataError("big.npy", .npy, containing: "does not fit in float32", location: "vector 0")
+    }
+
+    @Test func missingFileIsAnIOError() {
+        let error = knnError { _ = try load("missing.fvecs", .fvecs) }
+        #expect(error == .io(path: folder.file("missing.fvecs"), message: "no such file"))
+        #expect(error?.exitCode == 74)
+    }
+
+    @Test func probeReadsOnlyTheHeader() throws {
+        // Row 2's header is corrupt: the probe (validate) sees shape only; the full load catches it.
+        var bytes = Fixtures.fvecs(rows)
+        bytes.replaceSubrange(32..<36, with: Fixtures.int32(7))
+        folder.write("p.fvecs", bytes)
+        let info = try VectorLoader.probe(VectorSource(path: folder.file("p.fvecs"), format: .fvecs))
+        #expect(info.rows == 3 && info.dim == 3)
+        #expect(knnError { _ = try load("p.fvecs", .fvecs) } != nil)
+    }
+}

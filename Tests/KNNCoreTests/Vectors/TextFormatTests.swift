@@ -1,0 +1,112 @@
+import Testing
+@testable import KNNCore
+
+@Suite struct TextFormatTests {
+    let folder = TemporaryFolder()
+
+    func load(_ name: String, _ format: VectorFormat, csv: CSVFormat.Options = .init(), labels: String? = nil) throws -> LoadedVectors {
+        var source = VectorSource(path: folder.file(name), format: format, labelsPath: labels.map(folder.file))
+        source.csv = csv
+        return try VectorLoader.load(source)
+    }
+
+    func dataError(_ body: () throws -> Void) -> (location: String?, message: String)? {
+        guard case .data(_, let location, let message)? = knnError(body) else { return nil }
+        return (location, message)
+    }
+
+    @Test func csvWithoutHeader() throws {
+        folder.write("a.csv", text: "1,2\n3.5,-4e2\r\n\n")
+        let loaded = try load("a.csv", .csv)
+        #expect(loaded.matrix.toArrays() == [[1, 2], [3.5, -400]])
+        #expect(loaded.labels == nil)
+    }
+
+    @Test func csvHeaderIsDetectedFromNonNumericFields() throws {
+        folder.write("h.csv", text: "x,y\n1,2\n")
+        #expect(try load("h.csv", .csv).matrix.toArrays() == [[1, 2]])
+        // Told there is no header, the same first line is bad data, reported with its line.
+        let error = dataError { _ = try load("h.csv", .csv, csv: .init(header: false)) }
+        #expect(error?.location == "line 1")
+        #expect(error?.message == "column 1: \"x\" is not a number")
+        // Told there is a header, a numeric first line is skipped.
+        folder.write("n.csv", text: "5,6\n1,2\n")
+        #expect(try load("n.csv", .csv, csv: .init(header: true)).matrix.toArrays() == [[1, 2]])
+    }
+
+    @Test func csvLabelColumnByNameOrIndexWithQuotedFields() throws {
+        folder.write("l.csv", text: "x,city,y\n1,\"Paris, FR\",2\n3,\"The \"\"Big\"\" Apple\",4\n")
+        let byName = try load("l.csv", .csv, csv: .init(labelColumn: .name("city")))
+        #expect(byName.matrix.toArrays() == [[1, 2], [3, 4]])
+        #expect(byName.labels == ["Paris, FR", "The \"Big\" Apple"])
+        let byIndex = try load("l.csv", .csv, csv: .init(labelColumn: .index(1)))
+        #expect(byIndex.labels == byName.labels)
+    }
+
+    @Test func csvErrorsNameLineAndColumn() {
+        folder.write("bad.csv", text: "1,2\n3,x4\n")
+        #expect(dataError { _ = try load("bad.csv", .csv) }! == ("line 2", "column 2: \"x4\" is not a number"))
+        folder.write("ragged.csv", text: "1,2\n3\n")
+        #expect(dataError { _ = try load("ragged.csv", .csv) }! == ("line 2", "expected 2 fields, found 1"))
+        folder.write("quote.csv", text: "1,2\n\"3,4\n")
+        #expect(dataError { _ = try load("quote.csv", .csv) }! == ("line 2", "unbalanced double quote"))
+        folder.write("header-only.csv", text: "a,b\n")
+        #expect(dataError { _ = try load("header-only.csv", .csv) }?.message.contains("no data rows") == true)
+        folder.write("l.csv", text: "a,b\n1,2\n")
+        #expect(dataError { _ = try load("l.csv", .csv, csv: .init(labelColumn: .name("city"))) }?.message.contains("no column named \"city\"") == true)
+        #expect(dataError { _ = try load("l.csv", .csv, csv: .init(labelColumn: .index(5))) }?.message.contains("label_column 5 does not exist") == true)
+    }
+
+    @Test func csvNaNIsParsedSoTheCheckCanNameIt() throws {
+        folder.write("nan.csv", text: "1,2\n3,nan\n")
+        let loaded = try load("nan.csv", .csv)
+        let error = knnError { try VectorChecks.check(loaded, requireNonZero: false) }
+        #expect(error == .data(file: folder.file("nan.csv"), location: "vector 1 (line 2)", message: "component 1 is nan; every value must be finite"))
+    }
+
+    @Test func wordVectorsGloVeLayout() throws {
+        folder.write("w.txt", text: "the 0.1 0.2\nking -1 2.5e-1\n")
+        let loaded = try load("w.txt", .text)
+        #expect(loaded.labels == ["the", "king"])
+        #expect(loaded.matrix.toArrays() == [[0.1, 0.2], [-1, 0.25]])
+    }
+
+    @Test func wordVectorsFastTextHeaderIsRecognisedAndChecked() throws {
+        folder.write("w.vec", text: "2 3\nhello 1 2 3\nworld 4 5 6\n")
+        let loaded = try load("w.vec", .text)
+        #expect(loaded.labels == ["hello", "world"])
+        #expect(loaded.matrix.rows == 2 && loaded.matrix.dim == 3)
+        folder.write("wrong.vec", text: "3 3\nhello 1 2 3\n")
+        #expect(dataError { _ = try load("wrong.vec", .text) }! == ("line 1", "header line announces 3 vectors, the file has 1"))
+    }
+
+    @Test func wordVectorLabelsMayContainSpacesButRowsMayNotBeShort() throws {
+        folder.write("s.txt", text: "a 1 2\nat name 3 4\n")
+        #expect(try load("s.txt", .text).labels == ["a", "at name"])
+        folder.write("short.txt", text: "a 1 2\nb 3\n")
+        #expect(dataError { _ = try load("short.txt", .text) }! == ("line 2", "expected a label and 2 numbers, found 2 fields"))
+        folder.write("nan.txt", text: "a 1 2\nb 3 x\n")
+        #expect(dataError { _ = try load("nan.txt", .text) }! == ("line 2", "value 2 (\"x\") is not a number"))
+    }
+
+    @Test func labelsFileMustMatchTheVectorCount() throws {
+        folder.write("v.fvecs", Fixtures.fvecs([[1], [2], [3]]))
+        folder.write("ok.txt", text: "one\ntwo\nthree\n")
+        #expect(try load("v.fvecs", .fvecs, labels: "ok.txt").labels == ["one", "two", "three"])
+        folder.write("short.txt", text: "one\ntwo\n")
+        let error = dataError { _ = try load("v.fvecs", .fvecs, labels: "short.txt") }
+        #expect(error?.message.contains("has 2 labels but") == true)
+    }
+
+    @Test func parseFloatIsStrict() {
+        func parse(_ text: String) -> Float? {
+            Array(text.utf8).withUnsafeBytes { parseFloat($0) }
+        }
+        #expect(parse(" 1.5 ") == 1.5)
+        #expect(parse("-2e-3") == -2e-3)
+        #expect(parse("1.5x") == nil)
+        #expect(parse("") == nil)
+        #expect(parse("0x10") == nil)
+        #expect(parse("inf") == .infinity)
+    }
+}
