@@ -29,6 +29,8 @@ public struct JobPlan {
             }
             groundtruthRows = layout.rows
         }
+        try AtomicOutputFile.checkWritable(spec.output.path)
+        try AtomicOutputFile.checkWritable(spec.output.reportPath)
         let planner = Planner(queryCount: queryCount, k: spec.k, threads: threads,
                               blockQueries: spec.planner.blockQueries, sliceQueries: spec.planner.sliceQueries)
         return JobPlan(spec: spec, dataset: dataset, queries: queries, groundtruthRows: groundtruthRows, threads: threads, planner: planner)

@@ -73,6 +73,23 @@ public final class AtomicOutputFile {
         TemporaryFiles.unregister(temporaryPath)
     }
 
+    /// Checks, without creating anything, that `path` could be written: its nearest existing
+    /// ancestor is a folder we may write in, and the path itself is not a folder.
+    public static func checkWritable(_ path: String) throws(KNNError) {
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+            throw KNNError.io(path: path, message: "cannot write the output: it is a folder")
+        }
+        var folder = Paths.directory(of: path)
+        while stat(folder, &info) != 0 {
+            let parent = Paths.directory(of: folder)
+            if parent == folder { break }
+            folder = parent
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { throw KNNError.io(path: path, message: "cannot write the output: \(folder) is not a folder") }
+        guard access(folder, W_OK) == 0 else { throw KNNError.io(path: path, message: "cannot write in folder \(folder): \(systemErrorText(errno))") }
+    }
+
     private static func makeFolders(_ folder: String, for path: String) throws(KNNError) {
         var info = stat()
         if stat(folder, &info) == 0 {

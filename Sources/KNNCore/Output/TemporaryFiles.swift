@@ -26,14 +26,21 @@ enum TemporaryFiles {
         }
     }
 
-    /// Installs handlers that remove the registered files, then exit with 128 + signal.
+    /// Installs handlers that remove the registered files, then exit with 128 + signal. The
+    /// signals are also unblocked: a parent may start us with them blocked (threads of many
+    /// runtimes block signals, and children inherit the mask), which would make them pending
+    /// forever and leave a job unstoppable but by kill -9.
     public static func installSignalHandlers() {
+        var handled = sigset_t()
+        sigemptyset(&handled)
         for signal in [SIGINT, SIGTERM, SIGHUP] {
             Glibc.signal(signal) { number in
                 TemporaryFiles.removeAllUnsafely()
                 _exit(128 + number)
             }
+            sigaddset(&handled, signal)
         }
+        pthread_sigmask(SIG_UNBLOCK, &handled, nil)
     }
 
     private static func removeAllUnsafely() {

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+/// Runs the built `knnbatch` executable, which SwiftPM places beside the test bundle.
+enum Knnbatch {
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let binary: String = {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var folder = testBinary.deletingLastPathComponent()
+        // On Linux the tests run from `<products>/<name>.xctest`, a file beside the executable.
+        if folder.lastPathComponent.hasSuffix(".xctest") { folder.deleteLastPathComponent() }
+        return folder.appendingPathComponent("knnbatch").path
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+        var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+    }
+
+    /// Runs to completion; the working directory is the package root unless given.
+    static func run(_ arguments: [String], in directory: String = packageRoot) throws -> Result {
+        let process = try start(arguments, in: directory)
+        let out = process.stdout.fileHandleForReading.readDataToEndOfFile()
+        let err = process.stderr.fileHandleForReading.readDataToEndOfFile()
+        process.process.waitUntilExit()
+        return Result(status: process.process.terminationStatus,
+                      stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+    }
+
+    struct Running {
+        var process: Process
+        var stdout: Pipe
+        var stderr: Pipe
+    }
+
+    static func start(_ arguments: [String], in directory: String = packageRoot) throws -> Running {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.standardInput = FileHandle.nullDevice
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        return Running(process: process, stdout: out, stderr: err)
+    }
+}
+
+/// A test folder with job and data files written by the test.
+final class Workspace {
+    let path: String
+
+    init() {
+        var template = Array((NSTemporaryDirectory() + "/knnbatch-e2e-XXXXXX").utf8CString)
+        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    @discardableResult
+    func write(_ name: String, _ bytes: [UInt8]) -> String {
+        let target = file(name)
+        try? FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: target, contents: Data(bytes))
+        return target
+    }
+
+    @discardableResult
+    func write(_ name: String, text: String) -> String { write(name, Array(text.utf8)) }
+
+    func read(_ name: String) -> [UInt8]? { FileManager.default.contents(atPath: file(name)).map(Array.init) }
+    func text(_ name: String) -> String? { read(name).map { String(decoding: $0, as: UTF8.self) } }
+    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name)) }
+
+    /// Every file below the folder, hidden ones included, relative to it.
+    var allFiles: [String] {
+        (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? []).sorted()
+    }
+
+    /// A job spec with the given members over a default that searches `base.fvecs` for `queries.fvecs`.
+    @discardableResult
+    func job(_ overrides: [String: String] = [:], name: String = "job.json") -> String {
+        var members: [(String, String)] = [
+            ("version", "1"), ("dataset", #"{"path": "base.fvecs"}"#), ("queries", #"{"path": "queries.fvecs"}"#),
+            ("k", "3"), ("metric", #""l2""#), ("index", #"{"type": "flat"}"#), ("output", #"{"path": "out/result.csv"}"#),
+        ]
+        for (key, value) in overrides.sorted(by: { $0.key < $1.key }) {
+            if let i = members.firstIndex(where: { $0.0 == key }) { members[i].1 = value } else { members.append((key, value)) }
+        }
+        let body = members.filter { $0.1 != "-" }.map { "  \"\($0.0)\": \($0.1)" }.joined(separator: ",\n")
+        return write(name, text: "{\n\(body)\n}\n")
+    }
+}
+
+enum Bytes {
+    static func int32(_ value: Int32) -> [UInt8] { withUnsafeBytes(of: value.littleEndian) { Array($0) } }
+    static func float32(_ value: Float) -> [UInt8] { withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) } }
+    static func fvecs(_ rows: [[Float]]) -> [UInt8] { rows.flatMap { int32(Int32($0.count)) + $0.flatMap(float32) } }
+
+    static func random(_ rows: Int, _ dim: Int, seed: UInt64) -> [[Float]] {
+        var state = seed
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24) * 2 - 1
+        }
+        return (0..<rows).map { _ in (0..<dim).map { _ in next() } }
+    }
+}

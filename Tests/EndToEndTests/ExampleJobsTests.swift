@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+/// Runs the job specs in jobs/ exactly as a user would, from the package root.
+@Suite(.serialized) struct ExampleJobsTests {
+    static let jobs = ["similar-words", "similar-words-eval", "city-graph", "nearest-cities"]
+
+    func report(_ path: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: Knnbatch.packageRoot + "/" + path))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    @Test(arguments: jobs)
+    func everyExampleJobValidatesAndRuns(job: String) throws {
+        let validate = try Knnbatch.run(["validate", "jobs/\(job).json"])
+        #expect(validate.status == 0, "\(validate.stderr)")
+        #expect(validate.stdout.contains("ok: the job is valid"))
+        let run = try Knnbatch.run(["run", "jobs/\(job).json", "--threads", "2"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("wrote the"))
+    }
+
+    @Test func similarWordsFindsRoyalty() throws {
+        let run = try Knnbatch.run(["run", "jobs/similar-words.json", "--quiet"])
+        #expect(run.status == 0 && run.stderr.isEmpty, "\(run.stderr)")
+        let lines = try String(contentsOfFile: Knnbatch.packageRoot + "/out/similar-words.csv", encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "query,rank,id,distance,query_label,label")
+        #expect(lines.count == 1 + 24 * 10)
+        let king = lines.filter { $0.hasPrefix("0,") }.map { $0.split(separator: ",").last.map(String.init) ?? "" }
+        #expect(king.first == "king")
+        #expect(king.contains("queen") && king.contains("prince"))
+    }
+
+    @Test func evaluationJobReportsPerfectRecallForTheExactIndex() throws {
+        let run = try Knnbatch.run(["run", "jobs/similar-words-eval.json", "--quiet"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let json = try report("out/similar-words-eval.npy.report.json")
+        // Ground truth is float64; the exact index computes in float32. Observed: 1.0.
+        #expect((json["recall_at_k"] as? Double ?? 0) >= 0.99)
+        let timings = json["timings"] as? [String: Double] ?? [:]
+        #expect(Set(timings.keys) == ["load", "build", "search", "write", "total"])
+    }
+
+    @Test func cityGraphMatchesTheGroundTruth() throws {
+        let run = try Knnbatch.run(["run", "jobs/city-graph.json", "--quiet"])
+        #expect(run.status == 0, "\(run.stderr)")
+        // Observed 1.0; near-duplicate districts sit 1e-9 apart, so allow a float32 swap or two.
+        #expect((try report("out/city-graph.npy.report.json")["recall_at_k"] as? Double ?? 0) >= 0.999)
+    }
+}

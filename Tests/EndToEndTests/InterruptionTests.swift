@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+
+/// After any interruption the output path holds the previous complete file (or nothing).
+@Suite struct InterruptionTests {
+    /// A self-join big enough to take seconds, so the process can be killed mid-search.
+    func slowJob(_ w: Workspace) {
+        w.write("base.fvecs", Bytes.fvecs(Bytes.random(40_000, 64, seed: 9)))
+        w.job(["queries": #""self""#, "output": #"{"path": "result.npy"}"#, "planner": #"{"block_queries": 64}"#])
+        w.write("result.npy", text: "previous complete result")
+    }
+
+    func waitForTemporary(_ w: Workspace) -> Bool {
+        for _ in 0..<200 {
+            if w.allFiles.contains(where: { $0.hasSuffix(".knnbatch-tmp") }) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    @Test(arguments: [SIGKILL, SIGTERM, SIGINT])
+    func interruptedRunKeepsThePreviousOutput(signal: Int32) throws {
+        let w = Workspace()
+        slowJob(w)
+        let running = try Knnbatch.start(["run", "job.json", "--quiet"], in: w.path)
+        #expect(waitForTemporary(w))
+        usleep(300_000)
+        kill(running.process.processIdentifier, signal)
+        running.process.waitUntilExit()
+        #expect(running.process.terminationReason == (signal == SIGKILL ? .uncaughtSignal : .exit))
+        #expect(w.text("result.npy") == "previous complete result")
+        #expect(!w.exists("result.npy.report.json"))
+        if signal != SIGKILL {
+            // Caught signals remove the temporary files; only kill -9 can leave one behind.
+            #expect(running.process.terminationStatus == 128 + signal)
+            #expect(!w.allFiles.contains { $0.hasSuffix(".knnbatch-tmp") }, "\(w.allFiles)")
+        }
+    }
+}
