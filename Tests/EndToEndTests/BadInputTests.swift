@@ -94,6 +94,16 @@ import Testing
             standardInputs(w)
             w.write("job.json", text: "{\"version\": 1,,}")
         },
+        Case(name: "output is the dataset under another name", status: 64, mentions: ["job.json", "output.path", "same file as an input"]) { w in
+            standardInputs(w)
+            symlink(w.file("base.fvecs"), w.file("alias.npy"))
+            w.job(["output": #"{"path": "alias.npy"}"#])
+        },
+        Case(name: "labels file of the wrong length", status: 65, mentions: ["names.txt", "has 2 labels", "4 vectors"]) { w in
+            standardInputs(w)
+            w.write("names.txt", text: "a\nb\n")
+            w.job(["dataset": #"{"path": "base.fvecs", "labels": "names.txt"}"#])
+        },
         Case(name: "ground truth for other queries", status: 65, mentions: ["gt.ivecs", "2 rows", "1 queries"]) { w in
             standardInputs(w)
             w.write("gt.ivecs", Bytes.int32(3) + [0, 1, 2].flatMap(Bytes.int32) + Bytes.int32(3) + [0, 1, 2].flatMap(Bytes.int32))
@@ -114,6 +124,9 @@ import Testing
         for mention in testCase.mentions { #expect(result.stderr.contains(mention), "\(mention) not in \(result.stderr)") }
         // Nothing written: no output, no report, no temporary (an output folder may have been made).
         #expect(w.allFiles.filter { !before.contains($0) && $0 != "out" } == [], "\(w.allFiles)")
+        if testCase.name == "output is the dataset under another name" {
+            #expect(w.read("base.fvecs") == Bytes.fvecs(Self.base))
+        }
     }
 
     /// validate reads headers only: values (NaN, infinity, zero vectors) are checked by a run.

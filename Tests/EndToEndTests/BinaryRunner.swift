@@ -27,12 +27,20 @@ enum Knnbatch {
     /// Runs to completion; the working directory is the package root unless given.
     static func run(_ arguments: [String], in directory: String = packageRoot) throws -> Result {
         let process = try start(arguments, in: directory)
+        // Drain stderr on another thread: a child that fills one pipe while we block on the other
+        // would otherwise never finish.
+        let errBox = DataBox()
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) { errBox.data = process.stderr.fileHandleForReading.readDataToEndOfFile() }
         let out = process.stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = process.stderr.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        let err = errBox.data
         process.process.waitUntilExit()
         return Result(status: process.process.terminationStatus,
                       stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
     }
+
+    final class DataBox: @unchecked Sendable { var data = Data() }
 
     struct Running {
         var process: Process

@@ -14,8 +14,11 @@ public enum CommandLineTool {
             let invocation = try parse(Array(arguments.dropFirst()))
             return try execute(invocation)
         } catch {
-            printError("error: \(error)")
-            if case .usage = error { printError("Run 'knnbatch --help' for usage.") }
+            if case .usage = error {
+                printError("error: \(error) (see knnbatch --help)")
+            } else {
+                printError("error: \(error)")
+            }
             return error.exitCode
         }
     }

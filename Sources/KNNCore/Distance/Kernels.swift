@@ -51,13 +51,19 @@ public enum Kernels {
         return sum
     }
 
-    /// Scales `source` to unit length into `destination`; returns false for a zero vector.
+    /// Scales `source` to unit length into `destination`; a zero vector becomes zeros and
+    /// returns false. The norm is summed in double precision, so vectors too small or too large
+    /// for float32 squares still normalise.
     @discardableResult
     public static func normalize(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) -> Bool {
-        let norm = dot(source, source, count: count).squareRoot()
-        guard norm > 0 else { return false }
-        let scale = 1 / norm
-        for i in 0..<count { destination[i] = source[i] * scale }
+        var sum = 0.0
+        for i in 0..<count { sum += Double(source[i]) * Double(source[i]) }
+        guard sum > 0 else {
+            destination.update(repeating: 0, count: count)
+            return false
+        }
+        let scale = 1 / sum.squareRoot()
+        for i in 0..<count { destination[i] = Float(Double(source[i]) * scale) }
         return true
     }
 

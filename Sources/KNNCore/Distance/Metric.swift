@@ -1,14 +1,16 @@
 /// The distance a job ranks neighbours by.
 ///
-/// Inside, every index ranks by a *reduced* distance where smaller is nearer and which is cheap
-/// to compute; the reported value is derived from it once, when results are finalised:
+/// Three values exist for a pair. The *reduced* distance is what the exact kernels compute
+/// (cheap, smaller is nearer). The *rank key* is what neighbours are ordered by, with ties by id:
+/// the reported distance itself, or for `ip` its negation, so that ordering by key is ordering by
+/// what the output shows even where rounding maps two reduced values to one reported value.
 ///
-/// | metric        | reduced distance          | reported                         |
-/// |---------------|---------------------------|----------------------------------|
-/// | `l2`          | ‖q − x‖²                  | ‖q − x‖ (Euclidean)              |
-/// | `sqeuclidean` | ‖q − x‖²                  | ‖q − x‖²                         |
-/// | `cosine`      | 1 − q̂·x̂ (unit vectors)    | 1 − cosine similarity, ≥ 0       |
-/// | `ip`          | −q·x                      | q·x (largest first)              |
+/// | metric        | reduced distance        | rank key          | reported                     |
+/// |---------------|-------------------------|-------------------|------------------------------|
+/// | `l2`          | ‖q − x‖²                | √reduced          | ‖q − x‖ (Euclidean)          |
+/// | `sqeuclidean` | ‖q − x‖²                | reduced           | ‖q − x‖²                     |
+/// | `cosine`      | 1 − q̂·x̂ (unit vectors)  | max(reduced, 0)   | 1 − cosine similarity        |
+/// | `ip`          | −q·x                    | reduced           | q·x (largest first)          |
 public enum Metric: String, CaseIterable, Sendable {
     case l2, sqeuclidean, cosine, ip
 
@@ -25,18 +27,24 @@ public enum Metric: String, CaseIterable, Sendable {
         }
     }
 
-    /// The value written to the output for a reduced distance. Rounding can push a reduced
-    /// distance of identical unit vectors just below zero; reported distances never are.
+    /// The key neighbours are ranked by: monotone in the reduced distance. Rounding can push the
+    /// reduced distance of identical unit vectors just below zero; keys of distances never are.
     @inline(__always)
-    public func reported(_ reduced: Float) -> Float {
+    public func rankKey(_ reduced: Float) -> Float {
         switch self {
         case .l2: return reduced > 0 ? reduced.squareRoot() : 0
-        case .sqeuclidean: return max(reduced, 0)
-        case .cosine: return max(reduced, 0)
-        case .ip: return -reduced
+        case .sqeuclidean, .cosine: return reduced > 0 ? reduced : 0
+        case .ip: return reduced
         }
     }
 
-    /// Whether a larger reported value is nearer (only for the inner product).
-    public var largerIsNearer: Bool { self == .ip }
+    /// The value written to the output for a rank key.
+    @inline(__always)
+    public func reported(rankKey key: Float) -> Float { self == .ip ? -key : key }
+
+    /// The exact rank key of a pair of prepared vectors.
+    @inline(__always)
+    public func exactKey(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, dim: Int) -> Float {
+        rankKey(reducedDistance(a, b, dim: dim))
+    }
 }

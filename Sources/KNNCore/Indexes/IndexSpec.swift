@@ -18,6 +18,15 @@ public enum IndexSpec: Equatable, Sendable {
         }
     }
 
+    /// The slice size (queries a worker takes at a time) this index type searches best in,
+    /// unless the job sets one. The flat scan streams the whole dataset once per slice, so large
+    /// slices amortise that.
+    var preferredSliceQueries: Int {
+        switch self {
+        case .flat: return 256
+        }
+    }
+
     static func parse(_ object: inout SpecObject) throws(KNNError) -> IndexSpec {
         let type = try object.requiredString("type")
         let spec: IndexSpec
@@ -37,9 +46,10 @@ public enum IndexSpec: Equatable, Sendable {
         }
     }
 
+    /// Builds the index over the raw dataset; each index prepares vectors for the metric itself.
     public func build(data: VectorMatrix, metric: Metric, threads: Int) -> any VectorIndex {
         switch self {
-        case .flat: return FlatIndex(data: data, metric: metric)
+        case .flat: return FlatIndex(data: data, metric: metric, kernel: .selected)
         }
     }
 }

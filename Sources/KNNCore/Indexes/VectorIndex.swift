@@ -10,8 +10,8 @@ public protocol VectorIndex: Sendable {
 
 /// Searches slices of queries for one worker, with scratch memory that nothing else touches.
 public protocol NeighborSearcher {
-    /// For each query of `batch`, writes its k nearest (reduced distance, id) pairs, nearest
-    /// first with ties by id, into the matching row of `results`, padded as `TopK.drain` pads.
+    /// For each query of `batch`, writes its k nearest (rank key, id) pairs — `Metric.exactKey`,
+    /// nearest first, ties by id — into the matching row of `results`, padded as `TopK.drain` pads.
     func search(_ batch: QueryBatch, into results: ResultRows)
 }
 

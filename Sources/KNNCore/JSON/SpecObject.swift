@@ -47,6 +47,21 @@ struct SpecObject {
         return text
     }
 
+    /// A file path: a non-empty string without control characters (a NUL would cut the path
+    /// short for the operating system after every check had looked at the whole string).
+    mutating func path(_ key: String) throws(KNNError) -> String? {
+        guard let text = try string(key) else { return nil }
+        guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            throw error(key, "contains a control character; paths must be plain text")
+        }
+        return text
+    }
+
+    mutating func requiredPath(_ key: String) throws(KNNError) -> String {
+        guard let text = try path(key) else { throw error(key, "missing required key") }
+        return text
+    }
+
     mutating func bool(_ key: String) throws(KNNError) -> Bool? {
         guard let value = value(key) else { return nil }
         guard case .bool(let flag) = value else { throw error(key, "expected true or false, found \(value.kindName)") }

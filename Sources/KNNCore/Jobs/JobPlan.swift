@@ -17,34 +17,26 @@ public struct JobPlan {
             queries = info
         }
         let queryCount = queries?.rows ?? dataset.rows
-        var groundtruthRows: Int? = nil
-        if let path = spec.groundtruthPath {
-            let file = try MappedFile(path: path)
-            let layout = try TexmexFormat.layout(of: file, format: .ivecs)
-            guard layout.rows == queryCount else {
-                throw KNNError.data(file: path, location: nil, message: "has \(layout.rows) rows of ground truth but the job has \(queryCount) queries")
-            }
-            guard layout.dim >= spec.k else {
-                throw KNNError.data(file: path, location: nil, message: "holds \(layout.dim) neighbours per query; recall@\(spec.k) needs at least \(spec.k)")
-            }
-            groundtruthRows = layout.rows
+        let groundtruthRows = try spec.groundtruthPath.map { (path) throws(KNNError) in
+            try GroundTruth(path: path, queryCount: queryCount, k: spec.k, datasetCount: dataset.rows).rows
         }
+        try spec.checkOutputsAreNotInputs()
         try AtomicOutputFile.checkWritable(spec.output.path)
         try AtomicOutputFile.checkWritable(spec.output.reportPath)
         let planner = Planner(queryCount: queryCount, k: spec.k, threads: threads,
-                              blockQueries: spec.planner.blockQueries, sliceQueries: spec.planner.sliceQueries)
+                              blockQueries: spec.planner.blockQueries, sliceQueries: spec.planner.sliceQueries ?? spec.index.preferredSliceQueries)
         return JobPlan(spec: spec, dataset: dataset, queries: queries, groundtruthRows: groundtruthRows, threads: threads, planner: planner)
     }
 
-    /// Bytes the run is expected to hold at its peak: the vectors as searched (mapped pages
-    /// count once touched), a unit-length copy under cosine, two blocks of results, and each
-    /// worker's scratch.
+    /// Bytes the run is expected to hold at its peak: the index's packed copy of the dataset (a
+    /// mapped input's pages are released as they are packed; a converted or parsed input stays),
+    /// one block of queries, two blocks of results, and each worker's scratch.
     public var expectedMemoryBytes: Int {
         let floatBytes = MemoryLayout<Float>.size
         let datasetBytes = dataset.rows * dataset.dim * floatBytes
         var total = datasetBytes
-        if spec.metric.normalizesVectors { total += datasetBytes }
-        if let queries { total += queries.rows * queries.dim * floatBytes }
+        if !dataset.memoryMapped { total += datasetBytes }
+        if let queries { total += (queries.memoryMapped ? planner.blockSize : queries.rows) * queries.dim * floatBytes }
         total += 2 * planner.blockSize * spec.k * 12
         total += threads * (planner.sliceSize * dataset.dim * floatBytes + spec.k * 16)
         if let groundtruthRows { total += groundtruthRows * spec.k * 4 }

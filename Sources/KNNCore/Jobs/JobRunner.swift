@@ -34,6 +34,7 @@ public enum JobRunner {
     public static func run(_ spec: JobSpec, options: Options = Options()) throws(KNNError) -> Outcome {
         let start = Clock.now()
         let threads = threadCount(spec: spec, options: options)
+        try spec.checkOutputsAreNotInputs()
         // Open the outputs first: an unwritable folder fails before hours of work, not after.
         let output = try AtomicOutputFile(path: spec.output.path)
         let reportFile = try AtomicOutputFile(path: spec.output.reportPath)
@@ -43,18 +44,19 @@ public enum JobRunner {
         let warnings = JobInputs.warnings(spec: spec, datasetRows: inputs.dataset.info.rows)
         if !options.quiet { for warning in warnings { printError("warning: \(warning)") } }
 
-        let index = spec.index.build(data: try inputs.dataset.matrix.prepared(for: spec.metric), metric: spec.metric, threads: threads)
+        let index = spec.index.build(data: inputs.dataset.matrix, metric: spec.metric, threads: threads)
         let built = Clock.now()
 
         let queries = inputs.queryMatrix
         let planner = Planner(queryCount: queries.rows, k: spec.k, threads: threads,
-                              blockQueries: spec.planner.blockQueries, sliceQueries: spec.planner.sliceQueries)
+                              blockQueries: spec.planner.blockQueries, sliceQueries: spec.planner.sliceQueries ?? spec.index.preferredSliceQueries)
         let writer = try ResultWriters.make(spec.output.format, file: output, queryCount: queries.rows, k: spec.k,
                                             labels: OutputLabels(queries: inputs.queryLabels, dataset: inputs.dataset.labels))
         let search = BlockSearch(index: index, queries: queries, planner: planner, k: spec.k,
                                  selfJoin: spec.queries == .dataset, metric: spec.metric)
         let pipeline = WritePipeline(writer: writer)
         let progress = Progress(total: queries.rows, mode: Progress.mode(quiet: options.quiet))
+        defer { progress.finish() }
         var searchSeconds = 0.0
         var hits = 0
         var shortQueries = 0
@@ -65,17 +67,18 @@ public enum JobRunner {
             // Block b − 2 wrote from this table; its write finished before block b − 1's began.
             let table = tables[b % 2]
             let searchStart = Clock.now()
-            search.run(block: block, into: table)
+            search.run(block: block, into: table, progress: progress)
             searchSeconds += Clock.now() - searchStart
             hits += inputs.groundtruth?.hits(in: table, rows: block.count, firstQuery: block.lowerBound) ?? 0
             shortQueries += (0..<block.count).count { table.id(row: $0, rank: spec.k - 1) < 0 }
             try pipeline.enqueue(table, rows: block.count, firstQuery: block.lowerBound)
-            progress.update(done: block.upperBound)
+            // Pages of a mapped query file are not needed again: keep memory flat however many queries.
+            queries.releasePages(rows: block)
         }
         let writeSeconds = try pipeline.finish()
         progress.finish()
         let commitStart = Clock.now()
-        try writer.commit()
+        try writer.finish()
         let written = Clock.now()
 
         var recall: Double? = nil
@@ -84,8 +87,12 @@ public enum JobRunner {
                                timings: .init(load: loaded - start, build: built - loaded, search: searchSeconds,
                                               write: writeSeconds + (written - commitStart), total: Clock.now() - start),
                                recall: recall, shortQueries: shortQueries, warnings: warnings).json
+        // Both files are complete on disk before either is renamed, so a failure never leaves a new
+        // output without its report or replaces the previous output and then fails.
         try reportFile.write(Array(JSONWriter.render(report).utf8))
-        try reportFile.commit()
+        try reportFile.finish()
+        try output.publish()
+        try reportFile.publish()
         return Outcome(report: report, warnings: warnings, queryCount: queries.rows, seconds: Clock.now() - start)
     }
 }
@@ -109,7 +116,7 @@ final class BlockSearch: @unchecked Sendable {
         preparers = (0..<planner.threads).map { _ in QueryPreparer(queries: queries, metric: metric, maxRows: planner.sliceSize) }
     }
 
-    func run(block: Range<Int>, into table: ResultTable) {
+    func run(block: Range<Int>, into table: ResultTable, progress: Progress) {
         let slices = planner.slices(ofBlockWith: block.count)
         let next = SliceCounter()
         DispatchQueue.concurrentPerform(iterations: min(planner.threads, slices.count)) { worker in
@@ -122,6 +129,7 @@ final class BlockSearch: @unchecked Sendable {
                 let rows = table.rows(slice)
                 searchers[worker].search(batch, into: rows)
                 rows.finalize(metric: metric)
+                progress.add(slice.count)
             }
         }
     }

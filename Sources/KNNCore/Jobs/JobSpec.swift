@@ -83,7 +83,7 @@ public struct JobSpec: Sendable {
 
         var groundtruthPath: String? = nil
         if var object = try root.object("groundtruth") {
-            groundtruthPath = Paths.resolve(try object.requiredString("path"), relativeToFileAt: jobPath)
+            groundtruthPath = Paths.resolve(try object.requiredPath("path"), relativeToFileAt: jobPath)
             if let format = try object.string("format"), format != "ivecs" {
                 throw object.error("format", "ground truth must be ivecs, found \"\(format)\"")
             }
@@ -105,7 +105,7 @@ public struct JobSpec: Sendable {
     }
 
     private static func parseSource(_ object: inout SpecObject, jobPath: String) throws(KNNError) -> VectorSource {
-        let path = Paths.resolve(try object.requiredString("path"), relativeToFileAt: jobPath)
+        let path = Paths.resolve(try object.requiredPath("path"), relativeToFileAt: jobPath)
         let format: VectorFormat
         if let name = try object.string("format") {
             guard let known = VectorFormat(rawValue: name) else {
@@ -119,7 +119,7 @@ public struct JobSpec: Sendable {
             format = inferred
         }
         var source = VectorSource(path: path, format: format)
-        if let labels = try object.string("labels") {
+        if let labels = try object.path("labels") {
             guard format != .text else { throw object.error("labels", "word-vector text files carry their own labels") }
             source.labelsPath = Paths.resolve(labels, relativeToFileAt: jobPath)
         }
@@ -140,6 +140,30 @@ public struct JobSpec: Sendable {
         }
         try object.rejectUnknownKeys()
         return source
+    }
+
+    /// Every file the job reads.
+    var inputPaths: [String] {
+        var inputs = [dataset.path, dataset.labelsPath, groundtruthPath, jobPath].compactMap { $0 }
+        if case .file(let source) = queries { inputs += [source.path, source.labelsPath].compactMap { $0 } }
+        return inputs
+    }
+
+    /// Refuses an output or report that is an input under another name (a symlink, a hard link,
+    /// an absolute against a relative path): comparing device and inode, before anything is written.
+    func checkOutputsAreNotInputs() throws(KNNError) {
+        func identity(_ path: String) -> (UInt, UInt)? {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            return (UInt(info.st_dev), UInt(info.st_ino))
+        }
+        let inputs = inputPaths.compactMap(identity)
+        for (target, field) in [(output.path, "output.path"), (output.reportPath, "output.report")] {
+            guard let id = identity(target) else { continue }
+            if inputs.contains(where: { $0 == id }) {
+                throw KNNError.spec(file: jobPath, field: field, message: "\"\(target)\" is the same file as an input of this job; writing it would destroy the input")
+            }
+        }
     }
 
     private func checkOutputDoesNotOverwriteInputs() throws(KNNError) {
@@ -202,7 +226,7 @@ public struct OutputSpec: Equatable, Sendable {
     public var reportPath: String
 
     static func parse(_ object: inout SpecObject, jobPath: String) throws(KNNError) -> OutputSpec {
-        let path = Paths.resolve(try object.requiredString("path"), relativeToFileAt: jobPath)
+        let path = Paths.resolve(try object.requiredPath("path"), relativeToFileAt: jobPath)
         let format: Format
         if let name = try object.string("format") {
             guard let known = Format(rawValue: name) else {
@@ -216,7 +240,7 @@ public struct OutputSpec: Equatable, Sendable {
             }
             format = known
         }
-        let report = try object.string("report").map { Paths.resolve($0, relativeToFileAt: jobPath) } ?? path + ".report.json"
+        let report = try object.path("report").map { Paths.resolve($0, relativeToFileAt: jobPath) } ?? path + ".report.json"
         try object.rejectUnknownKeys()
         return OutputSpec(path: path, format: format, reportPath: report)
     }

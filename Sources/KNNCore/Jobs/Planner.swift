@@ -11,17 +11,19 @@ public struct Planner: Equatable, Sendable {
     public let blockSize: Int
     public let sliceSize: Int
 
-    /// Result rows of one block are capped to this many bytes (ids and distances).
+    /// Result rows of one block are capped to this many bytes (ids and distances), whatever the
+    /// job asks for.
     static let blockResultBytes = 64 << 20
     static let defaultBlockQueries = 16_384
     static let defaultSliceQueries = 64
 
+    /// `sliceQueries` is the job's setting, else the index type's preference, else 64.
     public init(queryCount: Int, k: Int, threads: Int, blockQueries: Int? = nil, sliceQueries: Int? = nil) {
         self.queryCount = queryCount
         self.threads = max(1, threads)
         let rowBytes = k * (MemoryLayout<Int64>.size + MemoryLayout<Float>.size)
-        let block = blockQueries ?? min(Self.defaultBlockQueries, max(1, Self.blockResultBytes / rowBytes))
-        blockSize = max(1, min(block, max(queryCount, 1)))
+        let cap = max(1, Self.blockResultBytes / rowBytes)
+        blockSize = max(1, min(blockQueries ?? Self.defaultBlockQueries, cap, max(queryCount, 1)))
         sliceSize = max(1, min(sliceQueries ?? Self.defaultSliceQueries, blockSize))
     }
 
@@ -32,8 +34,8 @@ public struct Planner: Equatable, Sendable {
         return start..<min(start + blockSize, queryCount)
     }
 
-    /// The block's slices, relative to its first query. Unless a slice size was set, a block too
-    /// small to give every worker a full slice is split evenly across the workers instead.
+    /// The block's slices, relative to its first query. A block too small to give every worker a
+    /// full slice is split evenly across the workers instead, so `sliceSize` is a maximum.
     public func slices(ofBlockWith rows: Int) -> [Range<Int>] {
         let size = max(1, min(sliceSize, (rows + threads - 1) / threads))
         return stride(from: 0, to: rows, by: size).map { $0..<min($0 + size, rows) }

@@ -1,18 +1,25 @@
+import Synchronization
+
 /// Progress on stderr: on a terminal, one line redrawn in place (queries done, rate, time left);
 /// otherwise a log line every few seconds, for cron logs; nothing when quiet.
-final class Progress {
-    enum Mode { case quiet, terminal, log }
+///
+/// Workers report finished slices; whichever worker finds the interval passed prints, so a long
+/// block does not look like a hang. Printing never blocks a worker: one that finds another
+/// printing goes on.
+final class Progress: Sendable {
+    enum Mode: Sendable { case quiet, terminal, log }
 
     private let mode: Mode
     private let total: Int
     private let start = Clock.now()
-    private var lastShown = 0.0
-    private let logInterval: Double
+    private let interval: Double
+    private let done = Atomic<Int>(0)
+    private let printer = Mutex<(lastShown: Double, shown: Bool)>((0, false))
 
     init(total: Int, mode: Mode, logInterval: Double = 5) {
         self.total = total
         self.mode = mode
-        self.logInterval = logInterval
+        interval = mode == .terminal ? 0.2 : logInterval
     }
 
     static func mode(quiet: Bool) -> Mode {
@@ -20,21 +27,29 @@ final class Progress {
         return isatty(STDERR_FILENO) != 0 ? .terminal : .log
     }
 
-    func update(done: Int) {
+    /// Called by workers as they finish a slice of `count` queries.
+    func add(_ count: Int) {
         guard mode != .quiet else { return }
+        let doneNow = done.add(count, ordering: .relaxed).newValue
         let elapsed = Clock.now() - start
-        let interval = mode == .terminal ? 0.1 : logInterval
-        guard elapsed - lastShown >= interval || (done == total && mode == .terminal) else { return }
-        lastShown = elapsed
-        let rate = elapsed > 0 ? Double(done) / elapsed : 0
-        let left = rate > 0 ? Double(total - done) / rate : 0
-        let percent = total > 0 ? 100 * done / total : 100
-        let line = "searched \(done)/\(total) queries (\(percent)%), \(Format.rate(rate)) queries/s, \(Format.duration(left)) left"
-        if mode == .terminal { printError("\r\u{1B}[K" + line, terminator: "") } else { printError(line) }
+        _ = printer.withLockIfAvailable { state in
+            guard elapsed - state.lastShown >= interval else { return }
+            state.lastShown = elapsed
+            state.shown = true
+            let rate = elapsed > 0 ? Double(doneNow) / elapsed : 0
+            let left = rate > 0 ? Double(total - doneNow) / rate : 0
+            let percent = total > 0 ? 100 * doneNow / total : 100
+            let line = "searched \(doneNow)/\(total) queries (\(percent)%), \(Format.rate(rate)) queries/s, \(Format.duration(left)) left"
+            if mode == .terminal { printError("\r\u{1B}[K" + line, terminator: "") } else { printError(line) }
+        }
     }
 
+    /// Clears a live line, so whatever follows (summary or error) starts on a clean line.
     func finish() {
-        if mode == .terminal { printError("\r\u{1B}[K", terminator: "") }
+        printer.withLock { state in
+            if mode == .terminal && state.shown { printError("\r\u{1B}[K", terminator: "") }
+            state.shown = false
+        }
     }
 }
 

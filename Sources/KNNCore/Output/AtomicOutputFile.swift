@@ -51,9 +51,20 @@ public final class AtomicOutputFile {
 
     /// Flushes the data to disk and renames the file into place.
     public func commit() throws(KNNError) {
+        try finish()
+        try publish()
+    }
+
+    /// Flushes the data to disk and closes the file, still under its temporary name.
+    public func finish() throws(KNNError) {
+        guard fd >= 0 else { return }
         guard fsync(fd) == 0 else { throw KNNError.io(path: path, message: "cannot flush to disk: \(systemErrorText(errno))") }
         close(fd)
         fd = -1
+    }
+
+    /// Renames the finished file into place.
+    public func publish() throws(KNNError) {
         guard rename(temporaryPath, path) == 0 else {
             let message = systemErrorText(errno)
             discard()

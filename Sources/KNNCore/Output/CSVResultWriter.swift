@@ -50,7 +50,7 @@ final class CSVResultWriter: ResultWriter {
         try file.write(buffer)
     }
 
-    func commit() throws(KNNError) { try file.commit() }
+    func finish() throws(KNNError) { try file.finish() }
 
     private func append(_ text: String) {
         var text = text

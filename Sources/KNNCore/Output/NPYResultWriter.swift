@@ -32,5 +32,5 @@ final class NPYResultWriter: ResultWriter {
         try file.write(buffer)
     }
 
-    func commit() throws(KNNError) { try file.commit() }
+    func finish() throws(KNNError) { try file.finish() }
 }

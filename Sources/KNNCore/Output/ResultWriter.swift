@@ -2,8 +2,8 @@
 protocol ResultWriter: AnyObject {
     /// Writes the rows `0..<rows` of `table`, which hold queries `firstQuery...`.
     func write(_ table: ResultTable, rows: Int, firstQuery: Int) throws(KNNError)
-    /// Completes the file and renames it into place.
-    func commit() throws(KNNError)
+    /// Completes the file and flushes it to disk, still under its temporary name.
+    func finish() throws(KNNError)
 }
 
 /// Labels for output columns, escaped once for CSV.

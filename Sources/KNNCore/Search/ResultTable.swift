@@ -43,35 +43,10 @@ public struct ResultRows {
     public func ids(ofRow row: Int) -> UnsafeMutablePointer<Int64> { ids + row * k }
     public func distances(ofRow row: Int) -> UnsafeMutablePointer<Float> { distances + row * k }
 
-    /// Turns reduced distances into reported ones and restores the (reported distance, id)
-    /// order, which a non-injective conversion (a square root that rounds two values together)
-    /// could break; for `ip` the order becomes largest product first, ties by id.
+    /// Turns rank keys into reported distances (for `ip`, the product). Rows stay in order:
+    /// ordering by key (then id) is ordering by reported distance, largest product first for `ip`.
     func finalize(metric: Metric) {
-        for row in 0..<count {
-            let ids = ids(ofRow: row), distances = distances(ofRow: row)
-            var found = 0
-            while found < k && ids[found] >= 0 {
-                distances[found] = metric.reported(distances[found])
-                found += 1
-            }
-            // Insertion sort: rows are already sorted except for rare equal-after-rounding pairs.
-            for i in stride(from: 1, to: found, by: 1) {
-                let id = ids[i], distance = distances[i]
-                var j = i
-                while j > 0 && Self.precedes(distance, id, distances[j - 1], ids[j - 1], largerIsNearer: metric.largerIsNearer) {
-                    ids[j] = ids[j - 1]
-                    distances[j] = distances[j - 1]
-                    j -= 1
-                }
-                ids[j] = id
-                distances[j] = distance
-            }
-        }
-    }
-
-    @inline(__always)
-    private static func precedes(_ d1: Float, _ id1: Int64, _ d2: Float, _ id2: Int64, largerIsNearer: Bool) -> Bool {
-        if d1 != d2 { return largerIsNearer ? d1 > d2 : d1 < d2 }
-        return id1 < id2
+        guard metric == .ip else { return }
+        for i in 0..<(count * k) where ids[i] >= 0 { distances[i] = metric.reported(rankKey: distances[i]) + 0 }
     }
 }

@@ -55,9 +55,17 @@ enum CSVFormat {
         return fields
     }
 
+    static func number(_ field: String) -> Float? {
+        var field = field
+        return field.withUTF8 { parseFloat(UnsafeRawBufferPointer($0)) }
+    }
+
     static func parse(_ file: MappedFile, options: Options) throws(KNNError) -> Parsed {
         func fail(_ line: Int, _ message: String) -> KNNError { .data(file: file.path, location: "line \(line)", message: message) }
-        var lines = TextLines(file.bytes).lazy.filter { !$0.line.isBlank }.makeIterator()
+        // A UTF-8 byte order mark is not part of the first field.
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let text = file.bytes.starts(with: bom) ? UnsafeRawBufferPointer(rebasing: file.bytes[3...]) : file.bytes
+        var lines = TextLines(text).lazy.filter { !$0.line.isBlank }.makeIterator()
         guard let first = lines.next() else { throw KNNError.data(file: file.path, location: nil, message: "file is empty: no vectors") }
         guard let firstFields = fields(first.line) else { throw fail(first.number, "unbalanced double quote") }
         let columnCount = firstFields.count
@@ -81,7 +89,7 @@ enum CSVFormat {
 
         let hasHeader: Bool
         if case .name? = options.labelColumn { hasHeader = true } else {
-            hasHeader = options.header ?? numericColumns.contains { Float(firstFields[$0].trimmingSpaces) == nil }
+            hasHeader = options.header ?? numericColumns.contains { number(firstFields[$0]) == nil }
         }
 
         var values: [Float] = []
@@ -91,8 +99,7 @@ enum CSVFormat {
             guard row.count == columnCount else { throw fail(number, "expected \(columnCount) fields, found \(row.count)") }
             for column in numericColumns {
                 let field = row[column]
-                let value = field.utf8.withContiguousStorageIfAvailable { parseFloat(UnsafeRawBufferPointer($0)) } ?? Float(field.trimmingSpaces)
-                guard let value else { throw fail(number, "column \(column + 1): \"\(field)\" is not a number") }
+                guard let value = Self.number(field) else { throw fail(number, "column \(column + 1): \"\(field)\" is not a number") }
                 values.append(value)
             }
             if let labelIndex { labels.append(row[labelIndex]) }

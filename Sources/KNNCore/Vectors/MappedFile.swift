@@ -31,6 +31,17 @@ public final class MappedFile: @unchecked Sendable {
         if let start = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: start), bytes.count) }
     }
 
+    /// Drops the pages wholly inside `range` from memory; they are read again from the file if
+    /// touched. Streaming passes call this so that resident memory does not grow with the file.
+    func releasePages(_ range: Range<Int>) {
+        guard let start = bytes.baseAddress, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (range.lowerBound + page - 1) / page * page
+        let end = min(range.upperBound, bytes.count) / page * page
+        guard end > first else { return }
+        madvise(UnsafeMutableRawPointer(mutating: start + first), end - first, MADV_DONTNEED)
+    }
+
     /// Reads a little-endian integer at a byte offset (no alignment needed).
     func int32(at offset: Int) -> Int32 {
         Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self))

@@ -42,11 +42,16 @@ enum NPYFormat {
         guard rows > 0 else { throw KNNError.data(file: file.path, location: nil, message: "array has 0 rows: no vectors") }
         guard dim > 0 else { throw fail("array has 0 columns") }
         let dataOffset = headerStart + headerLength
-        let (payload, overflow) = rows.multipliedReportingOverflow(by: dim * element.byteSize)
-        guard !overflow, dataOffset + payload <= bytes.count else {
-            throw KNNError.data(file: file.path, location: nil, message: "truncated: shape (\(rows), \(dim)) of \(element.rawValue) needs \(payload) bytes of data, the file has \(bytes.count - dataOffset)")
+        let available = bytes.count - dataOffset
+        let (rowBytes, rowOverflow) = dim.multipliedReportingOverflow(by: element.byteSize)
+        let (payload, overflow) = rows.multipliedReportingOverflow(by: rowBytes)
+        guard !rowOverflow, !overflow, payload <= available else {
+            throw KNNError.data(file: file.path, location: nil, message: "truncated: shape (\(rows), \(dim)) of \(element.rawValue) needs more data than the file's \(available) bytes")
         }
-        return BinaryLayout(rows: rows, dim: dim, element: element, dataOffset: dataOffset, rowBytes: dim * element.byteSize)
+        guard payload == available else {
+            throw KNNError.data(file: file.path, location: nil, message: "\(available - payload) bytes follow the data of shape (\(rows), \(dim)); the header does not describe this file")
+        }
+        return BinaryLayout(rows: rows, dim: dim, element: element, dataOffset: dataOffset, rowBytes: rowBytes)
     }
 
     private static func elementType(_ descr: String, fail: (String) throws(KNNError) -> Never) throws(KNNError) -> ElementType {

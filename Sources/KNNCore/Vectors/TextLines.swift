@@ -30,7 +30,7 @@ func parseFloat(_ bytes: UnsafeRawBufferPointer) -> Float? {
     var start = 0, end = bytes.count
     while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
     while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
-    guard start < end, end - start < 64 else { return nil }
+    guard start < end, end - start < 256 else { return nil }
     // strtof needs a NUL-terminated string; numbers are short, so copy to the stack.
     return withUnsafeTemporaryAllocation(of: CChar.self, capacity: end - start + 1) { buffer -> Float? in
         for i in start..<end { buffer[i - start] = CChar(bitPattern: bytes[i]) }
@@ -39,7 +39,7 @@ func parseFloat(_ bytes: UnsafeRawBufferPointer) -> Float? {
         let value = strtof(buffer.baseAddress!, &stop)
         guard let stop, stop == buffer.baseAddress! + (end - start) else { return nil }
         // strtof accepts hexadecimal; a data file with "0x1p3" is more likely a mistake than intent.
-        if buffer[0] == 0x30 && end - start > 1 && (buffer[1] | 0x20) == 0x78 { return nil }
+        for i in 0..<(end - start) where (buffer[i] | 0x20) == 0x78 { return nil }
         return value
     }
 }

@@ -1,23 +1,33 @@
-/// Checks that run once per input, before any search: every component finite, and under the
-/// cosine metric every vector non-zero (its direction is undefined). Errors name the row.
+/// Checks that run once per input, before any search: every component finite and small enough
+/// that squared distances and products cannot overflow float32, and under the cosine metric every
+/// vector non-zero (its direction is undefined). Errors name the row.
 enum VectorChecks {
+    /// The largest magnitude a component may have in `dim` dimensions: (2·dim·x²) stays finite.
+    static func limit(dim: Int) -> Float {
+        Float((Double(Float.greatestFiniteMagnitude) / Double(8 * max(dim, 1))).squareRoot())
+    }
+
     static func check(_ vectors: LoadedVectors, requireNonZero: Bool) throws(KNNError) {
         let matrix = vectors.matrix
+        let limit = limit(dim: matrix.dim)
         for i in 0..<matrix.rows {
             let row = matrix.row(i)
-            // x * 0 is 0 for finite x and NaN otherwise: one pass, no branch per component.
-            var poison: Float = 0
-            var norm: Float = 0
+            // |x| <= limit is false for NaN and ±∞, so one comparison per component catches all.
+            var within = true
+            var nonZero = false
             for j in 0..<matrix.dim {
-                poison += row[j] * 0
-                norm += row[j] * row[j]
+                let magnitude = abs(row[j])
+                within = (magnitude <= limit) && within
+                nonZero = (magnitude != 0) || nonZero
             }
-            if poison != 0 || poison.isNaN {
-                let j = (0..<matrix.dim).first { !row[$0].isFinite }!
-                throw KNNError.data(file: vectors.info.path, location: vectors.location(ofRow: i),
-                                    message: "component \(j) is \(row[j]); every value must be finite")
+            if !within {
+                let j = (0..<matrix.dim).first { !(abs(row[$0]) <= limit) }!
+                let message = row[j].isFinite
+                    ? "component \(j) is \(row[j]); values beyond ±\(limit) would overflow float32 distances in \(matrix.dim) dimensions"
+                    : "component \(j) is \(row[j]); every value must be finite"
+                throw KNNError.data(file: vectors.info.path, location: vectors.location(ofRow: i), message: message)
             }
-            if requireNonZero && norm == 0 {
+            if requireNonZero && !nonZero {
                 throw KNNError.data(file: vectors.info.path, location: vectors.location(ofRow: i),
                                     message: "is a zero vector, which has no direction under the cosine metric")
             }

@@ -45,6 +45,15 @@ public struct VectorMatrix: @unchecked Sendable {
         self.init(rows: rows, dim: dim, stride: stride, base: base, owner: mapping)
     }
 
+    /// For a view of a memory map, drops the pages holding `rows` from memory (they are read
+    /// again if touched); for an owned buffer, does nothing.
+    func releasePages(rows: Range<Int>) {
+        guard let file = owner as? MappedFile, !rows.isEmpty, let start = file.bytes.baseAddress else { return }
+        let offset = UnsafeRawPointer(row(rows.lowerBound)) - start
+        let end = UnsafeRawPointer(row(rows.upperBound - 1) + dim) - start
+        file.releasePages(offset..<end)
+    }
+
     /// Bytes this matrix's rows occupy (the payload, not counting row headers).
     public var payloadBytes: Int { rows * dim * MemoryLayout<Float>.size }
 

@@ -44,12 +44,22 @@ public struct LoadedVectors: Sendable {
 }
 
 public enum VectorLoader {
-    /// Reads just enough to know the shape: the header of a binary file, all of a text file.
+    /// Reads the headers of a binary file (each row's, for TEXMEX files) and its labels, or all
+    /// of a text file: everything but the values themselves.
     public static func probe(_ source: VectorSource) throws(KNNError) -> VectorFileInfo {
         let file = try MappedFile(path: source.path)
         switch source.format {
         case .fvecs, .bvecs, .ivecs, .npy:
-            let layout = source.format == .npy ? try NPYFormat.layout(of: file) : try TexmexFormat.layout(of: file, format: source.format)
+            let layout: BinaryLayout
+            if source.format == .npy {
+                layout = try NPYFormat.layout(of: file)
+            } else {
+                layout = try TexmexFormat.layout(of: file, format: source.format)
+                try TexmexFormat.checkRowHeaders(of: file, layout: layout)
+            }
+            if let labelsPath = source.labelsPath {
+                _ = try LabelsFile.read(path: labelsPath, expectedCount: layout.rows, vectorsPath: source.path)
+            }
             return info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: layout.isMappable, labels: source.labelsPath != nil)
         case .csv, .text:
             return try load(source, file: file).info

@@ -33,11 +33,26 @@ import Testing
         #expect(!zero)
     }
 
-    @Test func reportedDistancesPerMetric() {
-        #expect(Metric.l2.reported(25) == 5)
-        #expect(Metric.l2.reported(-1e-9) == 0)
-        #expect(Metric.sqeuclidean.reported(25) == 25)
-        #expect(Metric.cosine.reported(-1e-7) == 0)
-        #expect(Metric.ip.reported(-3) == 3)
+    @Test func rankKeysAndReportedDistancesPerMetric() {
+        #expect(Metric.l2.rankKey(25) == 5)
+        #expect(Metric.l2.rankKey(-1e-9) == 0)
+        #expect(Metric.sqeuclidean.rankKey(25) == 25)
+        #expect(Metric.cosine.rankKey(-1e-7) == 0)
+        #expect(Metric.ip.rankKey(-3) == -3)
+        #expect(Metric.ip.reported(rankKey: -3) == 3)
+        #expect(Metric.l2.reported(rankKey: 5) == 5)
+    }
+
+    /// Two different squared distances whose square roots round to the same float must tie on
+    /// the reported distance and so be ordered by id, whatever their squared values.
+    @Test func l2RanksByTheReportedDistance() throws {
+        // From the origin: id 0 at squared distance 4 + 0.00069² = 4⁺ (one ulp above 4), id 1 at 4.
+        let data: [[Float]] = [[2, 0.00069], [2, 0]]
+        let squared = data.map { $0[0] * $0[0] + $0[1] * $0[1] }
+        try #require(squared[0] == Float(4).nextUp && squared[1] == 4)
+        try #require(squared[0].squareRoot() == 2)
+        for index in [ReferenceFlatIndex(data: VectorMatrix(data), metric: .l2) as any VectorIndex, FlatIndex(data: VectorMatrix(data), metric: .l2)] {
+            #expect(searchAll(index, queries: VectorMatrix([[0, 0]]), k: 1)[0] == [Neighbor(distance: 2, id: 0)])
+        }
     }
 }

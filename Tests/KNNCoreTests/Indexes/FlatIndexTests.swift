@@ -17,7 +17,7 @@ func searchAll(_ index: any VectorIndex, queries: VectorMatrix, k: Int, selfJoin
 }
 
 func flatIndex(_ data: [[Float]], _ metric: Metric) throws -> FlatIndex {
-    FlatIndex(data: try VectorMatrix(data).prepared(for: metric), metric: metric)
+    FlatIndex(data: VectorMatrix(data), metric: metric)
 }
 
 /// The exact neighbours by a plain double-precision computation: (distance, id) ascending, or for

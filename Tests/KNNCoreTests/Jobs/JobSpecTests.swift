@@ -97,6 +97,7 @@ import Testing
         ("output", #"{"path": "r.csv", "format": "parquet"}"#, "output.format", "unknown output format \"parquet\" (known: csv, npy)"),
         ("output", #"{"path": "base.fvecs", "format": "npy"}"#, "output.path", "\"jobs/base.fvecs\" is also an input of this job; writing it would destroy the input"),
         ("threads", #"-1"#, "threads", "must be between 0 and 4096, found -1"),
+        ("dataset", #"{"path": "words.txt\u0000.csv"}"#, "dataset.path", "contains a control character; paths must be plain text"),
         ("thread", #"2"#, "thread", "unknown key (did you mean \"threads\"?)"),
         ("groundtruth", #"{"path": "gt.ivecs", "format": "npy"}"#, "groundtruth.format", "ground truth must be ivecs, found \"npy\""),
     ])

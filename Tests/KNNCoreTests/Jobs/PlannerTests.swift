@@ -22,6 +22,9 @@ import Testing
         // A large k shrinks blocks so that one block's results stay under the cap.
         let wide = Planner(queryCount: 10_000_000, k: 1000, threads: 2)
         #expect(wide.blockSize * 1000 * 12 <= Planner.blockResultBytes)
+        // The cap holds even when the job asks for more.
+        let asked = Planner(queryCount: 10_000_000, k: 1 << 20, threads: 2, blockQueries: 1_000_000)
+        #expect(asked.blockSize * (1 << 20) * 12 <= Planner.blockResultBytes)
     }
 
     @Test func smallBlocksAreSplitAcrossWorkers() {

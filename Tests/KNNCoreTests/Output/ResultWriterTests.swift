@@ -17,7 +17,8 @@ import Testing
         let file = try AtomicOutputFile(path: folder.file("r.csv"))
         let writer = try CSVResultWriter(file: file, labels: OutputLabels(queries: ["q,0", "q1"], dataset: ["a", "b", "c", "d", "say \"hi\""]))
         try writer.write(table(), rows: 2, firstQuery: 0)
-        try writer.commit()
+        try writer.finish()
+        try file.publish()
         #expect(String(decoding: folder.contents("r.csv"), as: UTF8.self) == """
         query,rank,id,distance,query_label,label
         0,1,4,0.5,"q,0","say ""hi\"\"\"

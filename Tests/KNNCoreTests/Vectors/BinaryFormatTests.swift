@@ -96,6 +96,15 @@ import Testing
         expectDataError("cut.npy", .npy, containing: "truncated header")
     }
 
+    @Test func absurdShapesAreErrorsNotCrashes() {
+        folder.write("huge.npy", Fixtures.npy(descr: "<f4", shape: [1, 4_611_686_018_427_387_904], payload: []))
+        expectDataError("huge.npy", .npy, containing: "truncated")
+        folder.write("huge2.npy", Fixtures.npy(descr: "|u1", shape: [1, Int.max], payload: []))
+        expectDataError("huge2.npy", .npy, containing: "truncated")
+        folder.write("trailing.npy", Fixtures.npyFloat32(rows) + [0, 0, 0, 0])
+        expectDataError("trailing.npy", .npy, containing: "4 bytes follow the data")
+    }
+
     @Test func float64BeyondFloat32RangeIsAnErrorNotInfinity() {
         folder.write("big.npy", Fixtures.npy(descr: "<f8", shape: [1, 2], payload: [1, 1e300].flatMap(Fixtures.float64)))
         expectDataError("big.npy", .npy, containing: "does not fit in float32", location: "vector 0")
@@ -107,13 +116,16 @@ import Testing
         #expect(error?.exitCode == 74)
     }
 
-    @Test func probeReadsOnlyTheHeader() throws {
-        // Row 2's header is corrupt: the probe (validate) sees shape only; the full load catches it.
+    @Test func probeChecksEveryRowHeaderButNotTheValues() throws {
+        // validate's probe catches a corrupt row header anywhere...
         var bytes = Fixtures.fvecs(rows)
         bytes.replaceSubrange(32..<36, with: Fixtures.int32(7))
         folder.write("p.fvecs", bytes)
-        let info = try VectorLoader.probe(VectorSource(path: folder.file("p.fvecs"), format: .fvecs))
-        #expect(info.rows == 3 && info.dim == 3)
-        #expect(knnError { _ = try load("p.fvecs", .fvecs) } != nil)
+        #expect(knnError { _ = try VectorLoader.probe(VectorSource(path: folder.file("p.fvecs"), format: .fvecs)) }
+                == .data(file: folder.file("p.fvecs"), location: "vector 2", message: "dimension header is 7, but vector 0 has 3: corrupt or mixed-dimension file"))
+        // ...but leaves the values to the run.
+        folder.write("nan.fvecs", Fixtures.fvecs([[1, 2], [.nan, 0]]))
+        let info = try VectorLoader.probe(VectorSource(path: folder.file("nan.fvecs"), format: .fvecs))
+        #expect(info.rows == 2 && info.dim == 2)
     }
 }

@@ -22,6 +22,11 @@ import Testing
         #expect(loaded.labels == nil)
     }
 
+    @Test func csvByteOrderMarkIsNotPartOfTheFirstField() throws {
+        folder.write("bom.csv", [0xEF, 0xBB, 0xBF] + Array("1,2\n3,4\n".utf8))
+        #expect(try load("bom.csv", .csv).matrix.toArrays() == [[1, 2], [3, 4]])
+    }
+
     @Test func csvHeaderIsDetectedFromNonNumericFields() throws {
         folder.write("h.csv", text: "x,y\n1,2\n")
         #expect(try load("h.csv", .csv).matrix.toArrays() == [[1, 2]])

@@ -1,0 +1,73 @@
+import KNNKernelsAVX2
+import KNNKernelsAVX512
+import KNNKernelsBaseline
+
+/// The builds of the tile kernel, and the choice among them made once per process from the CPU's
+/// features (Linux reports them in /proc/cpuinfo, after the kernel has checked that the OS saves
+/// the wider registers). `KNNBATCH_KERNEL=avx512|avx2|baseline` forces a supported one, for tests
+/// and benchmarks. Results never depend on the choice: the kernel only filters candidates, and
+/// every reported distance is recomputed by the exact kernels in `Kernels`.
+public enum KernelVariant: String, CaseIterable, Sendable {
+    /// -target-cpu skylake-avx512: 512-bit FMA.
+    case avx512
+    /// -target-cpu haswell: 256-bit FMA.
+    case avx2
+    /// No target flags: SSE2 multiply and add, any x86-64.
+    case baseline
+
+    /// The CPU flags each build may use instructions from.
+    var requiredFlags: Set<String> {
+        switch self {
+        case .avx512: return ["avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe"]
+        case .avx2: return ["avx2", "fma", "bmi1", "bmi2", "f16c", "movbe"]
+        case .baseline: return []
+        }
+    }
+
+    public var isSupported: Bool { requiredFlags.isSubset(of: Self.cpuFlags) }
+
+    public static var supported: [KernelVariant] { allCases.filter(\.isSupported) }
+
+    /// The variant this process uses.
+    public static let selected: KernelVariant = {
+        if let forced = getenv("KNNBATCH_KERNEL").map({ String(cString: $0) }),
+           let variant = KernelVariant(rawValue: forced), variant.isSupported {
+            return variant
+        }
+        return supported.first ?? .baseline
+    }()
+
+    static let cpuFlags: Set<String> = {
+        // /proc files report size 0, so they cannot be mapped: read them through stdio.
+        guard let stream = fopen("/proc/cpuinfo", "r") else { return [] }
+        defer { fclose(stream) }
+        var line: UnsafeMutablePointer<CChar>? = nil
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, stream) > 0 {
+            let text = String(cString: line!)
+            if text.hasPrefix("flags") {
+                return Set(text.split(separator: ":", maxSplits: 1).last?.split(separator: " ").map { $0.trimmingSpaces } ?? [])
+            }
+        }
+        return []
+    }()
+
+    @inline(__always)
+    func scan(queries: UnsafePointer<Float>, dim: Int, panels: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+              panelCount: Int, thresholds: UnsafePointer<Float>,
+              onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
+        switch self {
+        case .avx512:
+            KNNKernelsAVX512.TileScan.scan(queries: queries, dim: dim, panels: panels, bias: bias, panelCount: panelCount, thresholds: thresholds, onHit: onHit)
+        case .avx2:
+            KNNKernelsAVX2.TileScan.scan(queries: queries, dim: dim, panels: panels, bias: bias, panelCount: panelCount, thresholds: thresholds, onHit: onHit)
+        case .baseline:
+            KNNKernelsBaseline.TileScan.scan(queries: queries, dim: dim, panels: panels, bias: bias, panelCount: panelCount, thresholds: thresholds, onHit: onHit)
+        }
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: String { String(self).trimmingSpaces }
+}

@@ -1,0 +1,69 @@
+import Testing
+@testable import KNNCore
+
+/// `FlatIndex` (tile kernel + candidate filter + exact re-rank) must return exactly what
+/// `ReferenceFlatIndex` (the exact kernels, pair by pair) returns: the same ids and the same
+/// distance bits, for every kernel build this CPU supports.
+@Suite struct FlatIndexMatchesReferenceTests {
+    struct Dataset: CustomTestStringConvertible, Sendable {
+        var name: String
+        var data: [[Float]]
+        var queries: [[Float]]
+        var testDescription: String { name }
+    }
+
+    /// Points on the unit sphere, clustered so that nearest neighbours sit ~1e-4 apart and their
+    /// squared distances (~1e-8) are far below float32's resolution of |q|² + |x|² − 2q·x.
+    static func sphere(_ count: Int, seed: UInt64) -> [[Float]] {
+        var rng = SplitMix64(seed: seed)
+        let centres = (0..<20).map { _ in (0..<3).map { _ in Float.random(in: -1...1, using: &rng) } }
+        return (0..<count).map { i in
+            let c = centres[i % centres.count]
+            let p = c.map { $0 + Float.random(in: -1e-3...1e-3, using: &rng) }
+            let norm = p.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return p.map { $0 / norm }
+        }
+    }
+
+    static let datasets: [Dataset] = {
+        var sets: [Dataset] = []
+        sets.append(Dataset(name: "random 1000×37", data: Fixtures.randomVectors(1000, 37, seed: 1), queries: Fixtures.randomVectors(45, 37, seed: 2)))
+        sets.append(Dataset(name: "grid ties 700×4", data: Fixtures.gridVectors(700, 4, seed: 3), queries: Fixtures.gridVectors(30, 4, seed: 4)))
+        let base = Fixtures.randomVectors(300, 16, seed: 5)
+        sets.append(Dataset(name: "duplicates 600×16", data: base + base, queries: Array(base.prefix(20))))
+        sets.append(Dataset(name: "sphere 3-D 3000", data: sphere(3000, seed: 6), queries: sphere(50, seed: 7)))
+        sets.append(Dataset(name: "tiny 5×3", data: Fixtures.randomVectors(5, 3, seed: 8), queries: Fixtures.randomVectors(9, 3, seed: 9)))
+        sets.append(Dataset(name: "1-D 333", data: Fixtures.randomVectors(333, 1, seed: 10), queries: Fixtures.randomVectors(17, 1, seed: 11)))
+        sets.append(Dataset(name: "offset far from origin 500×8", data: Fixtures.randomVectors(500, 8, seed: 12, range: 1000...1001),
+                            queries: Fixtures.randomVectors(12, 8, seed: 13, range: 1000...1001)))
+        sets.append(Dataset(name: "wide 200×200", data: Fixtures.randomVectors(200, 200, seed: 14), queries: Fixtures.randomVectors(10, 200, seed: 15)))
+        return sets
+    }()
+
+    func bits(_ rows: [[Neighbor]]) -> [[String]] {
+        rows.map { $0.map { "\($0.id):\($0.distance.bitPattern)" } }
+    }
+
+    @Test(arguments: datasets)
+    func everyKernelAndMetricMatchesTheReferenceExactly(dataset: Dataset) throws {
+        for metric in Metric.allCases {
+            let reference = ReferenceFlatIndex(data: try VectorMatrix(dataset.data).prepared(for: metric), metric: metric)
+            for k in [1, 10] {
+                let expected = bits(searchAll(reference, queries: VectorMatrix(dataset.queries), k: k))
+                let expectedSelf = bits(searchAll(reference, queries: VectorMatrix(dataset.data), k: k, selfJoin: true))
+                for kernel in KernelVariant.supported {
+                    let fast = FlatIndex(data: VectorMatrix(dataset.data), metric: metric, kernel: kernel)
+                    #expect(bits(searchAll(fast, queries: VectorMatrix(dataset.queries), k: k)) == expected, "\(metric) k=\(k) \(kernel)")
+                    #expect(bits(searchAll(fast, queries: VectorMatrix(dataset.data), k: k, selfJoin: true)) == expectedSelf,
+                            "self-join \(metric) k=\(k) \(kernel)")
+                }
+            }
+        }
+    }
+
+    @Test func thisMachineUsesItsWidestKernel() {
+        // The CI machine has AVX-512; elsewhere at least the baseline build is always there.
+        #expect(KernelVariant.supported.contains(.baseline))
+        #expect(KernelVariant.selected == KernelVariant.supported.first)
+    }
+}
