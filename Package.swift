@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "KNNKernelsAVX512",
                 swiftSettings: [.define("FUSED_MULTIPLY_ADD"), .unsafeFlags(["-target-cpu", "skylake-avx512"]), optimizedInDebug]),
         .target(name: "KNNCore", dependencies: ["KNNKernelsBaseline", "KNNKernelsAVX2", "KNNKernelsAVX512"],
-                swiftSettings: [optimizedInDebug]),
+                swiftSettings: [optimizedInDebug, .unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "knnbatch", dependencies: ["KNNCore"]),
         .testTarget(name: "KNNCoreTests", dependencies: ["KNNCore"]),
         // Runs the built `knnbatch` binary on the jobs in jobs/ and on bad inputs.

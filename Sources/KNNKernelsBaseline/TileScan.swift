@@ -23,16 +23,17 @@ public enum TileScan {
     public static let lanes = 16
     public static let queriesPerTile = 8
 
-    /// `queries`: 8 rows of `dim` floats (row-major); `panelCount` must be even; `thresholds`:
-    /// 8 floats, read once per tile (the callback may lower them). Panel numbers passed to
-    /// `onHit` count from `panels`.
+    /// `queries`: the 8 queries interleaved dimension-major, component `j` of query `i` at
+    /// `queries[j * 8 + i]`, so that one base register addresses all eight broadcasts of a step;
+    /// `panelCount` must be even; `thresholds`:
+    /// 8 floats, read once per tile (the callback may lower them). `onHit` is called for each
+    /// (query, panel) with a score below the query's threshold as the tile read it; panel
+    /// numbers count from `panels`.
     public static func scan(queries q: UnsafePointer<Float>, dim: Int,
                             panels: UnsafePointer<Float>, bias: UnsafePointer<Float>, panelCount: Int,
                             thresholds: UnsafePointer<Float>,
                             onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
         precondition(panelCount % 2 == 0, "panel count must be even")
-        let q0 = q, q1 = q + dim, q2 = q + 2 * dim, q3 = q + 3 * dim
-        let q4 = q + 4 * dim, q5 = q + 5 * dim, q6 = q + 6 * dim, q7 = q + 7 * dim
         var p = 0
         while p < panelCount {
             let b0 = UnsafeRawPointer(panels + p * dim * 16)
@@ -41,25 +42,27 @@ public enum TileScan {
             let z1 = UnsafeRawPointer(bias + (p + 1) * 16).load(as: SIMD16<Float>.self)
             var a00 = z0, a01 = z1, a10 = z0, a11 = z1, a20 = z0, a21 = z1, a30 = z0, a31 = z1
             var a40 = z0, a41 = z1, a50 = z0, a51 = z1, a60 = z0, a61 = z1, a70 = z0, a71 = z1
+            var qj = q
             for j in 0..<dim {
                 let v0 = b0.load(fromByteOffset: j &* 64, as: SIMD16<Float>.self)
                 let v1 = b1.load(fromByteOffset: j &* 64, as: SIMD16<Float>.self)
-                var s = SIMD16<Float>(repeating: q0[j])
+                var s = SIMD16<Float>(repeating: qj[0])
                 a00 = fused(a00, s, v0); a01 = fused(a01, s, v1)
-                s = SIMD16<Float>(repeating: q1[j])
+                s = SIMD16<Float>(repeating: qj[1])
                 a10 = fused(a10, s, v0); a11 = fused(a11, s, v1)
-                s = SIMD16<Float>(repeating: q2[j])
+                s = SIMD16<Float>(repeating: qj[2])
                 a20 = fused(a20, s, v0); a21 = fused(a21, s, v1)
-                s = SIMD16<Float>(repeating: q3[j])
+                s = SIMD16<Float>(repeating: qj[3])
                 a30 = fused(a30, s, v0); a31 = fused(a31, s, v1)
-                s = SIMD16<Float>(repeating: q4[j])
+                s = SIMD16<Float>(repeating: qj[4])
                 a40 = fused(a40, s, v0); a41 = fused(a41, s, v1)
-                s = SIMD16<Float>(repeating: q5[j])
+                s = SIMD16<Float>(repeating: qj[5])
                 a50 = fused(a50, s, v0); a51 = fused(a51, s, v1)
-                s = SIMD16<Float>(repeating: q6[j])
+                s = SIMD16<Float>(repeating: qj[6])
                 a60 = fused(a60, s, v0); a61 = fused(a61, s, v1)
-                s = SIMD16<Float>(repeating: q7[j])
+                s = SIMD16<Float>(repeating: qj[7])
                 a70 = fused(a70, s, v0); a71 = fused(a71, s, v1)
+                qj += 8
             }
             let t0 = SIMD16<Float>(repeating: thresholds[0]), t1 = SIMD16<Float>(repeating: thresholds[1])
             let t2 = SIMD16<Float>(repeating: thresholds[2]), t3 = SIMD16<Float>(repeating: thresholds[3])
@@ -70,10 +73,23 @@ public enum TileScan {
             below = below .| (a40 .< t4) .| (a41 .< t4) .| (a50 .< t5) .| (a51 .< t5)
             below = below .| (a60 .< t6) .| (a61 .< t6) .| (a70 .< t7) .| (a71 .< t7)
             if _slowPath(any(below)) {
-                onHit(0, p, a00); onHit(0, p + 1, a01); onHit(1, p, a10); onHit(1, p + 1, a11)
-                onHit(2, p, a20); onHit(2, p + 1, a21); onHit(3, p, a30); onHit(3, p + 1, a31)
-                onHit(4, p, a40); onHit(4, p + 1, a41); onHit(5, p, a50); onHit(5, p + 1, a51)
-                onHit(6, p, a60); onHit(6, p + 1, a61); onHit(7, p, a70); onHit(7, p + 1, a71)
+                // Only the (query, panel) pairs with a score below their threshold are reported.
+                if any(a00 .< t0) { onHit(0, p, a00) }
+                if any(a01 .< t0) { onHit(0, p + 1, a01) }
+                if any(a10 .< t1) { onHit(1, p, a10) }
+                if any(a11 .< t1) { onHit(1, p + 1, a11) }
+                if any(a20 .< t2) { onHit(2, p, a20) }
+                if any(a21 .< t2) { onHit(2, p + 1, a21) }
+                if any(a30 .< t3) { onHit(3, p, a30) }
+                if any(a31 .< t3) { onHit(3, p + 1, a31) }
+                if any(a40 .< t4) { onHit(4, p, a40) }
+                if any(a41 .< t4) { onHit(4, p + 1, a41) }
+                if any(a50 .< t5) { onHit(5, p, a50) }
+                if any(a51 .< t5) { onHit(5, p + 1, a51) }
+                if any(a60 .< t6) { onHit(6, p, a60) }
+                if any(a61 .< t6) { onHit(6, p + 1, a61) }
+                if any(a70 .< t7) { onHit(7, p, a70) }
+                if any(a71 .< t7) { onHit(7, p + 1, a71) }
             }
             p += 2
         }

@@ -1,5 +1,5 @@
 /// The exact index, at machine speed: a register-tiled scan (`TileScan`) ranks every query against
-/// every dataset vector by an approximate score, a `CandidateFilter` per query keeps whatever may
+/// every dataset vector by an approximate score, `CandidateFilters` keep, per query, whatever may
 /// still be among its k nearest, and the survivors are re-ranked by the exact kernels. The result
 /// is exactly `ReferenceFlatIndex`'s — the same ids, the same distance bits — at any thread count.
 ///
@@ -14,10 +14,10 @@ public final class FlatIndex: VectorIndex {
     let blockPanels: Int
 
     /// Builds from the raw dataset; vectors are prepared for the metric while they are packed.
-    public init(data: VectorMatrix, metric: Metric, kernel: KernelVariant = .selected) {
+    public init(data: VectorMatrix, metric: Metric, kernel: KernelVariant = .selected, threads: Int = 1) {
         self.metric = metric
         self.kernel = kernel
-        panels = PanelMatrix(data: data, metric: metric)
+        panels = PanelMatrix(data: data, metric: metric, threads: threads)
         blockPanels = max(2, ((1 << 20) / max(1, data.dim * PanelMatrix.lanes * 4)) & ~1)
     }
 
@@ -28,11 +28,10 @@ public final class FlatIndex: VectorIndex {
     final class Searcher: NeighborSearcher {
         let index: FlatIndex
         let k: Int
-        private var filters: [CandidateFilter] = []
-        /// Queries scaled for the tile kernel, 8 rows per group, padding rows zero.
+        private var filters = CandidateFilters(rows: 0, k: 1)
+        /// Queries scaled for the tile kernel, 8 per group interleaved dimension-major (component
+        /// `j` of the group's query `i` at `[group * dim * 8 + j * 8 + i]`), padding queries zero.
         private var scaled = FloatBuffer(count: 0)
-        /// Per query (padding included): the filter's threshold, as the kernel reads it.
-        private var thresholds = FloatBuffer(count: 0)
         private let row: FloatBuffer
         private let exact: TopK
 
@@ -45,10 +44,9 @@ public final class FlatIndex: VectorIndex {
 
         private func reserve(groups: Int) {
             let rows = groups * TileScanShape.queries
-            if filters.count < rows {
-                filters += (filters.count..<rows).map { _ in CandidateFilter(k: k) }
+            if filters.rows < rows {
+                filters = CandidateFilters(rows: rows, k: k)
                 scaled = FloatBuffer(count: rows * index.panels.dim)
-                thresholds = FloatBuffer(count: rows)
             }
         }
 
@@ -58,18 +56,18 @@ public final class FlatIndex: VectorIndex {
             let groups = (queryCount + TileScanShape.queries - 1) / TileScanShape.queries
             reserve(groups: groups)
             let scale: Float = metric == .l2 || metric == .sqeuclidean ? -2 : -1
-            for q in 0..<(groups * TileScanShape.queries) {
-                let target = scaled.pointer + q * dim
+            let width = TileScanShape.queries
+            for q in 0..<(groups * width) {
+                let target = scaled.pointer + (q / width) * dim * width + q % width
                 guard q < queryCount else {
-                    target.update(repeating: 0, count: dim)
-                    thresholds.pointer[q] = -.infinity
+                    for j in 0..<dim { target[j * width] = 0 }
+                    filters.disable(row: q)
                     continue
                 }
                 let query = batch.vectors.row(q)
-                for j in 0..<dim { target[j] = scale * query[j] }
+                for j in 0..<dim { target[j * width] = scale * query[j] }
                 let norm = Double(Kernels.dot(query, query, count: dim)).squareRoot()
-                filters[q].reset(slack: CandidateFilter.slack(metric: metric, dim: dim, queryNorm: norm, maxNorm: panels.maxNorm))
-                thresholds.pointer[q] = .infinity
+                filters.reset(row: q, slack: CandidateFilters.slack(metric: metric, dim: dim, queryNorm: norm, maxNorm: panels.maxNorm))
             }
 
             var blockStart = 0
@@ -84,7 +82,7 @@ public final class FlatIndex: VectorIndex {
             for q in 0..<queryCount {
                 let query = batch.vectors.row(q)
                 exact.reset()
-                filters[q].forEachSurvivor { id in
+                filters.forEachSurvivor(row: q) { id in
                     panels.gather(id, into: row.pointer)
                     exact.push(metric.exactKey(query, row.pointer, dim: dim), id)
                 }
@@ -92,24 +90,23 @@ public final class FlatIndex: VectorIndex {
             }
         }
 
+        /// Padding rows need no check here: their threshold is −∞, so the kernel never reports them.
         private func scanGroup(_ group: Int, batch: QueryBatch, queryCount: Int, blockStart: Int, blockCount: Int) {
             let panels = index.panels, dim = panels.dim
             let first = group * TileScanShape.queries
-            let thresholds = thresholds.pointer
             let filters = filters
+            let thresholds = filters.thresholds
+            let excludedBase = batch.excludesOwnID ? batch.firstQuery : Int.min
             index.kernel.scan(queries: scaled.pointer + first * dim, dim: dim,
                               panels: panels.panels.pointer + blockStart * dim * PanelMatrix.lanes,
                               bias: panels.bias.pointer + blockStart * PanelMatrix.lanes,
                               panelCount: blockCount, thresholds: thresholds + first) { member, panel, scores in
                 let q = first + member
-                guard q < queryCount else { return }
-                let filter = filters[q]
-                let excluded = batch.excludedID(ofRow: q)
+                let excluded = excludedBase &+ q
                 let idBase = (blockStart + panel) * PanelMatrix.lanes
                 for lane in 0..<PanelMatrix.lanes where scores[lane] < thresholds[q] {
                     let id = idBase + lane
-                    if id != excluded { filter.offer(scores[lane], id) }
-                    thresholds[q] = filter.threshold
+                    if id != excluded { filters.offer(row: q, score: scores[lane], id: id) }
                 }
             }
         }

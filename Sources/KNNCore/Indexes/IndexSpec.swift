@@ -49,7 +49,7 @@ public enum IndexSpec: Equatable, Sendable {
     /// Builds the index over the raw dataset; each index prepares vectors for the metric itself.
     public func build(data: VectorMatrix, metric: Metric, threads: Int) -> any VectorIndex {
         switch self {
-        case .flat: return FlatIndex(data: data, metric: metric, kernel: .selected)
+        case .flat: return FlatIndex(data: data, metric: metric, kernel: .selected, threads: threads)
         }
     }
 }

@@ -1,58 +1,110 @@
-/// Keeps, for one query, every candidate that may still be among its exact k nearest while the
-/// tile kernel ranks by an *approximate* score.
+/// Keeps, for each query of a slice, every candidate that may still be among its exact k nearest
+/// while the tile kernel ranks by an *approximate* score.
 ///
-/// The approximate score `a(x)` (from `TileScan`) and the exact reduced distance `e(x)` (from
-/// `Kernels`) differ, up to a constant shift per query, by at most `m`, a bound on the rounding
-/// error of both computations. Let `T` be the k-th smallest approximate score seen so far. Any
-/// x among the exact k nearest has, among the k candidates scoring ≤ T, one candidate s that does
-/// not precede it, so a(x) ≤ e(x) + m ≤ e(s) + m ≤ a(s) + 2m ≤ T + 2m. Candidates above T + 2m can
-/// therefore be dropped, and the survivors, re-ranked by exact distance, give exactly the k nearest
-/// (ties by id) that a scan with the exact kernels gives. T only decreases, so nothing dropped
-/// would have qualified later.
-final class CandidateFilter {
-    private let best: TopK
-    private var candidates: [Neighbor] = []
-    /// 2m: how far above T a candidate may score and still be kept.
-    private var slack: Float = 0
-    private let pruneAt: Int
+/// The approximate score `a(x)` (from `TileScan`) and the exact rank key `e(x)` (from `Kernels`)
+/// differ, up to a constant shift per query, by at most `m`, a bound on the rounding error of
+/// both computations. Let `T` be the k-th smallest approximate score seen so far. Any x among the
+/// exact k nearest has, among the k candidates scoring ≤ T, one candidate s that does not
+/// precede it, so a(x) ≤ e(x) + m ≤ e(s) + m ≤ a(s) + 2m ≤ T + 2m. Candidates above T + 2m can
+/// therefore be dropped, and the survivors, re-ranked by exact rank key, give exactly the k
+/// nearest (ties by id) that a scan with the exact kernels gives. T only decreases, so nothing
+/// dropped would have qualified later.
+///
+/// Layout: per query row `r`, a k-entry heap of approximate scores at `heaps[r * k]`, a list of
+/// kept candidates at `lists[r]` (capacity `listCapacities[r]`, doubled when pruning frees less
+/// than half, as many exact ties can demand), and `thresholds[r]` — the
+/// score a candidate must be below, T + 2m (+∞ until k were seen, −∞ for padding rows) — which
+/// the tile kernel reads directly. Flat buffers keep the hit path free of reference counting.
+final class CandidateFilters {
+    let k: Int
+    let rows: Int
+    let thresholds: UnsafeMutablePointer<Float>
+    private let heaps: UnsafeMutablePointer<Neighbor>
+    private let heapCounts: UnsafeMutablePointer<Int>
+    private let lists: UnsafeMutablePointer<UnsafeMutablePointer<Neighbor>>
+    private let listCapacities: UnsafeMutablePointer<Int>
+    private let listCounts: UnsafeMutablePointer<Int>
+    /// Per row: 2m.
+    private let slacks: UnsafeMutablePointer<Float>
 
-    init(k: Int) {
-        best = TopK(k: k)
-        pruneAt = 4 * k + 64
-        candidates.reserveCapacity(pruneAt)
+    init(rows: Int, k: Int) {
+        self.k = k
+        self.rows = rows
+        thresholds = .allocate(capacity: rows)
+        heaps = .allocate(capacity: rows * k)
+        heapCounts = .allocate(capacity: rows)
+        lists = .allocate(capacity: rows)
+        listCapacities = .allocate(capacity: rows)
+        for r in 0..<rows {
+            listCapacities[r] = 4 * k + 64
+            lists[r] = .allocate(capacity: listCapacities[r])
+        }
+        listCounts = .allocate(capacity: rows)
+        slacks = .allocate(capacity: rows)
+        for r in 0..<rows { reset(row: r, slack: 0) }
     }
 
-    func reset(slack: Float) {
-        best.reset()
-        candidates.removeAll(keepingCapacity: true)
-        self.slack = slack
+    deinit {
+        for r in 0..<rows { lists[r].deallocate() }
+        thresholds.deallocate(); heaps.deallocate(); heapCounts.deallocate()
+        lists.deallocate(); listCapacities.deallocate(); listCounts.deallocate(); slacks.deallocate()
     }
 
-    /// Scores at or above this cannot be among the k nearest; +∞ until k candidates were seen.
+    /// Starts a query on `row` with bound `slack` (2m).
+    func reset(row: Int, slack: Float) {
+        heapCounts[row] = 0
+        listCounts[row] = 0
+        slacks[row] = slack
+        thresholds[row] = .infinity
+    }
+
+    /// Marks `row` as padding: nothing is ever below its threshold.
+    func disable(row: Int) {
+        heapCounts[row] = 0
+        listCounts[row] = 0
+        thresholds[row] = -.infinity
+    }
+
+    /// Offers a candidate scoring below `thresholds[row]`, and lowers the threshold.
     @inline(__always)
-    var threshold: Float { best.isFull ? (best.threshold + slack).nextUp : .infinity }
-
-    /// Offers a candidate scoring below `threshold`.
-    @inline(__always)
-    func offer(_ score: Float, _ id: Int) {
-        best.push(score, id)
-        candidates.append(Neighbor(distance: score, id: id))
-        if candidates.count >= pruneAt { prune() }
+    func offer(row: Int, score: Float, id: Int) {
+        let candidate = Neighbor(distance: score, id: id)
+        let heap = heaps + row * k
+        BoundedHeap.push(heap, count: &heapCounts[row], k: k, candidate)
+        lists[row][listCounts[row]] = candidate
+        listCounts[row] += 1
+        if heapCounts[row] == k { thresholds[row] = (heap[0].distance + slacks[row]).nextUp }
+        if listCounts[row] == listCapacities[row] { prune(row: row) }
     }
 
-    private func prune() {
-        let limit = threshold
-        candidates.removeAll { $0.distance >= limit }
+    /// Drops what the threshold now excludes; grows the list when that frees less than half.
+    private func prune(row: Int) {
+        let list = lists[row]
+        let limit = thresholds[row]
+        var kept = 0
+        for i in 0..<listCounts[row] where list[i].distance < limit {
+            list[kept] = list[i]
+            kept += 1
+        }
+        listCounts[row] = kept
+        if kept * 2 > listCapacities[row] {
+            let grown = UnsafeMutablePointer<Neighbor>.allocate(capacity: 2 * listCapacities[row])
+            grown.update(from: list, count: kept)
+            list.deallocate()
+            lists[row] = grown
+            listCapacities[row] *= 2
+        }
     }
 
-    /// Calls `body` with the id of every candidate that survives the final threshold.
-    func forEachSurvivor(_ body: (Int) -> Void) {
-        let limit = threshold
-        for candidate in candidates where candidate.distance < limit { body(candidate.id) }
+    /// Calls `body` with the id of every candidate of `row` below the final threshold.
+    func forEachSurvivor(row: Int, _ body: (Int) -> Void) {
+        let list = lists[row]
+        let limit = thresholds[row]
+        for i in 0..<listCounts[row] where list[i].distance < limit { body(list[i].id) }
     }
 }
 
-extension CandidateFilter {
+extension CandidateFilters {
     /// The bound 2m for one query: twice the difference a score and an exact rank key may show
     /// (standard summation bounds, γ_n = n·u/(1 − n·u) with u = 2⁻²⁴, doubled for safety).
     ///

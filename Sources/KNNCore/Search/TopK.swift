@@ -1,5 +1,37 @@
-/// The k nearest candidates seen so far, as a binary max-heap on (distance, id): the root is the
-/// worst candidate kept, so a new one is compared with a single element.
+/// Binary max-heap operations on (distance, id) over caller-owned storage for `k` entries: the
+/// root is the worst candidate kept, so a new one is compared with a single element. `TopK` and
+/// `CandidateFilters` keep their heaps in their own buffers and share this algorithm.
+enum BoundedHeap {
+    /// Offers `candidate`; keeps it if it is among the k best seen.
+    @inline(__always)
+    static func push(_ heap: UnsafeMutablePointer<Neighbor>, count: inout Int, k: Int, _ candidate: Neighbor) {
+        if count < k {
+            var i = count
+            count += 1
+            while i > 0 {
+                let parent = (i - 1) >> 1
+                guard heap[parent] < candidate else { break }
+                heap[i] = heap[parent]
+                i = parent
+            }
+            heap[i] = candidate
+        } else if candidate < heap[0] {
+            var i = 0
+            while true {
+                let left = 2 * i + 1
+                guard left < k else { break }
+                let right = left + 1
+                let larger = right < k && heap[left] < heap[right] ? right : left
+                guard candidate < heap[larger] else { break }
+                heap[i] = heap[larger]
+                i = larger
+            }
+            heap[i] = candidate
+        }
+    }
+}
+
+/// The k nearest candidates seen so far, ordered by (distance, id).
 ///
 /// Storage is allocated once and reused for every query of a searcher (reset per query).
 public final class TopK {
@@ -28,34 +60,7 @@ public final class TopK {
     /// Offers a candidate; keeps it if it is among the k best seen.
     @inline(__always)
     public func push(_ distance: Float, _ id: Int) {
-        let candidate = Neighbor(distance: distance, id: id)
-        if count < k {
-            var i = count
-            count += 1
-            while i > 0 {
-                let parent = (i - 1) >> 1
-                guard heap[parent] < candidate else { break }
-                heap[i] = heap[parent]
-                i = parent
-            }
-            heap[i] = candidate
-        } else if candidate < heap[0] {
-            siftDown(candidate)
-        }
-    }
-
-    private func siftDown(_ candidate: Neighbor) {
-        var i = 0
-        while true {
-            let left = 2 * i + 1
-            guard left < k else { break }
-            let right = left + 1
-            let larger = right < k && heap[left] < heap[right] ? right : left
-            guard candidate < heap[larger] else { break }
-            heap[i] = heap[larger]
-            i = larger
-        }
-        heap[i] = candidate
+        BoundedHeap.push(heap, count: &count, k: k, Neighbor(distance: distance, id: id))
     }
 
     /// Writes the kept candidates nearest first into `ids`/`distances` (k slots), padding the

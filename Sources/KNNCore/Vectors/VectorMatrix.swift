@@ -63,16 +63,19 @@ public struct VectorMatrix: @unchecked Sendable {
     }
 }
 
-/// A 64-byte aligned, zero-initialised float buffer that frees itself.
-final class FloatBuffer {
+/// A 64-byte aligned float buffer that frees itself. Workers may share one while each writes
+/// elements no other touches, or all only read.
+final class FloatBuffer: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Float>
     let count: Int
 
-    init(count: Int) {
+    /// `zeroed: false` leaves the memory untouched, so a large buffer costs resident memory only
+    /// as it is filled (the caller must write every element before reading it).
+    init(count: Int, zeroed: Bool = true) {
         self.count = count
         let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.size, alignment: 64)
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        if zeroed { pointer.initialize(repeating: 0, count: max(count, 1)) }
     }
 
     deinit { pointer.deallocate() }
