@@ -38,19 +38,8 @@ public enum KernelVariant: String, CaseIterable, Sendable {
     }()
 
     static let cpuFlags: Set<String> = {
-        // /proc files report size 0, so they cannot be mapped: read them through stdio.
-        guard let stream = fopen("/proc/cpuinfo", "r") else { return [] }
-        defer { fclose(stream) }
-        var line: UnsafeMutablePointer<CChar>? = nil
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, stream) > 0 {
-            let text = String(cString: line!)
-            if text.hasPrefix("flags") {
-                return Set(text.split(separator: ":", maxSplits: 1).last?.split(separator: " ").map { $0.trimmingSpaces } ?? [])
-            }
-        }
-        return []
+        guard let line = ProcFile.line(startingWith: "flags", in: "/proc/cpuinfo") else { return [] }
+        return Set(line.split(separator: ":", maxSplits: 1).last?.split(separator: " ").map { $0.trimmingSpaces } ?? [])
     }()
 
     @inline(__always)

@@ -1,3 +1,5 @@
+import KNNKernelsBaseline
+
 /// The exact index, at machine speed: a register-tiled scan (`TileScan`) ranks every query against
 /// every dataset vector by an approximate score, `CandidateFilters` keep, per query, whatever may
 /// still be among its k nearest, and the survivors are re-ranked by the exact kernels. The result
@@ -43,7 +45,7 @@ public final class FlatIndex: VectorIndex {
         }
 
         private func reserve(groups: Int) {
-            let rows = groups * TileScanShape.queries
+            let rows = groups * TileScan.queriesPerTile
             if filters.rows < rows {
                 filters = CandidateFilters(rows: rows, k: k)
                 scaled = FloatBuffer(count: rows * index.panels.dim)
@@ -53,10 +55,10 @@ public final class FlatIndex: VectorIndex {
         func search(_ batch: QueryBatch, into results: ResultRows) {
             let panels = index.panels, dim = panels.dim, metric = index.metric
             let queryCount = batch.vectors.rows
-            let groups = (queryCount + TileScanShape.queries - 1) / TileScanShape.queries
+            let groups = (queryCount + TileScan.queriesPerTile - 1) / TileScan.queriesPerTile
             reserve(groups: groups)
             let scale: Float = metric == .l2 || metric == .sqeuclidean ? -2 : -1
-            let width = TileScanShape.queries
+            let width = TileScan.queriesPerTile
             for q in 0..<(groups * width) {
                 let target = scaled.pointer + (q / width) * dim * width + q % width
                 guard q < queryCount else {
@@ -74,7 +76,7 @@ public final class FlatIndex: VectorIndex {
             while blockStart < panels.panelCount {
                 let blockCount = min(index.blockPanels, panels.panelCount - blockStart)
                 for group in 0..<groups {
-                    scanGroup(group, batch: batch, queryCount: queryCount, blockStart: blockStart, blockCount: blockCount)
+                    scanGroup(group, batch: batch, blockStart: blockStart, blockCount: blockCount)
                 }
                 blockStart += blockCount
             }
@@ -91,9 +93,9 @@ public final class FlatIndex: VectorIndex {
         }
 
         /// Padding rows need no check here: their threshold is −∞, so the kernel never reports them.
-        private func scanGroup(_ group: Int, batch: QueryBatch, queryCount: Int, blockStart: Int, blockCount: Int) {
+        private func scanGroup(_ group: Int, batch: QueryBatch, blockStart: Int, blockCount: Int) {
             let panels = index.panels, dim = panels.dim
-            let first = group * TileScanShape.queries
+            let first = group * TileScan.queriesPerTile
             let filters = filters
             let thresholds = filters.thresholds
             let excludedBase = batch.excludesOwnID ? batch.firstQuery : Int.min
@@ -113,7 +115,3 @@ public final class FlatIndex: VectorIndex {
     }
 }
 
-/// The tile kernel's shape, as every build of it shares.
-enum TileScanShape {
-    static let queries = 8
-}

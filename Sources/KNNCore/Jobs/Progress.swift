@@ -98,17 +98,9 @@ enum Clock {
 /// program image. (getrusage's ru_maxrss is not reset by exec, so a process started from a large
 /// parent would report the parent's peak.)
 func peakMemoryBytes() -> Int {
-    if let stream = fopen("/proc/self/status", "r") {
-        defer { fclose(stream) }
-        var line: UnsafeMutablePointer<CChar>? = nil
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, stream) > 0 {
-            let text = String(cString: line!)
-            if text.hasPrefix("VmHWM:"), let kib = Int(text.dropFirst(6).split(separator: " ").first ?? "") {
-                return kib * 1024
-            }
-        }
+    if let line = ProcFile.line(startingWith: "VmHWM:", in: "/proc/self/status"),
+       let kib = Int(line.split(separator: " ").first ?? "") {
+        return kib * 1024
     }
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)

@@ -1,14 +1,15 @@
 import Testing
 @testable import KNNCore
 
-@Suite struct VectorChecksTests {
-    func loaded(_ rows: [[Float]]) -> LoadedVectors {
-        let matrix = VectorMatrix(rows)
-        return LoadedVectors(info: VectorFileInfo(path: "v.fvecs", format: .fvecs, rows: matrix.rows, dim: matrix.dim, element: .float32,
-                                                  fileBytes: 0, memoryMapped: false, hasLabels: false),
-                             matrix: matrix, labels: nil, lines: nil)
-    }
+/// In-memory vectors as if loaded from "v.fvecs".
+func loaded(_ rows: [[Float]]) -> LoadedVectors {
+    let matrix = VectorMatrix(rows)
+    return LoadedVectors(info: VectorFileInfo(path: "v.fvecs", format: .fvecs, rows: matrix.rows, dim: matrix.dim, element: .float32,
+                                              fileBytes: 0, memoryMapped: false, hasLabels: false),
+                         matrix: matrix, labels: nil, lines: nil)
+}
 
+@Suite struct VectorChecksTests {
     @Test func finiteVectorsPass() throws {
         try VectorChecks.check(loaded([[1, 2], [0, 0]]), requireNonZero: false)
     }
@@ -28,13 +29,6 @@ import Testing
 }
 
 @Suite struct VectorMagnitudeTests {
-    func loaded(_ rows: [[Float]]) -> LoadedVectors {
-        let matrix = VectorMatrix(rows)
-        return LoadedVectors(info: VectorFileInfo(path: "v.fvecs", format: .fvecs, rows: matrix.rows, dim: matrix.dim, element: .float32,
-                                                  fileBytes: 0, memoryMapped: false, hasLabels: false),
-                             matrix: matrix, labels: nil, lines: nil)
-    }
-
     @Test func valuesWhoseSquaresOverflowAreRejectedNamingTheRow() {
         let error = knnError { try VectorChecks.check(loaded([[1, 2], [3e19, 0]]), requireNonZero: false) }
         guard case .data(_, let location, let message)? = error else { Issue.record("no error"); return }

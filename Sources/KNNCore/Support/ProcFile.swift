@@ -1,0 +1,16 @@
+/// Reads Linux /proc files, which report a size of 0 and so cannot be memory-mapped.
+enum ProcFile {
+    /// The first line of `path` that starts with `prefix`, without the prefix, or nil.
+    static func line(startingWith prefix: String, in path: String) -> Substring? {
+        guard let stream = fopen(path, "r") else { return nil }
+        defer { fclose(stream) }
+        var buffer: UnsafeMutablePointer<CChar>? = nil
+        var capacity = 0
+        defer { free(buffer) }
+        while getline(&buffer, &capacity, stream) > 0 {
+            let text = String(cString: buffer!)
+            if text.hasPrefix(prefix) { return text.dropFirst(prefix.count) }
+        }
+        return nil
+    }
+}
