@@ -1,20 +1,28 @@
 /// The `index` object of a job: which index type, with its parameters. Each type decodes its
-/// own parameters in one line of `parse`; `build` makes the index from the prepared dataset.
+/// own parameters in one case of `parse`; `build` makes the index from the dataset.
 public enum IndexSpec: Equatable, Sendable {
     case flat
+    case kdtree(TreeParameters)
+    case balltree(TreeParameters)
+    /// Chooses flat or a tree from the dataset's dimension and size (`resolved`).
+    case auto
 
-    public static let knownTypes = ["flat"]
+    public static let knownTypes = ["flat", "kdtree", "balltree", "auto"]
 
     public var typeName: String {
         switch self {
         case .flat: return "flat"
+        case .kdtree: return "kdtree"
+        case .balltree: return "balltree"
+        case .auto: return "auto"
         }
     }
 
     /// Whether results equal the brute-force oracle's.
     public var isExact: Bool {
         switch self {
-        case .flat: return true
+        case .flat, .auto: return true
+        case .kdtree(let p), .balltree(let p): return p.isExact
         }
     }
 
@@ -23,15 +31,23 @@ public enum IndexSpec: Equatable, Sendable {
     /// slices amortise that.
     var preferredSliceQueries: Int {
         switch self {
-        case .flat: return 256
+        case .flat, .auto: return 256
+        case .kdtree, .balltree: return 64
         }
     }
 
-    static func parse(_ object: inout SpecObject) throws(KNNError) -> IndexSpec {
+    static func parse(_ object: inout SpecObject, metric: Metric) throws(KNNError) -> IndexSpec {
         let type = try object.requiredString("type")
         let spec: IndexSpec
         switch type {
         case "flat": spec = .flat
+        case "auto": spec = .auto
+        case "kdtree", "balltree":
+            guard metric != .ip else {
+                throw object.error("type", "\(type) needs a metric distance (l2, sqeuclidean or cosine); inner products obey no triangle inequality, so use flat for ip")
+            }
+            let parameters = try parseTree(&object)
+            spec = type == "kdtree" ? .kdtree(parameters) : .balltree(parameters)
         default:
             throw object.error("type", "unknown index type \"\(type)\" (known: \(knownTypes.joined(separator: ", ")))")
         }
@@ -39,17 +55,52 @@ public enum IndexSpec: Equatable, Sendable {
         return spec
     }
 
+    private static func parseTree(_ object: inout SpecObject) throws(KNNError) -> TreeParameters {
+        var parameters = TreeParameters()
+        parameters.leafSize = try object.int("leaf_size", in: 1...1_000_000) ?? TreeParameters.defaultLeafSize
+        parameters.eps = try object.number("eps", in: 0...1e6) ?? 0
+        parameters.maxLeaves = try object.int("max_leaves", in: 1...Int.max)
+        return parameters
+    }
+
     /// The spec as it appears in the report, parameters resolved to the values used.
     var json: JSONValue {
         switch self {
-        case .flat: return .object([("type", .string("flat"))])
+        case .flat, .auto: return .object([("type", .string(typeName))])
+        case .kdtree(let p), .balltree(let p):
+            var members: [(key: String, value: JSONValue)] = [("type", .string(typeName)), ("leaf_size", .integer(p.leafSize)), ("eps", .double(p.eps))]
+            if let maxLeaves = p.maxLeaves { members.append(("max_leaves", .integer(maxLeaves))) }
+            return .object(members)
         }
     }
 
+    /// `auto` made concrete for a dataset, with the reason; other specs unchanged, reason nil.
+    ///
+    /// The crossover was measured on this project's benchmark machine (bench/tree_bench.py,
+    /// 2 threads, k = 10, 10k queries): an exact KD-tree beats the flat scan on clustered data up
+    /// to about 16 dimensions and on uniform data up to about 8; below a few thousand vectors the
+    /// flat scan wins anyway.
+    public func resolved(dim: Int, count: Int, metric: Metric) -> (spec: IndexSpec, reason: String?) {
+        guard self == .auto else { return (self, nil) }
+        if metric == .ip { return (.flat, "inner products obey no triangle inequality, so no tree applies") }
+        if count < Self.autoMinimumCount {
+            return (.flat, "\(count) vectors: below \(Self.autoMinimumCount) a flat scan is as fast as any tree")
+        }
+        if dim <= Self.autoMaximumDimension {
+            return (.kdtree(TreeParameters()), "\(dim) dimensions: up to \(Self.autoMaximumDimension) an exact KD-tree prunes most of the dataset")
+        }
+        return (.flat, "\(dim) dimensions: above \(Self.autoMaximumDimension) a tree prunes too little to beat the flat scan")
+    }
+
+    static let autoMaximumDimension = 12
+    static let autoMinimumCount = 5_000
+
     /// Builds the index over the raw dataset; each index prepares vectors for the metric itself.
     public func build(data: VectorMatrix, metric: Metric, threads: Int) -> any VectorIndex {
-        switch self {
-        case .flat: return FlatIndex(data: data, metric: metric, kernel: .selected, threads: threads)
+        switch resolved(dim: data.dim, count: data.rows, metric: metric).spec {
+        case .flat, .auto: return FlatIndex(data: data, metric: metric, kernel: .selected, threads: threads)
+        case .kdtree(let p): return BinaryTree<BoxBounds>(data: data, metric: metric, parameters: p, threads: threads)
+        case .balltree(let p): return BinaryTree<BallBounds>(data: data, metric: metric, parameters: p, threads: threads)
         }
     }
 }

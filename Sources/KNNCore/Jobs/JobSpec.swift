@@ -74,7 +74,7 @@ public struct JobSpec: Sendable {
         }
 
         guard var indexObject = try root.object("index") else { throw root.error("index", "missing required key") }
-        let index = try IndexSpec.parse(&indexObject)
+        let index = try IndexSpec.parse(&indexObject, metric: metric)
 
         guard var outputObject = try root.object("output") else { throw root.error("output", "missing required key") }
         let output = try OutputSpec.parse(&outputObject, jobPath: jobPath)

@@ -14,6 +14,15 @@ struct RunReport {
     var shortQueries: Int
     var warnings: [String]
 
+    /// The index as built: under `auto`, what was chosen and why.
+    var indexJSON: JSONValue {
+        let (resolved, reason) = spec.index.resolved(dim: inputs.dataset.info.dim, count: inputs.dataset.info.rows, metric: spec.metric)
+        guard case .object(var members) = resolved.json else { return resolved.json }
+        members += [("exact", .bool(resolved.isExact)), ("vectors", .integer(index.count))]
+        if let reason { members += [("chosen_by", .string("auto")), ("reason", .string(reason))] }
+        return .object(members)
+    }
+
     var json: JSONValue {
         func vectors(_ info: VectorFileInfo) -> JSONValue {
             .object([
@@ -29,7 +38,7 @@ struct RunReport {
             ("job", spec.json(threadsUsed: threads)),
             ("dataset", vectors(inputs.dataset.info)),
             ("queries", inputs.queries.map { vectors($0.info) } ?? .string("self")),
-            ("index", .object([("type", .string(spec.index.typeName)), ("exact", .bool(spec.index.isExact)), ("vectors", .integer(index.count))])),
+            ("index", indexJSON),
             ("results", .object([
                 ("queries", .integer(queryCount)), ("k", .integer(spec.k)),
                 ("queries_with_fewer_than_k", .integer(shortQueries)),

@@ -67,6 +67,13 @@ import Testing
         #expect(try parse(with("dataset", #"{"path": "/abs/../data/w.vec"}"#)).dataset == VectorSource(path: "/data/w.vec", format: .text))
     }
 
+    @Test func treeParametersAndDefaults() throws {
+        #expect(try parse(with("index", #"{"type": "kdtree"}"#)).index == .kdtree(TreeParameters()))
+        #expect(try parse(with("index", #"{"type": "balltree", "leaf_size": 40, "eps": 0.5, "max_leaves": 20}"#)).index
+                == .balltree(TreeParameters(leafSize: 40, eps: 0.5, maxLeaves: 20)))
+        #expect(try parse(with("index", #"{"type": "auto"}"#)).index == .auto)
+    }
+
     @Test func selfQueriesAndOptionalSections() throws {
         let spec = try parse(with("queries", #""self""#))
         #expect(spec.queries == .dataset)
@@ -84,8 +91,11 @@ import Testing
         ("k", #"10.0"#, "k", "expected an integer written without a fraction or exponent, found 10.0"),
         ("k", #""10""#, "k", "expected an integer, found a string"),
         ("metric", #""euclid""#, "metric", "unknown metric \"euclid\" (known: l2, sqeuclidean, cosine, ip)"),
-        ("index", #"{"type": "annoy"}"#, "index.type", "unknown index type \"annoy\" (known: flat)"),
+        ("index", #"{"type": "annoy"}"#, "index.type", "unknown index type \"annoy\" (known: flat, kdtree, balltree, auto)"),
         ("index", #"{"type": "flat", "nlist": 4}"#, "index.nlist", "unknown key (known keys here: type)"),
+        ("index", #"{"type": "kdtree", "leafsize": 4}"#, "index.leafsize", "unknown key (did you mean \"leaf_size\"?)"),
+        ("index", #"{"type": "balltree", "eps": -1}"#, "index.eps", "must be between 0.0 and 1000000.0, found -1.0"),
+        ("index", #"{"type": "kdtree", "max_leaves": 0}"#, "index.max_leaves", "must be at least 1, found 0"),
         ("dataset", #"{"path": "b.fvecs", "fromat": "fvecs"}"#, "dataset.fromat", "unknown key (did you mean \"format\"?)"),
         ("dataset", #"{"path": "b.dat"}"#, "dataset.format", "cannot tell the format of \"b.dat\" from its extension; set \"format\" to one of fvecs, bvecs, ivecs, npy, csv, text"),
         ("dataset", #"{"path": "b.x", "format": "parquet"}"#, "dataset.format", "unknown format \"parquet\" (known: fvecs, bvecs, ivecs, npy, csv, text)"),

@@ -1,0 +1,151 @@
+import Dispatch
+
+/// A KD-tree (`BoxBounds`) or ball tree (`BallBounds`): one implementation over the bounds'
+/// vocabulary.
+///
+/// Layout (as scikit-learn's): nodes form an implicit complete binary tree — node `i` has
+/// children `2i + 1` and `2i + 2` — over one reordered copy of the points, row-major; node `i`
+/// covers rows `nodeStart[i] ..< nodeEnd[i]`, split at the middle row along the widest dimension,
+/// and `ids[row]` gives a row's dataset id. Under cosine the copy holds unit vectors.
+///
+/// Exactness: a point's exact rank key comes from the same kernels as `flat`'s, and a node is
+/// skipped only when its lower bound exceeds the current k-th key by more than the exact key's
+/// rounding error, so exact searches return exactly `flat`'s neighbours, ties by id included.
+final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
+    public let metric: Metric
+    public let parameters: TreeParameters
+    let dim: Int
+    let count_: Int
+    let levels: Int
+    let points: FloatBuffer
+    let ids: UnsafeMutablePointer<Int32>
+    let nodeStart: UnsafeMutablePointer<Int>
+    let nodeEnd: UnsafeMutablePointer<Int>
+    let bounds: FloatBuffer
+    let boundsStride: Int
+    let nodeCount: Int
+    let firstLeaf: Int
+
+    public var count: Int { count_ }
+
+    init(data: VectorMatrix, metric: Metric, parameters: TreeParameters, threads: Int = 1) {
+        precondition(metric != .ip, "trees need a metric distance")
+        self.metric = metric
+        self.parameters = parameters
+        dim = data.dim
+        count_ = data.rows
+        let n = data.rows
+        // scikit-learn's rule: enough levels that leaves hold between leaf_size and 2·leaf_size.
+        var levels = 1
+        while (n - 1) / parameters.leafSize >= 1 << levels { levels += 1 }
+        self.levels = levels
+        nodeCount = (1 << levels) - 1
+        firstLeaf = (1 << (levels - 1)) - 1
+        boundsStride = Bounds.floatsPerNode(dim: dim)
+        points = FloatBuffer(count: n * dim, zeroed: false)
+        ids = .allocate(capacity: max(n, 1))
+        nodeStart = .allocate(capacity: nodeCount)
+        nodeEnd = .allocate(capacity: nodeCount)
+        bounds = FloatBuffer(count: nodeCount * boundsStride)
+
+        let dim = dim, points = points
+        for i in 0..<n {
+            ids[i] = Int32(i)
+            if metric.normalizesVectors {
+                Kernels.normalize(data.row(i), into: points.pointer + i * dim, count: dim)
+            } else {
+                (points.pointer + i * dim).update(from: data.row(i), count: dim)
+            }
+            if i % 4096 == 4095 { data.releasePages(rows: (i - 4095)..<(i + 1)) }
+        }
+        data.releasePages(rows: (n / 4096 * 4096)..<n)
+
+        // The top of the tree is built here; below a depth with enough subtrees for the workers,
+        // each subtree is built on a worker (disjoint rows, disjoint nodes).
+        var depth = 0
+        while (1 << depth) < 2 * threads && depth < levels - 1 { depth += 1 }
+        nodeStart[0] = 0
+        nodeEnd[0] = n
+        for node in 0..<((1 << depth) - 1) { split(node) }
+        let roots = Array(((1 << depth) - 1)..<((1 << (depth + 1)) - 1))
+        let builder = Builder(tree: self)
+        DispatchQueue.concurrentPerform(iterations: roots.count) { builder.build(subtree: roots[$0]) }
+    }
+
+    deinit {
+        ids.deallocate()
+        nodeStart.deallocate()
+        nodeEnd.deallocate()
+    }
+
+    @inline(__always) func isLeaf(_ node: Int) -> Bool { node >= firstLeaf }
+    @inline(__always) func row(_ r: Int) -> UnsafePointer<Float> { UnsafePointer(points.pointer + r * dim) }
+    @inline(__always) func nodeBounds(_ node: Int) -> UnsafePointer<Float> { UnsafePointer(bounds.pointer + node * boundsStride) }
+
+    /// Computes a node's bounds and, for an inner node, partitions its rows at the middle along
+    /// the widest dimension and sets its children's ranges.
+    func split(_ node: Int) {
+        let rows = nodeStart[node]..<nodeEnd[node]
+        let b = bounds.pointer + node * boundsStride
+        Bounds.compute(points: points.pointer, dim: dim, rows: rows, into: b)
+        guard !isLeaf(node) else { return }
+        let mid = rows.lowerBound + rows.count / 2
+        if rows.count > 1 {
+            let axis = Bounds.splitDimension(UnsafePointer(b), points: points.pointer, dim: dim, rows: rows)
+            select(rows, nth: mid, axis: axis)
+        }
+        nodeStart[2 * node + 1] = rows.lowerBound
+        nodeEnd[2 * node + 1] = mid
+        nodeStart[2 * node + 2] = mid
+        nodeEnd[2 * node + 2] = rows.upperBound
+    }
+
+    /// Quickselect on rows by coordinate `axis` (ties by id, so the tree never depends on the
+    /// order rows arrived in), moving whole rows and their ids.
+    private func select(_ rows: Range<Int>, nth: Int, axis: Int) {
+        @inline(__always) func key(_ r: Int) -> (Float, Int32) { (points.pointer[r * dim + axis], ids[r]) }
+        @inline(__always) func less(_ a: (Float, Int32), _ b: (Float, Int32)) -> Bool { a.0 < b.0 || (a.0 == b.0 && a.1 < b.1) }
+        var low = rows.lowerBound, high = rows.upperBound - 1
+        while low < high {
+            // Median of three as the pivot, moved to `high`.
+            let middle = low + (high - low) / 2
+            if less(key(middle), key(low)) { swapRows(middle, low) }
+            if less(key(high), key(low)) { swapRows(high, low) }
+            if less(key(middle), key(high)) { swapRows(middle, high) }
+            let pivot = key(high)
+            var store = low
+            for r in low..<high where less(key(r), pivot) {
+                swapRows(r, store)
+                store += 1
+            }
+            swapRows(store, high)
+            if store == nth { return }
+            if store < nth { low = store + 1 } else { high = store - 1 }
+        }
+    }
+
+    @inline(__always)
+    private func swapRows(_ a: Int, _ b: Int) {
+        guard a != b else { return }
+        let pa = points.pointer + a * dim, pb = points.pointer + b * dim
+        for j in 0..<dim { let t = pa[j]; pa[j] = pb[j]; pb[j] = t }
+        let t = ids[a]; ids[a] = ids[b]; ids[b] = t
+    }
+
+    /// Builds the subtrees below one node on one worker.
+    private final class Builder: @unchecked Sendable {
+        let tree: BinaryTree
+        init(tree: BinaryTree) { self.tree = tree }
+        func build(subtree root: Int) {
+            var stack = [root]
+            while let node = stack.popLast() {
+                tree.split(node)
+                if !tree.isLeaf(node) { stack += [2 * node + 1, 2 * node + 2] }
+            }
+        }
+    }
+
+    public func makeSearcher(k: Int) -> any NeighborSearcher { TreeSearcher(tree: self, k: k) }
+
+    var memoryBytes: Int { points.count * 4 + count_ * 4 + nodeCount * (16 + boundsStride * 4) }
+}

@@ -1,0 +1,22 @@
+/// The parameters of `kdtree` and `balltree`.
+public struct TreeParameters: Equatable, Sendable {
+    /// Points per leaf at most (leaves hold between leaf_size and 2·leaf_size... as scikit-learn:
+    /// the tree has enough levels that no leaf exceeds 2·leaf_size). Smaller leaves prune more
+    /// and cost more nodes; larger leaves scan more points per visit.
+    public var leafSize: Int
+    /// Approximation: every returned neighbour is at most (1 + eps) times farther than the true
+    /// one of the same rank (SciPy cKDTree's eps). 0 is exact.
+    public var eps: Double
+    /// Approximation: visit at most this many leaves per query (FLANN's "checks"). nil: no budget.
+    public var maxLeaves: Int?
+
+    public static let defaultLeafSize = 16
+
+    public init(leafSize: Int = TreeParameters.defaultLeafSize, eps: Double = 0, maxLeaves: Int? = nil) {
+        self.leafSize = leafSize
+        self.eps = eps
+        self.maxLeaves = maxLeaves
+    }
+
+    public var isExact: Bool { eps == 0 && maxLeaves == nil }
+}

@@ -1,0 +1,155 @@
+/// Branch and bound over a `BinaryTree`, with scratch this searcher owns. Without a leaf budget
+/// the walk is depth-first, nearer child first (cheapest when everything that matters is
+/// visited); with `max_leaves` it is best-bin-first — nodes in order of their lower bound — so the
+/// budget goes to the most promising leaves. All comparisons between node bounds and the current
+/// k-th neighbour are made in squared Euclidean units (in the unit-vector space under cosine).
+final class TreeSearcher<Bounds: NodeBounds>: NeighborSearcher {
+    let tree: BinaryTree<Bounds>
+    let topK: TopK
+    private var stack: [(node: Int, bound: Double)] = []
+    /// (1 + eps)²: a node is pruned when bound · (1 + eps)² exceeds the k-th squared distance.
+    private let shrink: Double
+    /// Relative margin for the exact key's rounding: the exact squared distance of a pair is within
+    /// γ_{d+2}·e of the real one, so a bound is compared with the k-th key grown by this factor.
+    private let relative: Double
+    /// Absolute margin: for cosine, 1 − q·x is off by O(d·u) in absolute terms; for l2, room for
+    /// subnormal rounding.
+    private let absolute: Double
+
+    init(tree: BinaryTree<Bounds>, k: Int) {
+        self.tree = tree
+        topK = TopK(k: k)
+        stack.reserveCapacity(2 * tree.levels + 4)
+        shrink = (1 + tree.parameters.eps) * (1 + tree.parameters.eps)
+        let u = 1.0 / 16_777_216
+        let n = Double(tree.dim + 4)
+        let gamma = n * u / (1 - n * u)
+        relative = 1 + 4 * gamma + 8 * u
+        absolute = tree.metric == .cosine ? 2 * (4 * gamma + 4 * n * u + 8 * u) : Double(Float.leastNormalMagnitude) * n * 4
+    }
+
+    /// The k-th key converted to squared Euclidean units, with the margins, or +∞ until k are held.
+    @inline(__always)
+    private func limit() -> Double {
+        guard topK.isFull else { return .infinity }
+        let key = Double(topK.threshold)
+        let squared: Double
+        switch tree.metric {
+        case .l2: squared = key * key
+        case .sqeuclidean: squared = key
+        case .cosine: squared = 2 * key
+        case .ip: squared = .infinity
+        }
+        return squared * relative + absolute
+    }
+
+    func search(_ batch: QueryBatch, into results: ResultRows) {
+        if let maxLeaves = tree.parameters.maxLeaves {
+            searchBestFirst(batch, into: results, maxLeaves: maxLeaves)
+        } else {
+            searchDepthFirst(batch, into: results)
+        }
+    }
+
+    /// Scans a leaf's points with the exact kernels.
+    @inline(__always)
+    private func scanLeaf(_ node: Int, query: UnsafePointer<Float>, excluded: Int) {
+        let tree = tree, dim = tree.dim, metric = tree.metric
+        for r in tree.nodeStart[node]..<tree.nodeEnd[node] {
+            let id = Int(tree.ids[r])
+            if id == excluded { continue }
+            let key = metric.exactKey(query, tree.row(r), dim: dim)
+            if key <= topK.threshold { topK.push(key, id) }
+        }
+    }
+
+    private func searchBestFirst(_ batch: QueryBatch, into results: ResultRows, maxLeaves: Int) {
+        let tree = tree, dim = tree.dim
+        for q in 0..<batch.vectors.rows {
+            let query = batch.vectors.row(q)
+            let excluded = batch.excludedID(ofRow: q)
+            topK.reset()
+            // `stack` serves as a binary min-heap on the bound here.
+            stack.removeAll(keepingCapacity: true)
+            pushOpen((0, Bounds.minDistanceSquared(tree.nodeBounds(0), query: query, dim: dim)))
+            var leaves = 0
+            while let (node, nodeBound) = popNearest() {
+                // Every open node is at least this far: nothing left can improve the result.
+                if nodeBound * shrink > limit() { break }
+                if tree.isLeaf(node) {
+                    scanLeaf(node, query: query, excluded: excluded)
+                    leaves += 1
+                    if leaves >= maxLeaves { break }
+                } else {
+                    for child in [2 * node + 1, 2 * node + 2] {
+                        pushOpen((child, Bounds.minDistanceSquared(tree.nodeBounds(child), query: query, dim: dim)))
+                    }
+                }
+            }
+            topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
+        }
+    }
+
+    private func pushOpen(_ entry: (node: Int, bound: Double)) {
+        stack.append(entry)
+        var i = stack.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard stack[parent].bound > stack[i].bound else { break }
+            stack.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    private func popNearest() -> (node: Int, bound: Double)? {
+        guard let last = stack.popLast() else { return nil }
+        guard !stack.isEmpty else { return last }
+        let top = stack[0]
+        stack[0] = last
+        var i = 0
+        while true {
+            let left = 2 * i + 1, right = left + 1
+            var smallest = i
+            if left < stack.count && stack[left].bound < stack[smallest].bound { smallest = left }
+            if right < stack.count && stack[right].bound < stack[smallest].bound { smallest = right }
+            guard smallest != i else { break }
+            stack.swapAt(i, smallest)
+            i = smallest
+        }
+        return top
+    }
+
+    private func searchDepthFirst(_ batch: QueryBatch, into results: ResultRows) {
+        let tree = tree, dim = tree.dim
+        for q in 0..<batch.vectors.rows {
+            let query = batch.vectors.row(q)
+            let excluded = batch.excludedID(ofRow: q)
+            topK.reset()
+            stack.removeAll(keepingCapacity: true)
+            stack.append((0, Bounds.minDistanceSquared(tree.nodeBounds(0), query: query, dim: dim)))
+            var bound = limit()
+            while let (node, nodeBound) = stack.popLast() {
+                // Case 1: the node cannot hold anything nearer than the k-th: skip it.
+                if nodeBound * shrink > bound { continue }
+                if tree.isLeaf(node) {
+                    // Case 2: a leaf: compute the exact keys of its points.
+                    scanLeaf(node, query: query, excluded: excluded)
+                    bound = limit()
+                } else {
+                    // Case 3: visit the nearer child first (pushed last).
+                    let left = 2 * node + 1, right = left + 1
+                    let lb = Bounds.minDistanceSquared(tree.nodeBounds(left), query: query, dim: dim)
+                    let rb = Bounds.minDistanceSquared(tree.nodeBounds(right), query: query, dim: dim)
+                    if lb <= rb {
+                        stack.append((right, rb))
+                        stack.append((left, lb))
+                    } else {
+                        stack.append((left, lb))
+                        stack.append((right, rb))
+                    }
+                }
+            }
+            topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
+        }
+    }
+}
