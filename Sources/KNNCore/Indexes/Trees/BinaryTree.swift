@@ -100,27 +100,37 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
         nodeEnd[2 * node + 2] = rows.upperBound
     }
 
-    /// Quickselect on rows by coordinate `axis` (ties by id, so the tree never depends on the
-    /// order rows arrived in), moving whole rows and their ids.
+    /// Quickselect (Hoare partitioning, median-of-three pivot) on rows by coordinate `axis`,
+    /// moving whole rows and their ids, until row `nth` holds the value it would hold sorted. A
+    /// node's rows always arrive in the same order, so the tree is the same on every run and at
+    /// every thread count.
     private func select(_ rows: Range<Int>, nth: Int, axis: Int) {
-        @inline(__always) func key(_ r: Int) -> (Float, Int32) { (points.pointer[r * dim + axis], ids[r]) }
-        @inline(__always) func less(_ a: (Float, Int32), _ b: (Float, Int32)) -> Bool { a.0 < b.0 || (a.0 == b.0 && a.1 < b.1) }
+        let values = points.pointer + axis
+        let dim = dim
+        @inline(__always) func value(_ r: Int) -> Float { values[r * dim] }
         var low = rows.lowerBound, high = rows.upperBound - 1
-        while low < high {
-            // Median of three as the pivot, moved to `high`.
+        while high - low > 2 {
             let middle = low + (high - low) / 2
-            if less(key(middle), key(low)) { swapRows(middle, low) }
-            if less(key(high), key(low)) { swapRows(high, low) }
-            if less(key(middle), key(high)) { swapRows(middle, high) }
-            let pivot = key(high)
-            var store = low
-            for r in low..<high where less(key(r), pivot) {
-                swapRows(r, store)
-                store += 1
+            if value(middle) < value(low) { swapRows(middle, low) }
+            if value(high) < value(low) { swapRows(high, low) }
+            if value(high) < value(middle) { swapRows(high, middle) }
+            let pivot = value(middle)
+            var i = low, j = high
+            while i <= j {
+                while value(i) < pivot { i += 1 }
+                while pivot < value(j) { j -= 1 }
+                if i <= j {
+                    swapRows(i, j)
+                    i += 1
+                    j -= 1
+                }
             }
-            swapRows(store, high)
-            if store == nth { return }
-            if store < nth { low = store + 1 } else { high = store - 1 }
+            // Rows low...j are ≤ pivot, i...high are ≥ pivot, anything between equals it.
+            if nth <= j { high = j } else if nth >= i { low = i } else { return }
+        }
+        // Two or three rows left: sort them.
+        for a in low...high {
+            for b in stride(from: a + 1, through: high, by: 1) where value(b) < value(a) { swapRows(a, b) }
         }
     }
 
