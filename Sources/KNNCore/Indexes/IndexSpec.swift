@@ -76,10 +76,11 @@ public enum IndexSpec: Equatable, Sendable {
 
     /// `auto` made concrete for a dataset, with the reason; other specs unchanged, reason nil.
     ///
-    /// The crossover was measured on this project's benchmark machine (bench/tree_bench.py,
-    /// 2 threads, k = 10, 10k queries): an exact KD-tree beats the flat scan on clustered data up
-    /// to about 16 dimensions and on uniform data up to about 8; below a few thousand vectors the
-    /// flat scan wins anyway.
+    /// The crossover was measured with `bench/tree_bench.py --crossover` (100k vectors, 5k
+    /// queries, k = 10, 2 threads): an exact KD-tree beats the flat scan up to 4 dimensions on
+    /// uniform data (2–3× at 2-D) and up to 8 on clustered data, and loses by 2× or more from 8
+    /// dimensions on uniform data; 6 splits the difference. Below a few thousand vectors the
+    /// flat scan is as fast as any tree.
     public func resolved(dim: Int, count: Int, metric: Metric) -> (spec: IndexSpec, reason: String?) {
         guard self == .auto else { return (self, nil) }
         if metric == .ip { return (.flat, "inner products obey no triangle inequality, so no tree applies") }
@@ -87,12 +88,12 @@ public enum IndexSpec: Equatable, Sendable {
             return (.flat, "\(count) vectors: below \(Self.autoMinimumCount) a flat scan is as fast as any tree")
         }
         if dim <= Self.autoMaximumDimension {
-            return (.kdtree(TreeParameters()), "\(dim) dimensions: up to \(Self.autoMaximumDimension) an exact KD-tree prunes most of the dataset")
+            return (.kdtree(TreeParameters()), "\(dim) dimensions and \(count) vectors: up to \(Self.autoMaximumDimension) dimensions an exact KD-tree prunes most of the dataset and beats the flat scan")
         }
         return (.flat, "\(dim) dimensions: above \(Self.autoMaximumDimension) a tree prunes too little to beat the flat scan")
     }
 
-    static let autoMaximumDimension = 12
+    static let autoMaximumDimension = 6
     static let autoMinimumCount = 5_000
 
     /// Builds the index over the raw dataset; each index prepares vectors for the metric itself.
