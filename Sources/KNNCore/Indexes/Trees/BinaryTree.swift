@@ -48,17 +48,12 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
         nodeEnd = .allocate(capacity: nodeCount)
         bounds = FloatBuffer(count: nodeCount * boundsStride)
 
-        let dim = dim, points = points
-        for i in 0..<n {
-            ids[i] = Int32(i)
-            if metric.normalizesVectors {
-                Kernels.normalize(data.row(i), into: points.pointer + i * dim, count: dim)
-            } else {
-                (points.pointer + i * dim).update(from: data.row(i), count: dim)
-            }
-            if i % 4096 == 4095 { data.releasePages(rows: (i - 4095)..<(i + 1)) }
+        // Copy (normalise) in chunks on the workers, releasing a mapped source's pages as it goes.
+        let builder = Builder(tree: self)
+        let chunk = 1 << 14
+        DispatchQueue.concurrentPerform(iterations: (n + chunk - 1) / chunk) { c in
+            builder.tree.copy(rows: (c * chunk)..<min((c + 1) * chunk, n), from: data)
         }
-        data.releasePages(rows: (n / 4096 * 4096)..<n)
 
         // The top of the tree is built here; below a depth with enough subtrees for the workers,
         // each subtree is built on a worker (disjoint rows, disjoint nodes).
@@ -66,9 +61,12 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
         while (1 << depth) < 2 * threads && depth < levels - 1 { depth += 1 }
         nodeStart[0] = 0
         nodeEnd[0] = n
-        for node in 0..<((1 << depth) - 1) { split(node) }
+        // The top levels, level by level, the nodes of a level in parallel.
+        for level in 0..<depth {
+            let first = (1 << level) - 1
+            DispatchQueue.concurrentPerform(iterations: 1 << level) { builder.tree.split(first + $0) }
+        }
         let roots = Array(((1 << depth) - 1)..<((1 << (depth + 1)) - 1))
-        let builder = Builder(tree: self)
         DispatchQueue.concurrentPerform(iterations: roots.count) { builder.build(subtree: roots[$0]) }
     }
 
@@ -76,6 +74,19 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
         ids.deallocate()
         nodeStart.deallocate()
         nodeEnd.deallocate()
+    }
+
+    /// Copies rows of the source into the tree's points (unit length under cosine).
+    func copy(rows: Range<Int>, from data: VectorMatrix) {
+        for i in rows {
+            ids[i] = Int32(i)
+            if metric.normalizesVectors {
+                Kernels.normalize(data.row(i), into: points.pointer + i * dim, count: dim)
+            } else {
+                (points.pointer + i * dim).update(from: data.row(i), count: dim)
+            }
+        }
+        data.releasePages(rows: rows)
     }
 
     @inline(__always) func isLeaf(_ node: Int) -> Bool { node >= firstLeaf }
@@ -100,7 +111,7 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
         nodeEnd[2 * node + 2] = rows.upperBound
     }
 
-    /// Quickselect (Hoare partitioning, median-of-three pivot) on rows by coordinate `axis`,
+    /// Quickselect (Hoare partitioning) on rows by coordinate `axis`,
     /// moving whole rows and their ids, until row `nth` holds the value it would hold sorted. A
     /// node's rows always arrive in the same order, so the tree is the same on every run and at
     /// every thread count.
@@ -109,12 +120,22 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
         let dim = dim
         @inline(__always) func value(_ r: Int) -> Float { values[r * dim] }
         var low = rows.lowerBound, high = rows.upperBound - 1
+        var sample = [Float](repeating: 0, count: 31)
         while high - low > 2 {
-            let middle = low + (high - low) / 2
-            if value(middle) < value(low) { swapRows(middle, low) }
-            if value(high) < value(low) { swapRows(high, low) }
-            if value(high) < value(middle) { swapRows(high, middle) }
-            let pivot = value(middle)
+            let pivot: Float
+            if high - low > 1024 {
+                // The median of 31 evenly spaced values lands within a few percent of the middle,
+                // so one pass does most of the work (median of three needs about three).
+                for s in 0..<31 { sample[s] = value(low + (high - low) * s / 30) }
+                sample.sort()
+                pivot = sample[15]
+            } else {
+                let middle = low + (high - low) / 2
+                if value(middle) < value(low) { swapRows(middle, low) }
+                if value(high) < value(low) { swapRows(high, low) }
+                if value(high) < value(middle) { swapRows(high, middle) }
+                pivot = value(middle)
+            }
             var i = low, j = high
             while i <= j {
                 while value(i) < pivot { i += 1 }
@@ -136,9 +157,17 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
 
     @inline(__always)
     private func swapRows(_ a: Int, _ b: Int) {
-        guard a != b else { return }
         let pa = points.pointer + a * dim, pb = points.pointer + b * dim
-        for j in 0..<dim { let t = pa[j]; pa[j] = pb[j]; pb[j] = t }
+        switch dim {
+        case 2:
+            let t0 = pa[0], t1 = pa[1]
+            pa[0] = pb[0]; pa[1] = pb[1]; pb[0] = t0; pb[1] = t1
+        case 3:
+            let t0 = pa[0], t1 = pa[1], t2 = pa[2]
+            pa[0] = pb[0]; pa[1] = pb[1]; pa[2] = pb[2]; pb[0] = t0; pb[1] = t1; pb[2] = t2
+        default:
+            for j in 0..<dim { let t = pa[j]; pa[j] = pb[j]; pb[j] = t }
+        }
         let t = ids[a]; ids[a] = ids[b]; ids[b] = t
     }
 

@@ -16,21 +16,31 @@ protocol NodeBounds {
     static func splitDimension(_ bounds: UnsafePointer<Float>, points: UnsafePointer<Float>, dim: Int, rows: Range<Int>) -> Int
 }
 
+/// The smallest and largest coordinate `axis` of `rows`, one column at a time with the running
+/// values in registers (the points are finite, so plain comparisons suffice).
+@inline(__always)
+func extent(points: UnsafePointer<Float>, dim: Int, rows: Range<Int>, axis: Int) -> (Float, Float) {
+    var lo = Float.infinity, hi = -Float.infinity
+    var p = points + rows.lowerBound * dim + axis
+    for _ in rows {
+        let v = p.pointee
+        lo = v < lo ? v : lo
+        hi = v > hi ? v : hi
+        p += dim
+    }
+    return (lo, hi)
+}
+
 /// Axis-aligned boxes (a KD-tree): `lo[0..<dim]` then `hi[0..<dim]`.
 enum BoxBounds: NodeBounds {
     static let name = "kdtree"
     static func floatsPerNode(dim: Int) -> Int { 2 * dim }
 
     static func compute(points: UnsafePointer<Float>, dim: Int, rows: Range<Int>, into bounds: UnsafeMutablePointer<Float>) {
-        let lo = bounds, hi = bounds + dim
-        lo.update(repeating: .infinity, count: dim)
-        hi.update(repeating: -.infinity, count: dim)
-        for i in rows {
-            let p = points + i * dim
-            for j in 0..<dim {
-                lo[j] = min(lo[j], p[j])
-                hi[j] = max(hi[j], p[j])
-            }
+        for j in 0..<dim {
+            let (lo, hi) = extent(points: points, dim: dim, rows: rows, axis: j)
+            bounds[j] = lo
+            bounds[dim + j] = hi
         }
     }
 
@@ -92,8 +102,7 @@ enum BallBounds: NodeBounds {
         var best = 0
         var widest = -Float.infinity
         for j in 0..<dim {
-            var lo = Float.infinity, hi = -Float.infinity
-            for i in rows { lo = min(lo, points[i * dim + j]); hi = max(hi, points[i * dim + j]) }
+            let (lo, hi) = extent(points: points, dim: dim, rows: rows, axis: j)
             if hi - lo > widest { widest = hi - lo; best = j }
         }
         return best
