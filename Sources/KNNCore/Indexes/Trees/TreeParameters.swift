@@ -1,8 +1,8 @@
 /// The parameters of `kdtree` and `balltree`.
 public struct TreeParameters: Equatable, Sendable {
-    /// Points per leaf at most (leaves hold between leaf_size and 2·leaf_size... as scikit-learn:
-    /// the tree has enough levels that no leaf exceeds 2·leaf_size). Smaller leaves prune more
-    /// and cost more nodes; larger leaves scan more points per visit.
+    /// Leaves hold at most 2·leaf_size points (as scikit-learn: the tree has enough levels for
+    /// that). Smaller leaves prune more and cost more nodes and build time; larger leaves scan
+    /// more points per visit. 32 measured best for build + search from 2 to 16 dimensions.
     public var leafSize: Int
     /// Approximation: every returned neighbour is at most (1 + eps) times farther than the true
     /// one of the same rank (SciPy cKDTree's eps). 0 is exact.
@@ -10,7 +10,7 @@ public struct TreeParameters: Equatable, Sendable {
     /// Approximation: visit at most this many leaves per query (FLANN's "checks"). nil: no budget.
     public var maxLeaves: Int?
 
-    public static let defaultLeafSize = 16
+    public static let defaultLeafSize = 32
 
     public init(leafSize: Int = TreeParameters.defaultLeafSize, eps: Double = 0, maxLeaves: Int? = nil) {
         self.leafSize = leafSize
