@@ -77,10 +77,10 @@ public enum IndexSpec: Equatable, Sendable {
     /// `auto` made concrete for a dataset, with the reason; other specs unchanged, reason nil.
     ///
     /// The crossover was measured with `bench/tree_bench.py --crossover` (100k vectors, 5k
-    /// queries, k = 10, 2 threads): an exact KD-tree beats the flat scan up to 4 dimensions on
-    /// uniform data (2–3× at 2-D) and up to 8 on clustered data, and loses by 2× or more from 8
-    /// dimensions on uniform data; 6 splits the difference. Below a few thousand vectors the
-    /// flat scan is as fast as any tree.
+    /// queries, k = 10, 2 threads): on uniform data an exact KD-tree beats the flat scan up to 4
+    /// dimensions (3× at 2-D) and loses by 2× or more from 8; on well-clustered data it wins up to
+    /// 32, which cannot be known before building. 6 splits the uniform crossover. Below a few
+    /// thousand vectors the flat scan is as fast as any tree.
     public func resolved(dim: Int, count: Int, metric: Metric) -> (spec: IndexSpec, reason: String?) {
         guard self == .auto else { return (self, nil) }
         if metric == .ip { return (.flat, "inner products obey no triangle inequality, so no tree applies") }
