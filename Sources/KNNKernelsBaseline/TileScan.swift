@@ -99,7 +99,7 @@ public enum TileScan {
     /// would lower `addingProduct` to a libm call per lane, so the baseline build multiplies and
     /// adds separately.
     @inline(__always)
-    static func fused(_ acc: SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+    public static func fused(_ acc: SIMD16<Float>, _ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
         #if FUSED_MULTIPLY_ADD
         return acc.addingProduct(a, b)
         #else

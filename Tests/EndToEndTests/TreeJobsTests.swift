@@ -48,3 +48,45 @@ import Testing
         #expect(run.stderr.contains("index.type: balltree needs a metric distance"))
     }
 }
+
+/// HNSW through the whole tool: the same job gives byte-identical output at any thread count
+/// (the build is deterministic), and recall against the bundled ground truth is reported.
+@Suite struct HNSWJobsTests {
+    @Test func outputIsByteIdenticalAtOneAndThreeThreads() throws {
+        let w = Workspace()
+        let words = Knnbatch.packageRoot + "/data/words.txt"
+        for threads in [1, 3] {
+            w.job(["dataset": "{\"path\": \"\(words)\"}", "queries": #""self""#, "k": "10", "metric": #""cosine""#,
+                   "index": #"{"type": "hnsw", "connectivity": 8, "expansion_add": 64, "seed": 7}"#,
+                   "output": "{\"path\": \"t\(threads).npy\"}", "threads": "\(threads)"], name: "t\(threads).json")
+            let run = try Knnbatch.run(["run", "t\(threads).json", "--quiet"], in: w.path)
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        #expect(w.read("t1.npy")?.count ?? 0 > 4000 * 10 * 12)
+        #expect(w.read("t1.npy") == w.read("t3.npy"))
+    }
+
+    @Test func evaluationAgainstGroundTruth() throws {
+        let w = Workspace()
+        w.job(["dataset": "{\"path\": \"\(Knnbatch.packageRoot)/data/words.txt\"}",
+               "queries": "{\"path\": \"\(Knnbatch.packageRoot)/data/query-words.txt\"}", "k": "10", "metric": #""cosine""#,
+               "index": #"{"type": "hnsw"}"#, "output": #"{"path": "r.csv"}"#,
+               "groundtruth": "{\"path\": \"\(Knnbatch.packageRoot)/data/query-words-gt.ivecs\"}"])
+        let run = try Knnbatch.run(["run", "job.json", "--quiet"], in: w.path)
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(w.read("r.csv.report.json") ?? [])) as? [String: Any]
+        // 24 word queries against 4,000 GloVe words with the defaults. Observed: 1.0.
+        #expect((report?["recall_at_k"] as? Double ?? 0) >= 0.99)
+        #expect((report?["index"] as? [String: Any])?["exact"] as? Bool == false)
+    }
+
+    @Test func connectivityBelowTwoIsRefused() throws {
+        let w = Workspace()
+        w.write("base.fvecs", Bytes.fvecs([[0, 0], [1, 1]]))
+        w.write("queries.fvecs", Bytes.fvecs([[1, 0]]))
+        w.job(["index": #"{"type": "hnsw", "connectivity": 1}"#])
+        let run = try Knnbatch.run(["run", "job.json"], in: w.path)
+        #expect(run.status == 64)
+        #expect(run.stderr.contains("index.connectivity: must be at least 2"))
+    }
+}

@@ -42,6 +42,20 @@ public enum KernelVariant: String, CaseIterable, Sendable {
         return Set(line.split(separator: ":", maxSplits: 1).last?.split(separator: " ").map { $0.trimmingSpaces } ?? [])
     }()
 
+    /// The fast pair distance (`PairDistance`) used for navigation: smaller is nearer — ‖a − b‖²
+    /// for l2 and sqeuclidean, −a·b for cosine (unit vectors) and ip.
+    @inline(__always)
+    func navigationDistance(_ metric: Metric, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, dim: Int) -> Float {
+        switch (self, metric) {
+        case (.avx512, .l2), (.avx512, .sqeuclidean): return KNNKernelsAVX512.PairDistance.squaredL2(a, b, count: dim)
+        case (.avx512, _): return -KNNKernelsAVX512.PairDistance.dot(a, b, count: dim)
+        case (.avx2, .l2), (.avx2, .sqeuclidean): return KNNKernelsAVX2.PairDistance.squaredL2(a, b, count: dim)
+        case (.avx2, _): return -KNNKernelsAVX2.PairDistance.dot(a, b, count: dim)
+        case (.baseline, .l2), (.baseline, .sqeuclidean): return KNNKernelsBaseline.PairDistance.squaredL2(a, b, count: dim)
+        case (.baseline, _): return -KNNKernelsBaseline.PairDistance.dot(a, b, count: dim)
+        }
+    }
+
     @inline(__always)
     func scan(queries: UnsafePointer<Float>, dim: Int, panels: UnsafePointer<Float>, bias: UnsafePointer<Float>,
               panelCount: Int, thresholds: UnsafePointer<Float>,

@@ -4,16 +4,18 @@ public enum IndexSpec: Equatable, Sendable {
     case flat
     case kdtree(TreeParameters)
     case balltree(TreeParameters)
+    case hnsw(HNSWParameters)
     /// Chooses flat or a tree from the dataset's dimension and size (`resolved`).
     case auto
 
-    public static let knownTypes = ["flat", "kdtree", "balltree", "auto"]
+    public static let knownTypes = ["flat", "kdtree", "balltree", "hnsw", "auto"]
 
     public var typeName: String {
         switch self {
         case .flat: return "flat"
         case .kdtree: return "kdtree"
         case .balltree: return "balltree"
+        case .hnsw: return "hnsw"
         case .auto: return "auto"
         }
     }
@@ -23,6 +25,7 @@ public enum IndexSpec: Equatable, Sendable {
         switch self {
         case .flat, .auto: return true
         case .kdtree(let p), .balltree(let p): return p.isExact
+        case .hnsw: return false
         }
     }
 
@@ -32,7 +35,7 @@ public enum IndexSpec: Equatable, Sendable {
     var preferredSliceQueries: Int {
         switch self {
         case .flat, .auto: return 256
-        case .kdtree, .balltree: return 64
+        case .kdtree, .balltree, .hnsw: return 64
         }
     }
 
@@ -48,6 +51,17 @@ public enum IndexSpec: Equatable, Sendable {
             }
             let parameters = try parseTree(&object)
             spec = type == "kdtree" ? .kdtree(parameters) : .balltree(parameters)
+        case "hnsw":
+            var parameters = HNSWParameters()
+            if let m = try object.int("connectivity", in: 0...Int.max) {
+                guard m >= 2 else { throw object.error("connectivity", "must be at least 2, found \(m): with fewer links per vector the graph degenerates into chains") }
+                guard m <= 256 else { throw object.error("connectivity", "must be at most 256, found \(m)") }
+                parameters.connectivity = m
+            }
+            parameters.expansionAdd = try object.int("expansion_add", in: 1...100_000) ?? parameters.expansionAdd
+            parameters.expansionSearch = try object.int("expansion_search", in: 1...100_000) ?? parameters.expansionSearch
+            parameters.seed = UInt64(try object.int("seed", in: 0...Int.max) ?? Int(parameters.seed))
+            spec = .hnsw(parameters)
         default:
             throw object.error("type", "unknown index type \"\(type)\" (known: \(knownTypes.joined(separator: ", ")))")
         }
@@ -71,6 +85,9 @@ public enum IndexSpec: Equatable, Sendable {
             var members: [(key: String, value: JSONValue)] = [("type", .string(typeName)), ("leaf_size", .integer(p.leafSize)), ("eps", .double(p.eps))]
             if let maxLeaves = p.maxLeaves { members.append(("max_leaves", .integer(maxLeaves))) }
             return .object(members)
+        case .hnsw(let p):
+            return .object([("type", .string(typeName)), ("connectivity", .integer(p.connectivity)), ("expansion_add", .integer(p.expansionAdd)),
+                            ("expansion_search", .integer(p.expansionSearch)), ("seed", .integer(Int(p.seed)))])
         }
     }
 
@@ -102,6 +119,7 @@ public enum IndexSpec: Equatable, Sendable {
         case .flat, .auto: return FlatIndex(data: data, metric: metric, kernel: .selected, threads: threads)
         case .kdtree(let p): return BinaryTree<BoxBounds>(data: data, metric: metric, parameters: p, threads: threads)
         case .balltree(let p): return BinaryTree<BallBounds>(data: data, metric: metric, parameters: p, threads: threads)
+        case .hnsw(let p): return HNSWIndex(data: data, metric: metric, parameters: p, kernel: .selected, threads: threads)
         }
     }
 }

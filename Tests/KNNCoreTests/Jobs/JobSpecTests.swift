@@ -91,7 +91,7 @@ import Testing
         ("k", #"10.0"#, "k", "expected an integer written without a fraction or exponent, found 10.0"),
         ("k", #""10""#, "k", "expected an integer, found a string"),
         ("metric", #""euclid""#, "metric", "unknown metric \"euclid\" (known: l2, sqeuclidean, cosine, ip)"),
-        ("index", #"{"type": "annoy"}"#, "index.type", "unknown index type \"annoy\" (known: flat, kdtree, balltree, auto)"),
+        ("index", #"{"type": "annoy"}"#, "index.type", "unknown index type \"annoy\" (known: flat, kdtree, balltree, hnsw, auto)"),
         ("index", #"{"type": "flat", "nlist": 4}"#, "index.nlist", "unknown key (known keys here: type)"),
         ("index", #"{"type": "kdtree", "leafsize": 4}"#, "index.leafsize", "unknown key (did you mean \"leaf_size\"?)"),
         ("index", #"{"type": "balltree", "eps": -1}"#, "index.eps", "must be between 0.0 and 1000000.0, found -1.0"),

@@ -1,0 +1,140 @@
+import Dispatch
+
+/// Builds an HNSW graph in batches against frozen snapshots (see `HNSWIndex`).
+///
+/// Batches start at one vector and grow with the graph (an eighth of what is already inserted,
+/// at most 1,024), so that a vector rarely misses a link to a batch-mate it cannot see, and the
+/// workers always have enough to do.
+final class HNSWBuilder: @unchecked Sendable {
+    let index: HNSWIndex
+    let threads: Int
+    private let walkers: [HNSWWalker]
+    /// Per batch member and layer: the links it chose. Phase 1 writes slot i from one worker
+    /// only (distinct memory, no shared array to copy on write); phases 2 and 3 read.
+    private var chosen = UnsafeMutablePointer<[[Int32]]>.allocate(capacity: 1)
+    private var chosenCount = 0
+
+    init(index: HNSWIndex, threads: Int) {
+        self.index = index
+        self.threads = max(1, threads)
+        walkers = (0..<max(1, threads)).map { _ in HNSWWalker(index: index) }
+    }
+
+    func build() {
+        let graph = index.graph, n = index.count
+        guard n > 0 else { return }
+        graph.entryPoint = 0
+        graph.topLevel = Int(graph.levels[0])
+        var inserted = 1
+        while inserted < n {
+            let batch = inserted..<min(n, inserted + min(1024, max(1, inserted / 8)))
+            chosen.deinitialize(count: chosenCount)
+            chosen.deallocate()
+            chosen = .allocate(capacity: batch.count)
+            chosen.initialize(repeating: [], count: batch.count)
+            chosenCount = batch.count
+            // Phase 1: each member searches the snapshot and chooses its links (parallel).
+            let next = SliceCounter()
+            DispatchQueue.concurrentPerform(iterations: min(threads, batch.count)) { worker in
+                while true {
+                    let i = next.take()
+                    guard i < batch.count else { return }
+                    self.chosen[i] = self.chooseLinks(batch.lowerBound + i, walker: self.walkers[worker])
+                }
+            }
+            // Phase 2: members take their own links (disjoint lists).
+            for (i, v) in batch.enumerated() {
+                for (layer, links) in chosen[i].enumerated() {
+                    let (list, count) = graph.links(of: v, layer: layer)
+                    for (j, link) in links.enumerated() { list[j] = link }
+                    count.pointee = Int32(links.count)
+                }
+            }
+            // Phase 3: reverse links, grouped by (receiver, layer), each group in member order.
+            var requests: [(receiver: Int32, layer: Int32, from: Int32)] = []
+            for (i, v) in batch.enumerated() {
+                for (layer, links) in chosen[i].enumerated() {
+                    for link in links { requests.append((link, Int32(layer), Int32(v))) }
+                }
+            }
+            requests.sort { ($0.receiver, $0.layer, $0.from) < ($1.receiver, $1.layer, $1.from) }
+            var groups: [Range<Int>] = []
+            var start = 0
+            for i in stride(from: 1, through: requests.count, by: 1)
+            where i == requests.count || requests[i].receiver != requests[start].receiver || requests[i].layer != requests[start].layer {
+                groups.append(start..<i)
+                start = i
+            }
+            let groupCounter = SliceCounter()
+            let requestList = requests, groupList = groups
+            DispatchQueue.concurrentPerform(iterations: min(threads, max(groups.count, 1))) { worker in
+                var scratch: [Neighbor] = []
+                var selected: [Int32] = []
+                while true {
+                    let g = groupCounter.take()
+                    guard g < groupList.count else { return }
+                    for r in groupList[g] {
+                        let request = requestList[r]
+                        self.addLink(from: Int(request.receiver), to: Int(request.from), layer: Int(request.layer), scratch: &scratch, selected: &selected)
+                    }
+                }
+            }
+            // Phase 4: the entry point, in member order.
+            for v in batch where Int(graph.levels[v]) > graph.topLevel {
+                graph.topLevel = Int(graph.levels[v])
+                graph.entryPoint = v
+            }
+            inserted = batch.upperBound
+        }
+    }
+
+    deinit {
+        chosen.deinitialize(count: chosenCount)
+        chosen.deallocate()
+    }
+
+    /// Greedy descent to the vector's level, then a search of each of its layers with
+    /// `expansion_add` candidates and the heuristic's choice of `connectivity` links.
+    private func chooseLinks(_ v: Int, walker: HNSWWalker) -> [[Int32]] {
+        let graph = index.graph
+        let level = Int(graph.levels[v])
+        let query = index.point(v)
+        var current = graph.entryPoint
+        var layer = graph.topLevel
+        while layer > level {
+            current = walker.greedy(query, from: current, layer: layer)
+            layer -= 1
+        }
+        var links = Array(repeating: [Int32](), count: level + 1)
+        var selected: [Int32] = []
+        while layer >= 0 {
+            let found = walker.searchLayer(query, from: current, ef: index.parameters.expansionAdd, layer: layer)
+            index.selectNeighbors(found, limit: index.parameters.connectivity, into: &selected)
+            links[layer] = selected
+            current = found[0].id
+            layer -= 1
+        }
+        return links
+    }
+
+    /// Adds the link `receiver → from`; when the receiver's list is full, keeps the heuristic's
+    /// choice among its links and the new one.
+    private func addLink(from receiver: Int, to newcomer: Int, layer: Int, scratch: inout [Neighbor], selected: inout [Int32]) {
+        let (list, count) = index.graph.links(of: receiver, layer: layer)
+        let capacity = index.graph.capacity(layer: layer)
+        let current = Int(count.pointee)
+        if current < capacity {
+            list[current] = Int32(newcomer)
+            count.pointee += 1
+            return
+        }
+        scratch.removeAll(keepingCapacity: true)
+        let base = index.point(receiver)
+        for i in 0..<current { scratch.append(Neighbor(distance: index.distance(base, Int(list[i])), id: Int(list[i]))) }
+        scratch.append(Neighbor(distance: index.distance(base, newcomer), id: newcomer))
+        scratch.sort()
+        scratch.withUnsafeBufferPointer { index.selectNeighbors($0, limit: capacity, into: &selected) }
+        for (i, link) in selected.enumerated() { list[i] = link }
+        count.pointee = Int32(selected.count)
+    }
+}

@@ -1,0 +1,101 @@
+import Dispatch
+
+/// Hierarchical navigable small-world graph (Malkov & Yashunin 2018): approximate search for
+/// high-dimensional vectors.
+///
+/// Deterministic parallel build: vectors are inserted in id order, in batches. Within a batch,
+/// every vector searches the graph as it stood before the batch (a frozen snapshot) and picks its
+/// links with the paper's heuristic (algorithm 4), in parallel; then the reverse links are
+/// grouped by the vector receiving them and applied in id order, one group per worker; then the
+/// entry point is updated. Nothing depends on which worker ran what or when, so the same job and
+/// seed give the same graph — and the same output — at any thread count.
+///
+/// Navigation uses the fast pair kernels (`PairDistance`, per CPU level); the k results are
+/// re-ranked by the exact kernels, so reported distances are those every index reports.
+final class HNSWIndex: VectorIndex, @unchecked Sendable {
+    let metric: Metric
+    let parameters: HNSWParameters
+    let dim: Int
+    let count: Int
+    let points: FloatBuffer
+    let graph: HNSWGraph
+    let kernel: KernelVariant
+
+    init(data: VectorMatrix, metric: Metric, parameters: HNSWParameters, kernel: KernelVariant = .selected, threads: Int = 1) {
+        self.metric = metric
+        self.parameters = parameters
+        self.kernel = kernel
+        dim = data.dim
+        count = data.rows
+        points = FloatBuffer(count: count * dim, zeroed: false)
+        for i in 0..<count {
+            if metric.normalizesVectors {
+                Kernels.normalize(data.row(i), into: points.pointer + i * dim, count: dim)
+            } else {
+                (points.pointer + i * dim).update(from: data.row(i), count: dim)
+            }
+            if i % 4096 == 4095 { data.releasePages(rows: (i - 4095)..<(i + 1)) }
+        }
+        data.releasePages(rows: (count / 4096 * 4096)..<count)
+        graph = HNSWGraph(count: count, connectivity: parameters.connectivity, seed: parameters.seed)
+        HNSWBuilder(index: self, threads: threads).build()
+    }
+
+    @inline(__always) func point(_ v: Int) -> UnsafePointer<Float> { UnsafePointer(points.pointer + v * dim) }
+
+    /// The navigation distance from a query (prepared for the metric) to vector `v`.
+    @inline(__always)
+    func distance(_ query: UnsafePointer<Float>, _ v: Int) -> Float {
+        kernel.navigationDistance(metric, query, point(v), dim: dim)
+    }
+
+    func makeSearcher(k: Int) -> any NeighborSearcher { HNSWSearcher(index: self, k: k) }
+
+    /// The paper's SELECT-NEIGHBORS-HEURISTIC: from candidates nearest first (distances to the
+    /// base vector), keep a candidate only if it is nearer to the base than to every one kept,
+    /// so links spread in different directions; at most `limit`.
+    func selectNeighbors(_ candidates: UnsafeBufferPointer<Neighbor>, limit: Int, into selected: inout [Int32]) {
+        selected.removeAll(keepingCapacity: true)
+        for candidate in candidates {
+            if selected.count >= limit { break }
+            var keep = true
+            for chosen in selected where kernel.navigationDistance(metric, point(candidate.id), point(Int(chosen)), dim: dim) < candidate.distance {
+                keep = false
+                break
+            }
+            if keep { selected.append(Int32(candidate.id)) }
+        }
+    }
+}
+
+/// Answers queries: descend the upper layers greedily, search layer 0 with `expansion_search`
+/// candidates, re-rank them with the exact kernels and keep the k nearest (ties by id).
+final class HNSWSearcher: NeighborSearcher {
+    let index: HNSWIndex
+    let walker: HNSWWalker
+    let topK: TopK
+
+    init(index: HNSWIndex, k: Int) {
+        self.index = index
+        walker = HNSWWalker(index: index)
+        topK = TopK(k: k)
+    }
+
+    func search(_ batch: QueryBatch, into results: ResultRows) {
+        let index = index, graph = index.graph
+        let ef = max(index.parameters.expansionSearch, topK.k + (batch.excludesOwnID ? 1 : 0))
+        for q in 0..<batch.vectors.rows {
+            let query = batch.vectors.row(q)
+            let excluded = batch.excludedID(ofRow: q)
+            var current = graph.entryPoint
+            for layer in stride(from: graph.topLevel, to: 0, by: -1) {
+                current = walker.greedy(query, from: current, layer: layer)
+            }
+            topK.reset()
+            for candidate in walker.searchLayer(query, from: current, ef: ef, layer: 0) where candidate.id != excluded {
+                topK.push(index.metric.exactKey(query, index.point(candidate.id), dim: index.dim), candidate.id)
+            }
+            topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
+        }
+    }
+}

@@ -1,0 +1,57 @@
+// Compiled three times, like TileScan.swift (see there): the AVX2 and AVX-512 targets hold
+// symlinks to this file.
+
+/// One pair of vectors at a time, for graph indexes that compare a query with scattered
+/// vectors. Approximate in the sense that the summation order differs between builds (fused or
+/// not, 16 lanes then a horizontal sum); indexes that report distances recompute them with the
+/// exact kernels.
+public enum PairDistance {
+    public static func squaredL2(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var i = 0
+        while i &+ 32 <= count {
+            let d0 = load(a + i) - load(b + i)
+            let d1 = load(a + (i &+ 16)) - load(b + (i &+ 16))
+            acc0 = TileScan.fused(acc0, d0, d0)
+            acc1 = TileScan.fused(acc1, d1, d1)
+            i &+= 32
+        }
+        if i &+ 16 <= count {
+            let d0 = load(a + i) - load(b + i)
+            acc0 = TileScan.fused(acc0, d0, d0)
+            i &+= 16
+        }
+        var sum = (acc0 + acc1).sum()
+        while i < count {
+            let d = a[i] - b[i]
+            sum += d * d
+            i &+= 1
+        }
+        return sum
+    }
+
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var i = 0
+        while i &+ 32 <= count {
+            acc0 = TileScan.fused(acc0, load(a + i), load(b + i))
+            acc1 = TileScan.fused(acc1, load(a + (i &+ 16)), load(b + (i &+ 16)))
+            i &+= 32
+        }
+        if i &+ 16 <= count {
+            acc0 = TileScan.fused(acc0, load(a + i), load(b + i))
+            i &+= 16
+        }
+        var sum = (acc0 + acc1).sum()
+        while i < count {
+            sum += a[i] * b[i]
+            i &+= 1
+        }
+        return sum
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+}
