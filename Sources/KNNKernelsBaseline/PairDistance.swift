@@ -50,6 +50,18 @@ public enum PairDistance {
         return sum
     }
 
+    /// Distances from `query` to the rows `ids[0..<count]` of `base` (row stride `dim`), into
+    /// `out`: squared Euclidean, or the negated inner product when `negatedDot`. The rows are
+    /// independent, so their cache misses overlap.
+    public static func many(_ query: UnsafePointer<Float>, base: UnsafePointer<Float>, dim: Int, ids: UnsafePointer<Int32>, count: Int,
+                            negatedDot: Bool, into out: UnsafeMutablePointer<Float>) {
+        if negatedDot {
+            for i in 0..<count { out[i] = -dot(query, base + Int(ids[i]) * dim, count: dim) }
+        } else {
+            for i in 0..<count { out[i] = squaredL2(query, base + Int(ids[i]) * dim, count: dim) }
+        }
+    }
+
     @inline(__always)
     static func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)

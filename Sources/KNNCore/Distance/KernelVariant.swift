@@ -56,6 +56,17 @@ public enum KernelVariant: String, CaseIterable, Sendable {
         }
     }
 
+    /// `navigationDistance` for many rows of `base` at once (see `PairDistance.many`).
+    func navigationDistances(_ metric: Metric, _ query: UnsafePointer<Float>, base: UnsafePointer<Float>, dim: Int,
+                             ids: UnsafePointer<Int32>, count: Int, into out: UnsafeMutablePointer<Float>) {
+        let negatedDot = metric == .cosine || metric == .ip
+        switch self {
+        case .avx512: KNNKernelsAVX512.PairDistance.many(query, base: base, dim: dim, ids: ids, count: count, negatedDot: negatedDot, into: out)
+        case .avx2: KNNKernelsAVX2.PairDistance.many(query, base: base, dim: dim, ids: ids, count: count, negatedDot: negatedDot, into: out)
+        case .baseline: KNNKernelsBaseline.PairDistance.many(query, base: base, dim: dim, ids: ids, count: count, negatedDot: negatedDot, into: out)
+        }
+    }
+
     @inline(__always)
     func scan(queries: UnsafePointer<Float>, dim: Int, panels: UnsafePointer<Float>, bias: UnsafePointer<Float>,
               panelCount: Int, thresholds: UnsafePointer<Float>,

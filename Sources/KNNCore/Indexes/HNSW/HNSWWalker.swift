@@ -5,22 +5,35 @@ final class HNSWWalker {
     let index: HNSWIndex
     private let visited: UnsafeMutablePointer<UInt32>
     private var generation: UInt32 = 0
-    private var candidates: [Neighbor] = []
+    /// Min-heap of candidates to expand.
+    private var candidates: UnsafeMutablePointer<Neighbor>
+    private var candidateCapacity = 256
+    private var candidateCount = 0
+    /// Bounded max-heap of the best found.
     private var found: UnsafeMutablePointer<Neighbor>
-    private var foundCapacity: Int
+    private var foundCapacity = 64
     private(set) var foundCount = 0
+    /// A node's unvisited neighbours and their distances, computed together.
+    private let batchIDs: UnsafeMutablePointer<Int32>
+    private let batchDistances: UnsafeMutablePointer<Float>
 
     init(index: HNSWIndex) {
         self.index = index
         visited = .allocate(capacity: max(index.count, 1))
         visited.initialize(repeating: 0, count: max(index.count, 1))
-        foundCapacity = 64
+        candidates = .allocate(capacity: candidateCapacity)
         found = .allocate(capacity: foundCapacity)
+        let widest = index.graph.capacity(layer: 0)
+        batchIDs = .allocate(capacity: widest)
+        batchDistances = .allocate(capacity: widest)
     }
 
     deinit {
         visited.deallocate()
+        candidates.deallocate()
         found.deallocate()
+        batchIDs.deallocate()
+        batchDistances.deallocate()
     }
 
     private func nextGeneration() {
@@ -31,29 +44,45 @@ final class HNSWWalker {
         }
     }
 
+    /// The distances from `query` to the links of `node` on `layer` not yet visited (all of
+    /// them when `markVisited` is false), left in `batchIDs`/`batchDistances`; returns how many.
+    @inline(__always)
+    private func expand(_ query: UnsafePointer<Float>, _ node: Int, layer: Int, markVisited: Bool) -> Int {
+        let (links, count) = index.graph.links(of: node, layer: layer)
+        var n = 0
+        for i in 0..<Int(count.pointee) {
+            let next = links[i]
+            if markVisited {
+                if visited[Int(next)] == generation { continue }
+                visited[Int(next)] = generation
+            }
+            batchIDs[n] = next
+            n += 1
+        }
+        index.kernel.navigationDistances(index.metric, query, base: index.points.pointer, dim: index.dim, ids: batchIDs, count: n, into: batchDistances)
+        return n
+    }
+
     /// Greedy descent on one layer: moves to the nearest neighbour until none is nearer.
     func greedy(_ query: UnsafePointer<Float>, from start: Int, layer: Int) -> Int {
-        var current = start
-        var best = index.distance(query, current)
+        var best = Neighbor(distance: index.distance(query, start), id: start)
         var moved = true
         while moved {
             moved = false
-            let (links, count) = index.graph.links(of: current, layer: layer)
-            for i in 0..<Int(count.pointee) {
-                let next = Int(links[i])
-                let d = index.distance(query, next)
-                if Neighbor(distance: d, id: next) < Neighbor(distance: best, id: current) {
-                    best = d
-                    current = next
+            let n = expand(query, best.id, layer: layer, markVisited: false)
+            for i in 0..<n {
+                let candidate = Neighbor(distance: batchDistances[i], id: Int(batchIDs[i]))
+                if candidate < best {
+                    best = candidate
                     moved = true
                 }
             }
         }
-        return current
+        return best.id
     }
 
     /// The paper's SEARCH-LAYER: the `ef` nearest to `query` reachable on `layer` from `start`,
-    /// left in `results` (nearest first).
+    /// nearest first.
     func searchLayer(_ query: UnsafePointer<Float>, from start: Int, ef: Int, layer: Int) -> UnsafeBufferPointer<Neighbor> {
         if ef > foundCapacity {
             found.deallocate()
@@ -63,19 +92,17 @@ final class HNSWWalker {
         nextGeneration()
         let first = Neighbor(distance: index.distance(query, start), id: start)
         visited[start] = generation
-        candidates.removeAll(keepingCapacity: true)
+        candidateCount = 0
         pushCandidate(first)
         foundCount = 0
         BoundedHeap.push(found, count: &foundCount, k: ef, first)
-        while let nearest = popCandidate() {
+        while candidateCount > 0 {
+            let nearest = popCandidate()
             // The nearest unexpanded candidate is farther than everything kept: done.
             if foundCount == ef && found[0] < nearest { break }
-            let (links, count) = index.graph.links(of: nearest.id, layer: layer)
-            for i in 0..<Int(count.pointee) {
-                let next = Int(links[i])
-                if visited[next] == generation { continue }
-                visited[next] = generation
-                let candidate = Neighbor(distance: index.distance(query, next), id: next)
+            let n = expand(query, nearest.id, layer: layer, markVisited: true)
+            for i in 0..<n {
+                let candidate = Neighbor(distance: batchDistances[i], id: Int(batchIDs[i]))
                 if foundCount < ef || candidate < found[0] {
                     pushCandidate(candidate)
                     BoundedHeap.push(found, count: &foundCount, k: ef, candidate)
@@ -88,8 +115,15 @@ final class HNSWWalker {
     }
 
     private func pushCandidate(_ c: Neighbor) {
-        candidates.append(c)
-        var i = candidates.count - 1
+        if candidateCount == candidateCapacity {
+            let grown = UnsafeMutablePointer<Neighbor>.allocate(capacity: 2 * candidateCapacity)
+            grown.update(from: candidates, count: candidateCount)
+            candidates.deallocate()
+            candidates = grown
+            candidateCapacity *= 2
+        }
+        var i = candidateCount
+        candidateCount += 1
         while i > 0 {
             let parent = (i - 1) / 2
             guard c < candidates[parent] else { break }
@@ -99,12 +133,12 @@ final class HNSWWalker {
         candidates[i] = c
     }
 
-    private func popCandidate() -> Neighbor? {
-        guard let last = candidates.popLast() else { return nil }
-        guard !candidates.isEmpty else { return last }
+    private func popCandidate() -> Neighbor {
         let top = candidates[0]
+        candidateCount -= 1
+        let last = candidates[candidateCount]
+        let n = candidateCount
         var i = 0
-        let n = candidates.count
         while true {
             let left = 2 * i + 1
             guard left < n else { break }
@@ -114,7 +148,7 @@ final class HNSWWalker {
             candidates[i] = candidates[smaller]
             i = smaller
         }
-        candidates[i] = last
+        if n > 0 { candidates[i] = last }
         return top
     }
 }

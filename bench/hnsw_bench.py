@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""HNSW: knnbatch against hnswlib (and FAISS IndexHNSWFlat when installed) on the same files,
+the same M and efConstruction, the same thread count, in one run.
+
+    python3 bench/hnsw_bench.py [--threads 2] [--cases l2-128,cosine-384] [--m 16] [--ef-construction 128]
+                                [--python ~/.knn-peers/bin/python]
+
+Uses the datasets of bench/flat_bench.py (run it once first, or this script makes them), and
+knnbatch's exact flat output as ground truth. For each expansion_search / ef in the sweep it
+records recall@10 and batch queries/s of the search phase (knnbatch: its report; hnswlib:
+knn_query over all queries with num_threads). knnbatch rebuilds the index for each point (its
+build time is the median of those builds). Prints the sweep and, for recall ≥ 0.95 and ≥ 0.99,
+each library's best queries/s and the ratio.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import flat_bench  # noqa: E402
+
+EFS = [10, 16, 24, 32, 48, 64, 96, 128, 192]
+
+PEER = r"""
+import sys, time, json
+import numpy as np
+base_path, query_path, truth_path, metric, m, efc, threads, efs, lib = sys.argv[1:10]
+m, efc, threads = int(m), int(efc), int(threads)
+efs = [int(e) for e in efs.split(",")]
+def fvecs(path):
+    raw = np.fromfile(path, dtype=np.int32)
+    return raw.reshape(-1, raw[0] + 1)[:, 1:].view(np.float32).copy()
+xb, xq = fvecs(base_path), fvecs(query_path)
+truth = np.load(truth_path)["id"]
+if metric == "cosine":
+    xb /= np.linalg.norm(xb, axis=1, keepdims=True); xq /= np.linalg.norm(xq, axis=1, keepdims=True)
+out = []
+if lib == "hnswlib":
+    import hnswlib
+    index = hnswlib.Index(space="l2" if metric == "l2" else "ip", dim=xb.shape[1])
+    t0 = time.perf_counter()
+    index.init_index(max_elements=xb.shape[0], M=m, ef_construction=efc, random_seed=1)
+    index.add_items(xb, num_threads=threads)
+    build = time.perf_counter() - t0
+    for ef in efs:
+        index.set_ef(max(ef, 10))
+        index.knn_query(xq[:200], k=10, num_threads=threads)
+        times = []
+        for _ in range(3):
+            t = time.perf_counter(); ids, _ = index.knn_query(xq, k=10, num_threads=threads); times.append(time.perf_counter() - t)
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])
+        out.append({"ef": ef, "recall": float(recall), "qps": len(xq) / sorted(times)[1]})
+else:
+    import faiss
+    faiss.omp_set_num_threads(threads)
+    index = faiss.IndexHNSWFlat(xb.shape[1], m, faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = efc
+    t0 = time.perf_counter(); index.add(xb); build = time.perf_counter() - t0
+    for ef in efs:
+        index.hnsw.efSearch = max(ef, 10)
+        times = []
+        for _ in range(3):
+            t = time.perf_counter(); _, ids = index.search(xq, 10); times.append(time.perf_counter() - t)
+        recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])
+        out.append({"ef": ef, "recall": float(recall), "qps": len(xq) / sorted(times)[1]})
+print(json.dumps({"build": build, "sweep": out}))
+"""
+
+
+def knnbatch_sweep(binary, folder, metric, m, efc, threads):
+    import numpy as np
+    truth = np.load(os.path.join(folder, "knnbatch-out.npy"))["id"]
+    builds, sweep = [], []
+    for ef in EFS:
+        job = os.path.join(folder, "job-hnsw-sweep.json")
+        with open(job, "w") as f:
+            json.dump({"version": 1, "dataset": {"path": "base.fvecs"}, "queries": {"path": "query.fvecs"}, "k": 10,
+                       "metric": metric, "index": {"type": "hnsw", "connectivity": m, "expansion_add": efc,
+                                                   "expansion_search": ef},
+                       "output": {"path": "hnsw-sweep.npy"}, "threads": threads}, f)
+        subprocess.run([binary, "run", job, "--quiet"], check=True)
+        with open(os.path.join(folder, "hnsw-sweep.npy.report.json")) as f:
+            report = json.load(f)
+        ids = np.load(os.path.join(folder, "hnsw-sweep.npy"))["id"]
+        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)]))
+        builds.append(report["timings"]["build"])
+        sweep.append({"ef": ef, "recall": recall, "qps": len(ids) / report["timings"]["search"]})
+    return statistics.median(builds), sweep
+
+
+def best(sweep, floor):
+    ok = [p for p in sweep if p["recall"] >= floor]
+    return max(ok, key=lambda p: p["qps"]) if ok else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cases", default="l2-128,cosine-384")
+    parser.add_argument("--m", type=int, default=16)
+    parser.add_argument("--ef-construction", type=int, default=128)
+    parser.add_argument("--python", default=os.path.expanduser("~/.knn-peers/bin/python"))
+    parser.add_argument("--libs", default="hnswlib,faiss")
+    args = parser.parse_args()
+    subprocess.run(["swift", "build", "-c", "release", "--product", "knnbatch"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    binary = os.path.join(ROOT, ".build", "release", "knnbatch")
+    for name in args.cases.split(","):
+        n, nq, dim, metric, _ = flat_bench.CASES[name]
+        folder = flat_bench.make_dataset(name)
+        if not os.path.exists(os.path.join(folder, "knnbatch-out.npy")):
+            flat_bench.knnbatch_run(binary, folder, metric, 10, args.threads)  # exact ground truth
+        results = {"knnbatch": knnbatch_sweep(binary, folder, metric, args.m, args.ef_construction, args.threads)}
+        for lib in args.libs.split(","):
+            out = subprocess.run([args.python, "-c", PEER, os.path.join(folder, "base.fvecs"), os.path.join(folder, "query.fvecs"),
+                                  os.path.join(folder, "knnbatch-out.npy"), metric, str(args.m), str(args.ef_construction),
+                                  str(args.threads), ",".join(map(str, EFS)), lib],
+                                 capture_output=True, text=True,
+                                 env=dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_CORETYPE="SkylakeX"))
+            if out.returncode == 0:
+                data = json.loads(out.stdout.strip().splitlines()[-1])
+                results[lib] = (data["build"], data["sweep"])
+            else:
+                print(f"{lib}: failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        print(f"\n### {name}: {n}×{dim}, {nq} queries, {metric}, k 10, M {args.m}, efConstruction {args.ef_construction}, "
+              f"{args.threads} threads\n")
+        print("| library | build s | " + " | ".join(f"ef {e}" for e in EFS) + " |")
+        print("|---|---:|" + "---:|" * len(EFS))
+        for lib, (build, sweep) in results.items():
+            print(f"| {lib} | {build:.1f} | " + " | ".join(f"{p['recall']:.3f} @ {p['qps']:,.0f}" for p in sweep) + " |")
+        for floor in (0.95, 0.99):
+            ours = best(results["knnbatch"][1], floor)
+            line = f"recall ≥ {floor}: knnbatch " + (f"{ours['qps']:,.0f} q/s (ef {ours['ef']})" if ours else "not reached")
+            for lib in results:
+                if lib == "knnbatch":
+                    continue
+                theirs = best(results[lib][1], floor)
+                if theirs and ours:
+                    line += f"; {lib} {theirs['qps']:,.0f} q/s (ef {theirs['ef']}), ratio {ours['qps'] / theirs['qps']:.2f}×"
+                else:
+                    line += f"; {lib} " + (f"{theirs['qps']:,.0f}" if theirs else "not reached")
+            print(line)
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
