@@ -35,13 +35,11 @@ public final class FlatIndex: VectorIndex {
         /// `j` of the group's query `i` at `[group * dim * 8 + j * 8 + i]`), padding queries zero.
         private var scaled = FloatBuffer(count: 0)
         private let row: FloatBuffer
-        private let exact: TopK
 
         init(index: FlatIndex, k: Int) {
             self.index = index
             self.k = k
             row = FloatBuffer(count: index.panels.dim)
-            exact = TopK(k: k)
         }
 
         private func reserve(groups: Int) {
@@ -81,14 +79,13 @@ public final class FlatIndex: VectorIndex {
                 blockStart += blockCount
             }
 
+            let row = row
             for q in 0..<queryCount {
                 let query = batch.vectors.row(q)
-                exact.reset()
-                filters.forEachSurvivor(row: q) { id in
+                filters.finish(row: q, exactKey: { id in
                     panels.gather(id, into: row.pointer)
-                    exact.push(metric.exactKey(query, row.pointer, dim: dim), id)
-                }
-                exact.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
+                    return metric.exactKey(query, row.pointer, dim: dim)
+                }, ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
             }
         }
 
@@ -99,6 +96,7 @@ public final class FlatIndex: VectorIndex {
             let filters = filters
             let thresholds = filters.thresholds
             let excludedBase = batch.excludesOwnID ? batch.firstQuery : Int.min
+            let vectors = batch.vectors, row = row, metric = index.metric
             index.kernel.scan(queries: scaled.pointer + first * dim, dim: dim,
                               panels: panels.panels.pointer + blockStart * dim * PanelMatrix.lanes,
                               bias: panels.bias.pointer + blockStart * PanelMatrix.lanes,
@@ -108,7 +106,12 @@ public final class FlatIndex: VectorIndex {
                 let idBase = (blockStart + panel) * PanelMatrix.lanes
                 for lane in 0..<PanelMatrix.lanes where scores[lane] < thresholds[q] {
                     let id = idBase + lane
-                    if id != excluded { filters.offer(row: q, score: scores[lane], id: id) }
+                    if id != excluded {
+                        filters.offer(row: q, score: scores[lane], id: id) { id in
+                            panels.gather(id, into: row.pointer)
+                            return metric.exactKey(vectors.row(q), row.pointer, dim: dim)
+                        }
+                    }
                 }
             }
         }

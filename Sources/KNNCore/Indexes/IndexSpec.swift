@@ -114,8 +114,12 @@ public enum IndexSpec: Equatable, Sendable {
     static let autoMinimumCount = 5_000
 
     /// Builds the index over the raw dataset; each index prepares vectors for the metric itself.
-    public func build(data: VectorMatrix, metric: Metric, threads: Int) -> any VectorIndex {
-        switch resolved(dim: data.dim, count: data.rows, metric: metric).spec {
+    public func build(data: VectorMatrix, metric: Metric, threads: Int) throws(KNNError) -> any VectorIndex {
+        let spec = resolved(dim: data.dim, count: data.rows, metric: metric).spec
+        if case .flat = spec {} else if data.rows > Int(Int32.max) {
+            throw KNNError.failure("\(spec.typeName) stores 32-bit ids: at most \(Int32.max) vectors, the dataset has \(data.rows); use flat")
+        }
+        switch spec {
         case .flat, .auto: return FlatIndex(data: data, metric: metric, kernel: .selected, threads: threads)
         case .kdtree(let p): return BinaryTree<BoxBounds>(data: data, metric: metric, parameters: p, threads: threads)
         case .balltree(let p): return BinaryTree<BallBounds>(data: data, metric: metric, parameters: p, threads: threads)

@@ -10,50 +10,55 @@
 /// nearest (ties by id) that a scan with the exact kernels gives. T only decreases, so nothing
 /// dropped would have qualified later.
 ///
+/// Memory stays bounded however many candidates qualify (data far from the origin, where the
+/// bound is wide, or thousands of duplicates): a list that is still full after pruning is
+/// flushed — its survivors' exact keys go into the row's exact top-k — and emptied. An exact
+/// top-k over any superset of the true k nearest is exact, so nothing is lost.
+///
 /// Layout: per query row `r`, a k-entry heap of approximate scores at `heaps[r * k]`, a list of
-/// kept candidates at `lists[r]` (capacity `listCapacities[r]`, doubled when pruning frees less
-/// than half, as many exact ties can demand), and `thresholds[r]` — the
+/// up to `listCapacity` kept candidates at `lists[r * listCapacity]`, a k-entry heap of exact
+/// keys at `exact[r * k]`, and `thresholds[r]` — the
 /// score a candidate must be below, T + 2m (+∞ until k were seen, −∞ for padding rows) — which
 /// the tile kernel reads directly. Flat buffers keep the hit path free of reference counting.
 final class CandidateFilters {
     let k: Int
     let rows: Int
     let thresholds: UnsafeMutablePointer<Float>
+    let listCapacity: Int
     private let heaps: UnsafeMutablePointer<Neighbor>
     private let heapCounts: UnsafeMutablePointer<Int>
-    private let lists: UnsafeMutablePointer<UnsafeMutablePointer<Neighbor>>
-    private let listCapacities: UnsafeMutablePointer<Int>
+    private let lists: UnsafeMutablePointer<Neighbor>
     private let listCounts: UnsafeMutablePointer<Int>
+    private let exact: UnsafeMutablePointer<Neighbor>
+    private let exactCounts: UnsafeMutablePointer<Int>
     /// Per row: 2m.
     private let slacks: UnsafeMutablePointer<Float>
 
     init(rows: Int, k: Int) {
         self.k = k
         self.rows = rows
+        listCapacity = 4 * k + 64
         thresholds = .allocate(capacity: rows)
         heaps = .allocate(capacity: rows * k)
         heapCounts = .allocate(capacity: rows)
-        lists = .allocate(capacity: rows)
-        listCapacities = .allocate(capacity: rows)
-        for r in 0..<rows {
-            listCapacities[r] = 4 * k + 64
-            lists[r] = .allocate(capacity: listCapacities[r])
-        }
+        lists = .allocate(capacity: rows * listCapacity)
         listCounts = .allocate(capacity: rows)
+        exact = .allocate(capacity: rows * k)
+        exactCounts = .allocate(capacity: rows)
         slacks = .allocate(capacity: rows)
         for r in 0..<rows { reset(row: r, slack: 0) }
     }
 
     deinit {
-        for r in 0..<rows { lists[r].deallocate() }
         thresholds.deallocate(); heaps.deallocate(); heapCounts.deallocate()
-        lists.deallocate(); listCapacities.deallocate(); listCounts.deallocate(); slacks.deallocate()
+        lists.deallocate(); listCounts.deallocate(); exact.deallocate(); exactCounts.deallocate(); slacks.deallocate()
     }
 
     /// Starts a query on `row` with bound `slack` (2m).
     func reset(row: Int, slack: Float) {
         heapCounts[row] = 0
         listCounts[row] = 0
+        exactCounts[row] = 0
         slacks[row] = slack
         thresholds[row] = .infinity
     }
@@ -62,24 +67,27 @@ final class CandidateFilters {
     func disable(row: Int) {
         heapCounts[row] = 0
         listCounts[row] = 0
+        exactCounts[row] = 0
         thresholds[row] = -.infinity
     }
 
-    /// Offers a candidate scoring below `thresholds[row]`, and lowers the threshold.
+    /// Offers a candidate scoring below `thresholds[row]`, and lowers the threshold. `exactKey`
+    /// is called only when the list must be flushed.
     @inline(__always)
-    func offer(row: Int, score: Float, id: Int) {
+    func offer(row: Int, score: Float, id: Int, exactKey: (Int) -> Float) {
         let candidate = Neighbor(distance: score, id: id)
         let heap = heaps + row * k
         BoundedHeap.push(heap, count: &heapCounts[row], k: k, candidate)
-        lists[row][listCounts[row]] = candidate
+        lists[row * listCapacity + listCounts[row]] = candidate
         listCounts[row] += 1
         if heapCounts[row] == k { thresholds[row] = (heap[0].distance + slacks[row]).nextUp }
-        if listCounts[row] == listCapacities[row] { prune(row: row) }
+        if listCounts[row] == listCapacity { prune(row: row, exactKey: exactKey) }
     }
 
-    /// Drops what the threshold now excludes; grows the list when that frees less than half.
-    private func prune(row: Int) {
-        let list = lists[row]
+    /// Drops what the threshold now excludes; when that frees less than half the list, flushes
+    /// the survivors into the exact top-k instead.
+    private func prune(row: Int, exactKey: (Int) -> Float) {
+        let list = lists + row * listCapacity
         let limit = thresholds[row]
         var kept = 0
         for i in 0..<listCounts[row] where list[i].distance < limit {
@@ -87,20 +95,31 @@ final class CandidateFilters {
             kept += 1
         }
         listCounts[row] = kept
-        if kept * 2 > listCapacities[row] {
-            let grown = UnsafeMutablePointer<Neighbor>.allocate(capacity: 2 * listCapacities[row])
-            grown.update(from: list, count: kept)
-            list.deallocate()
-            lists[row] = grown
-            listCapacities[row] *= 2
-        }
+        if kept * 2 > listCapacity { flush(row: row, exactKey: exactKey) }
     }
 
-    /// Calls `body` with the id of every candidate of `row` below the final threshold.
-    func forEachSurvivor(row: Int, _ body: (Int) -> Void) {
-        let list = lists[row]
+    private func flush(row: Int, exactKey: (Int) -> Float) {
+        let list = lists + row * listCapacity
         let limit = thresholds[row]
-        for i in 0..<listCounts[row] where list[i].distance < limit { body(list[i].id) }
+        for i in 0..<listCounts[row] where list[i].distance < limit {
+            BoundedHeap.push(exact + row * k, count: &exactCounts[row], k: k, Neighbor(distance: exactKey(list[i].id), id: list[i].id))
+        }
+        listCounts[row] = 0
+    }
+
+    /// The row's k nearest by exact key, nearest first, padded as `TopK.drain` pads.
+    func finish(row: Int, exactKey: (Int) -> Float, ids: UnsafeMutablePointer<Int64>, distances: UnsafeMutablePointer<Float>) {
+        flush(row: row, exactKey: exactKey)
+        var sorted = UnsafeMutableBufferPointer(start: exact + row * k, count: exactCounts[row])
+        sorted.sort()
+        for i in 0..<sorted.count {
+            ids[i] = Int64(sorted[i].id)
+            distances[i] = sorted[i].distance
+        }
+        for i in sorted.count..<k {
+            ids[i] = -1
+            distances[i] = .infinity
+        }
     }
 }
 
@@ -118,6 +137,8 @@ extension CandidateFilters {
     static func slack(metric: Metric, dim: Int, queryNorm: Double, maxNorm: Double) -> Float {
         let u = 1.0 / 16_777_216
         let n = Double(dim + 4)
+        // The bound needs n·u well below 1; dimensions are capped far below 2²³ at load time.
+        guard n * u < 0.5 else { return .infinity }
         let gamma = 2 * n * u / (1 - n * u)
         let reach = (queryNorm + maxNorm) * (queryNorm + maxNorm)
         let m: Double
@@ -131,6 +152,9 @@ extension CandidateFilters {
         case .cosine:
             m = 2 * (gamma * 2 * queryNorm * maxNorm) + 4 * u
         }
-        return Float(2 * m * (1 + 1e-6)).nextUp
+        // Each rounding in the subnormal range can err by half the smallest subnormal, however
+        // small the values: relative bounds alone fail for vectors near zero.
+        let underflow = n * 4 * Double(Float.leastNonzeroMagnitude)
+        return Float(2 * (m + underflow) * (1 + 1e-6)).nextUp
     }
 }

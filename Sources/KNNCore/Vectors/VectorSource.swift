@@ -60,15 +60,29 @@ public enum VectorLoader {
             if let labelsPath = source.labelsPath {
                 _ = try LabelsFile.read(path: labelsPath, expectedCount: layout.rows, vectorsPath: source.path)
             }
-            return info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: layout.isMappable, labels: source.labelsPath != nil)
+            let result = info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: layout.isMappable, labels: source.labelsPath != nil)
+            try checkDimension(result)
+            return result
         case .csv, .text:
-            return try load(source, file: file).info
+            return try load(source).info
         }
     }
 
     /// Loads the vectors (mapping binary float32 files), their labels, and checks row headers.
     public static func load(_ source: VectorSource) throws(KNNError) -> LoadedVectors {
-        try load(source, file: MappedFile(path: source.path))
+        let loaded = try load(source, file: MappedFile(path: source.path))
+        try checkDimension(loaded.info)
+        return loaded
+    }
+
+    /// The largest dimension supported: far beyond any embedding, and far below where the
+    /// rounding bounds of the exact search (which grow with the dimension) stop holding.
+    public static let maxDimension = 1 << 20
+
+    static func checkDimension(_ info: VectorFileInfo) throws(KNNError) {
+        guard info.dim <= maxDimension else {
+            throw KNNError.data(file: info.path, location: nil, message: "vectors have \(info.dim) dimensions; at most \(maxDimension) are supported")
+        }
     }
 
     private static func load(_ source: VectorSource, file: MappedFile) throws(KNNError) -> LoadedVectors {

@@ -51,7 +51,7 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
         // Copy (normalise) in chunks on the workers, releasing a mapped source's pages as it goes.
         let builder = Builder(tree: self)
         let chunk = 1 << 14
-        DispatchQueue.concurrentPerform(iterations: (n + chunk - 1) / chunk) { c in
+        Parallel.forEach((n + chunk - 1) / chunk, threads: threads) { c in
             builder.tree.copy(rows: (c * chunk)..<min((c + 1) * chunk, n), from: data)
         }
 
@@ -64,10 +64,10 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
         // The top levels, level by level, the nodes of a level in parallel.
         for level in 0..<depth {
             let first = (1 << level) - 1
-            DispatchQueue.concurrentPerform(iterations: 1 << level) { builder.tree.split(first + $0) }
+            Parallel.forEach(1 << level, threads: threads) { builder.tree.split(first + $0) }
         }
         let roots = Array(((1 << depth) - 1)..<((1 << (depth + 1)) - 1))
-        DispatchQueue.concurrentPerform(iterations: roots.count) { builder.build(subtree: roots[$0]) }
+        Parallel.forEach(roots.count, threads: threads) { builder.build(subtree: roots[$0]) }
     }
 
     deinit {

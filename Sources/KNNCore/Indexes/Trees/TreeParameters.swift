@@ -4,8 +4,8 @@ public struct TreeParameters: Equatable, Sendable {
     /// that). Smaller leaves prune more and cost more nodes and build time; larger leaves scan
     /// more points per visit. 32 measured best for build + search from 2 to 16 dimensions.
     public var leafSize: Int
-    /// Approximation: every returned neighbour is at most (1 + eps) times farther than the true
-    /// one of the same rank (SciPy cKDTree's eps). 0 is exact.
+    /// Approximation: every returned neighbour's reported distance is at most (1 + eps) times the
+    /// true one of the same rank (SciPy cKDTree's eps). 0 is exact.
     public var eps: Double
     /// Approximation: visit at most this many leaves per query (FLANN's "checks"). nil: no budget.
     public var maxLeaves: Int?

@@ -7,7 +7,10 @@ final class TreeSearcher<Bounds: NodeBounds>: NeighborSearcher {
     let tree: BinaryTree<Bounds>
     let topK: TopK
     private var stack: [(node: Int, bound: Double)] = []
-    /// (1 + eps)²: a node is pruned when bound · (1 + eps)² exceeds the k-th squared distance.
+    /// A node is pruned when bound · shrink exceeds the k-th squared distance: (1 + eps)² for l2,
+    /// whose reported distance is the square root, 1 + eps for sqeuclidean and cosine, whose
+    /// reported distances are proportional to the squared one — so eps always bounds the
+    /// reported distance.
     private let shrink: Double
     /// Relative margin for the exact key's rounding: the exact squared distance of a pair is within
     /// γ_{d+2}·e of the real one, so a bound is compared with the k-th key grown by this factor.
@@ -20,9 +23,11 @@ final class TreeSearcher<Bounds: NodeBounds>: NeighborSearcher {
         self.tree = tree
         topK = TopK(k: k)
         stack.reserveCapacity(2 * tree.levels + 4)
-        shrink = (1 + tree.parameters.eps) * (1 + tree.parameters.eps)
+        let eps = tree.parameters.eps
+        shrink = tree.metric == .l2 ? (1 + eps) * (1 + eps) : 1 + eps
         let u = 1.0 / 16_777_216
         let n = Double(tree.dim + 4)
+        // Dimensions are capped at load time far below where n·u approaches 1.
         let gamma = n * u / (1 - n * u)
         relative = 1 + 4 * gamma + 8 * u
         absolute = tree.metric == .cosine ? 2 * (4 * gamma + 4 * n * u + 8 * u) : Double(Float.leastNormalMagnitude) * n * 4

@@ -1,0 +1,17 @@
+import Dispatch
+
+/// Runs `body(i)` for `i` in `0..<count` on at most `threads` workers, each taking the next item
+/// from a shared counter. `body` must only touch state no other item touches.
+enum Parallel {
+    static func forEach(_ count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
+        guard count > 0 else { return }
+        let next = SliceCounter()
+        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, count))) { _ in
+            while true {
+                let i = next.take()
+                guard i < count else { return }
+                body(i)
+            }
+        }
+    }
+}
