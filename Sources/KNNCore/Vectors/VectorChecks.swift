@@ -12,13 +12,27 @@ enum VectorChecks {
         let limit = limit(dim: matrix.dim)
         for i in 0..<matrix.rows {
             let row = matrix.row(i)
-            // |x| <= limit is false for NaN and ±∞, so one comparison per component catches all.
+            // |x| <= limit is false for NaN and ±∞, so one comparison per component catches all;
+            // 16 components at a time, then the rest.
             var within = true
             var nonZero = false
-            for j in 0..<matrix.dim {
+            var j = 0
+            let limits = SIMD16<Float>(repeating: limit)
+            var outside = SIMDMask<SIMD16<Int32>>(repeating: false)
+            var nonZeros = SIMDMask<SIMD16<Int32>>(repeating: false)
+            while j + 16 <= matrix.dim {
+                let values = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
+                outside = outside .| .!((values .<= limits) .& (values .>= -limits))
+                nonZeros = nonZeros .| (values .!= SIMD16<Float>())
+                j += 16
+            }
+            within = !any(outside)
+            nonZero = any(nonZeros)
+            while j < matrix.dim {
                 let magnitude = abs(row[j])
                 within = (magnitude <= limit) && within
                 nonZero = (magnitude != 0) || nonZero
+                j += 1
             }
             if !within {
                 let j = (0..<matrix.dim).first { !(abs(row[$0]) <= limit) }!

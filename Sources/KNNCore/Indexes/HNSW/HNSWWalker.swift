@@ -109,9 +109,25 @@ final class HNSWWalker {
                 }
             }
         }
-        var results = UnsafeMutableBufferPointer(start: found, count: foundCount)
-        results.sort()
-        return UnsafeBufferPointer(results)
+        // `found` is a max-heap: heapsort it in place, nearest first.
+        var end = foundCount
+        while end > 1 {
+            end -= 1
+            let last = found[end]
+            found[end] = found[0]
+            var i = 0
+            while true {
+                let left = 2 * i + 1
+                guard left < end else { break }
+                let right = left + 1
+                let larger = right < end && found[left] < found[right] ? right : left
+                guard last < found[larger] else { break }
+                found[i] = found[larger]
+                i = larger
+            }
+            found[i] = last
+        }
+        return UnsafeBufferPointer(start: found, count: foundCount)
     }
 
     private func pushCandidate(_ c: Neighbor) {
