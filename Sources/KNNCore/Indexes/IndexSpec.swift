@@ -113,6 +113,21 @@ public enum IndexSpec: Equatable, Sendable {
     static let autoMaximumDimension = 6
     static let autoMinimumCount = 5_000
 
+    /// Bytes the built index holds: its copy of the vectors plus its own structure.
+    public func estimatedBytes(count: Int, dim: Int, metric: Metric) -> Int {
+        let vectors = count * dim * MemoryLayout<Float>.size
+        switch resolved(dim: dim, count: count, metric: metric).spec {
+        case .flat, .auto: return vectors + count * MemoryLayout<Float>.size
+        case .kdtree(let p), .balltree(let p):
+            let leaves = max(1, count / max(1, p.leafSize))
+            return vectors + count * 4 + 2 * leaves * (16 + 8 * dim)
+        case .hnsw(let p):
+            // Layer 0: 2M links and a count per vector; upper layers: about 1/M of the vectors,
+            // M links per level.
+            return vectors + count * (2 * p.connectivity * 4 + 4 + 9) + count / max(1, p.connectivity) * (p.connectivity + 1) * 4
+        }
+    }
+
     /// Builds the index over the raw dataset; each index prepares vectors for the metric itself.
     public func build(data: VectorMatrix, metric: Metric, threads: Int) throws(KNNError) -> any VectorIndex {
         let spec = resolved(dim: data.dim, count: data.rows, metric: metric).spec

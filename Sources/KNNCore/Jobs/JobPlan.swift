@@ -28,19 +28,20 @@ public struct JobPlan {
         return JobPlan(spec: spec, dataset: dataset, queries: queries, groundtruthRows: groundtruthRows, threads: threads, planner: planner)
     }
 
-    /// Bytes the run is expected to hold at its peak: the index's packed copy of the dataset (a
-    /// mapped input's pages are released as they are packed; a converted or parsed input stays),
-    /// one block of queries, two blocks of results, and each worker's scratch.
+    /// Bytes the run is expected to hold at its peak: the index (its copy of the dataset and its
+    /// structure; a mapped input's pages are released as they are copied, a converted or parsed
+    /// input stays), one block of queries, two blocks of results, each worker's scratch, and the
+    /// program itself (about 24 MiB of runtime, measured).
     public var expectedMemoryBytes: Int {
         let floatBytes = MemoryLayout<Float>.size
         let datasetBytes = dataset.rows * dataset.dim * floatBytes
-        var total = datasetBytes
+        var total = spec.index.estimatedBytes(count: dataset.rows, dim: dataset.dim, metric: spec.metric)
         if !dataset.memoryMapped { total += datasetBytes }
         if let queries { total += (queries.memoryMapped ? planner.blockSize : queries.rows) * queries.dim * floatBytes }
         total += 2 * planner.blockSize * spec.k * 12
         total += threads * (planner.sliceSize * dataset.dim * floatBytes + spec.k * 16)
         if let groundtruthRows { total += groundtruthRows * spec.k * 4 }
-        return total
+        return total + (24 << 20)
     }
 
     public var summary: String {
