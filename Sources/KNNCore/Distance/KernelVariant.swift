@@ -5,8 +5,9 @@ import KNNKernelsBaseline
 /// The builds of the tile kernel, and the choice among them made once per process from the CPU's
 /// features (Linux reports them in /proc/cpuinfo, after the kernel has checked that the OS saves
 /// the wider registers). `KNNBATCH_KERNEL=avx512|avx2|baseline` forces a supported one, for tests
-/// and benchmarks. Results never depend on the choice: the kernel only filters candidates, and
-/// every reported distance is recomputed by the exact kernels in `Kernels`.
+/// and benchmarks. Exact indexes never depend on the choice: the kernel only filters candidates,
+/// and every reported distance is recomputed by the exact kernels in `Kernels`. HNSW navigates
+/// (and builds its graph) with these kernels, so its output is deterministic per build.
 public enum KernelVariant: String, CaseIterable, Sendable {
     /// -target-cpu skylake-avx512: 512-bit FMA.
     case avx512

@@ -18,7 +18,7 @@ struct RunReport {
     var indexJSON: JSONValue {
         let (resolved, reason) = spec.index.resolved(dim: inputs.dataset.info.dim, count: inputs.dataset.info.rows, metric: spec.metric)
         guard case .object(var members) = resolved.json else { return resolved.json }
-        members += [("exact", .bool(resolved.isExact)), ("vectors", .integer(index.count))]
+        members += [("exact", .bool(resolved.isExact)), ("vectors", .integer(index.count)), ("kernel", .string(KernelVariant.selected.rawValue))]
         if let reason { members += [("chosen_by", .string("auto")), ("reason", .string(reason))] }
         return .object(members)
     }

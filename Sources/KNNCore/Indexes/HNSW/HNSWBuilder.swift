@@ -2,9 +2,11 @@ import Dispatch
 
 /// Builds an HNSW graph in batches against frozen snapshots (see `HNSWIndex`).
 ///
-/// Batches start at one vector and grow with the graph (an eighth of what is already inserted,
-/// at most 1,024), so that a vector rarely misses a link to a batch-mate it cannot see, and the
-/// workers always have enough to do.
+/// Vectors are inserted in a seeded random order, not in id order: members of a batch cannot
+/// link to each other, and datasets stored sorted (by class, by document) would otherwise put
+/// whole clusters into one batch and leave them unreachable. Batches start at one vector and
+/// grow with the graph (an eighth of what is already inserted, at most 1,024), and a batch ends
+/// at a vector that raises the graph's top level, so that the next one can link to it there.
 final class HNSWBuilder: @unchecked Sendable {
     let index: HNSWIndex
     let threads: Int
@@ -23,11 +25,18 @@ final class HNSWBuilder: @unchecked Sendable {
     func build() {
         let graph = index.graph, n = index.count
         guard n > 0 else { return }
-        graph.entryPoint = 0
-        graph.topLevel = Int(graph.levels[0])
+        // The insertion order: a Fisher–Yates shuffle seeded from the job's seed.
+        var order = Array(0..<n)
+        var rng = SplitMix(seed: index.parameters.seed ^ 0x5851_F42D_4C95_7F2D)
+        for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        graph.entryPoint = order[0]
+        graph.topLevel = Int(graph.levels[order[0]])
         var inserted = 1
         while inserted < n {
-            let batch = inserted..<min(n, inserted + min(1024, max(1, inserted / 8)))
+            var end = min(n, inserted + min(1024, max(1, inserted / 8)))
+            if let raising = (inserted..<end).first(where: { Int(graph.levels[order[$0]]) > graph.topLevel }) { end = raising + 1 }
+            let positions = inserted..<end
+            let batch = positions.map { order[$0] }
             chosen.deinitialize(count: chosenCount)
             chosen.deallocate()
             chosen = .allocate(capacity: batch.count)
@@ -39,7 +48,7 @@ final class HNSWBuilder: @unchecked Sendable {
                 while true {
                     let i = next.take()
                     guard i < batch.count else { return }
-                    self.chosen[i] = self.chooseLinks(batch.lowerBound + i, walker: self.walkers[worker])
+                    self.chosen[i] = self.chooseLinks(batch[i], walker: self.walkers[worker])
                 }
             }
             // Phase 2: members take their own links (disjoint lists).
@@ -84,7 +93,7 @@ final class HNSWBuilder: @unchecked Sendable {
                 graph.topLevel = Int(graph.levels[v])
                 graph.entryPoint = v
             }
-            inserted = batch.upperBound
+            inserted = positions.upperBound
         }
     }
 
@@ -108,7 +117,7 @@ final class HNSWBuilder: @unchecked Sendable {
         var links = Array(repeating: [Int32](), count: level + 1)
         var selected: [Int32] = []
         while layer >= 0 {
-            let found = walker.searchLayer(query, from: current, ef: index.parameters.expansionAdd, layer: layer)
+            let found = walker.searchLayer(query, from: current, ef: max(index.parameters.expansionAdd, index.parameters.connectivity), layer: layer)
             index.selectNeighbors(found, limit: index.parameters.connectivity, into: &selected)
             links[layer] = selected
             current = found[0].id

@@ -11,7 +11,10 @@ import Dispatch
 /// seed give the same graph — and the same output — at any thread count.
 ///
 /// Navigation uses the fast pair kernels (`PairDistance`, per CPU level); the k results are
-/// re-ranked by the exact kernels, so reported distances are those every index reports.
+/// re-ranked by the exact kernels, so reported distances are those every index reports. The
+/// navigation distances shape the graph, and they are summed differently by each kernel build
+/// (fused or not), so the graph — and the output — is deterministic for a given kernel build;
+/// the report names the build.
 final class HNSWIndex: VectorIndex, @unchecked Sendable {
     let metric: Metric
     let parameters: HNSWParameters
@@ -56,6 +59,12 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// so links spread in different directions; at most `limit`.
     func selectNeighbors(_ candidates: UnsafeBufferPointer<Neighbor>, limit: Int, into selected: inout [Int32]) {
         selected.removeAll(keepingCapacity: true)
+        // Fewer candidates than links: keep them all (as hnswlib does), so small and early graphs
+        // are not thinned out.
+        if candidates.count <= limit {
+            selected.append(contentsOf: candidates.map { Int32($0.id) })
+            return
+        }
         for candidate in candidates {
             if selected.count >= limit { break }
             var keep = true
