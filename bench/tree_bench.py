@@ -15,9 +15,12 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, ".bench-data")
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from flat_bench import write_fvecs  # noqa: E402
 
 CASES = {
     "uniform-3": (1_000_000, 10_000, 3, "uniform"),
@@ -53,15 +56,6 @@ t2 = time.perf_counter()
 np.save("peer-ids.npy", i)
 print(json.dumps({"build": t1 - t0, "search": t2 - t1}))
 """
-
-
-def write_fvecs(path, x):
-    import numpy as np
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    rows = np.empty((x.shape[0], x.shape[1] + 1), dtype=np.float32)
-    rows[:, 0] = np.array([x.shape[1]], dtype=np.int32).view(np.float32)[0]
-    rows[:, 1:] = x
-    rows.tofile(path)
 
 
 def make_dataset(name, n, nq, dim, kind):

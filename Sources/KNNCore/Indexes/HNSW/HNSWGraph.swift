@@ -64,7 +64,7 @@ final class HNSWGraph: @unchecked Sendable {
 }
 
 /// SplitMix64: a tiny seeded generator (the standard library has none).
-struct SplitMix {
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
