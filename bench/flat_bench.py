@@ -76,24 +76,32 @@ def write_fvecs(path, x):
     rows.tofile(path)
 
 
-def make_dataset(name):
+def synthesize(folder, n, nq, dim, kind, seed, centres):
+    """Writes base.fvecs and query.fvecs into `folder` (unless there already), seeded.
+    uniform: points in [0, 1)^dim. clustered: unit Gaussian noise around centres drawn by
+    `centres(rng, dim)`, one centre per point chosen at random."""
     import numpy as np
-    n, nq, dim, metric, kind = CASES[name]
-    folder = os.path.join(DATA, f"flat-{name}")
     if os.path.exists(os.path.join(folder, "query.fvecs")):
         return folder
     os.makedirs(folder, exist_ok=True)
-    rng = np.random.default_rng(1)
+    rng = np.random.default_rng(seed)
     if kind == "clustered":
-        centres = rng.normal(size=(max(10, n // 1000), dim)).astype(np.float32) * 3
+        centre_points = centres(rng, dim)
         def sample(count):
-            return centres[rng.integers(0, len(centres), count)] + rng.normal(size=(count, dim)).astype(np.float32)
+            return centre_points[rng.integers(0, len(centre_points), count)] + rng.normal(size=(count, dim)).astype(np.float32)
         base, queries = sample(n), sample(nq)
     else:
         base, queries = rng.random((n, dim), dtype=np.float32), rng.random((nq, dim), dtype=np.float32)
     write_fvecs(os.path.join(folder, "base.fvecs"), base)
     write_fvecs(os.path.join(folder, "query.fvecs"), queries)
     return folder
+
+
+def make_dataset(name):
+    n, nq, dim, metric, kind = CASES[name]
+    # n/1000 Gaussian centres with spread 3: overlapping clusters, as embeddings tend to be.
+    return synthesize(os.path.join(DATA, f"flat-{name}"), n, nq, dim, kind, seed=1,
+                      centres=lambda rng, d: rng.normal(size=(max(10, n // 1000), d)).astype("float32") * 3)
 
 
 def knnbatch_run(binary, folder, metric, k, threads):

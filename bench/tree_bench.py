@@ -20,7 +20,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, ".bench-data")
 sys.path.insert(0, os.path.join(ROOT, "bench"))
-from flat_bench import write_fvecs  # noqa: E402
+from flat_bench import synthesize  # noqa: E402
 
 CASES = {
     "uniform-3": (1_000_000, 10_000, 3, "uniform"),
@@ -59,22 +59,9 @@ print(json.dumps({"build": t1 - t0, "search": t2 - t1}))
 
 
 def make_dataset(name, n, nq, dim, kind):
-    import numpy as np
-    folder = os.path.join(DATA, f"tree-{name}")
-    if os.path.exists(os.path.join(folder, "query.fvecs")):
-        return folder
-    os.makedirs(folder, exist_ok=True)
-    rng = np.random.default_rng(7)
-    if kind == "clustered":
-        centres = rng.random((max(10, n // 2000), dim), dtype=np.float32) * 100
-        def sample(count):
-            return centres[rng.integers(0, len(centres), count)] + rng.normal(size=(count, dim)).astype(np.float32)
-        base, queries = sample(n), sample(nq)
-    else:
-        base, queries = rng.random((n, dim), dtype=np.float32), rng.random((nq, dim), dtype=np.float32)
-    write_fvecs(os.path.join(folder, "base.fvecs"), base)
-    write_fvecs(os.path.join(folder, "query.fvecs"), queries)
-    return folder
+    # n/2000 centres spread over a 100-wide cube: well-separated clusters, as spatial data tends to be.
+    return synthesize(os.path.join(DATA, f"tree-{name}"), n, nq, dim, kind, seed=7,
+                      centres=lambda rng, d: rng.random((max(10, n // 2000), d), dtype="float32") * 100)
 
 
 def knnbatch(binary, folder, index, threads, k=10):

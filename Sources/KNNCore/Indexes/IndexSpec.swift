@@ -129,10 +129,11 @@ public enum IndexSpec: Equatable, Sendable {
     }
 
     /// Builds the index over the raw dataset; each index prepares vectors for the metric itself.
-    public func build(data: VectorMatrix, metric: Metric, threads: Int) throws(KNNError) -> any VectorIndex {
+    /// `file` names the dataset in errors.
+    public func build(data: VectorMatrix, metric: Metric, threads: Int, file: String) throws(KNNError) -> any VectorIndex {
         let spec = resolved(dim: data.dim, count: data.rows, metric: metric).spec
         if case .flat = spec {} else if data.rows > Int(Int32.max) {
-            throw KNNError.failure("\(spec.typeName) stores 32-bit ids: at most \(Int32.max) vectors, the dataset has \(data.rows); use flat")
+            throw KNNError.data(file: file, location: nil, message: "has \(data.rows) vectors; \(spec.typeName) stores 32-bit ids, so at most \(Int32.max) (flat has no such limit)")
         }
         switch spec {
         case .flat, .auto: return FlatIndex(data: data, metric: metric, kernel: .selected, threads: threads)

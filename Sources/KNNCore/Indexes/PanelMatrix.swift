@@ -41,13 +41,8 @@ final class PanelMatrix: @unchecked Sendable {
                 let rows = min(firstPanel * lanes, data.rows)..<min(endPanel * lanes, data.rows)
                 var largest = 0.0
                 for i in rows {
-                    let source: UnsafePointer<Float>
-                    if metric.normalizesVectors {
-                        Kernels.normalize(data.row(i), into: row.pointer, count: dim)
-                        source = UnsafePointer(row.pointer)
-                    } else {
-                        source = data.row(i)
-                    }
+                    metric.prepare(data.row(i), into: row.pointer, dim: dim)
+                    let source = UnsafePointer(row.pointer)
                     let (panel, lane) = i.quotientAndRemainder(dividingBy: lanes)
                     let base = panels.pointer + panel * dim * lanes + lane
                     for j in 0..<dim { base[j * lanes] = source[j] }

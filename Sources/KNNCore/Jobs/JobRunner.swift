@@ -44,7 +44,7 @@ public enum JobRunner {
         let warnings = JobInputs.warnings(spec: spec, datasetRows: inputs.dataset.info.rows)
         if !options.quiet { for warning in warnings { printError("warning: \(warning)") } }
 
-        let index = try spec.index.build(data: inputs.dataset.matrix, metric: spec.metric, threads: threads)
+        let index = try spec.index.build(data: inputs.dataset.matrix, metric: spec.metric, threads: threads, file: spec.dataset.path)
         let built = Clock.now()
 
         let queries = inputs.queryMatrix

@@ -16,7 +16,7 @@ final class QueryPreparer {
         let vectors: VectorMatrix
         if let buffer {
             for (i, row) in rows.enumerated() {
-                Kernels.normalize(queries.row(row), into: buffer.pointer + i * dim, count: dim)
+                metric.prepare(queries.row(row), into: buffer.pointer + i * dim, dim: dim)
             }
             vectors = VectorMatrix(rows: rows.count, dim: dim, stride: dim, base: UnsafePointer(buffer.pointer), owner: buffer)
         } else {
@@ -38,7 +38,27 @@ extension VectorMatrix {
         guard metric.normalizesVectors else { return self }
         let source = self
         return try VectorMatrix.make(rows: rows, dim: dim) { i, destination in
-            Kernels.normalize(source.row(i), into: destination, count: source.dim)
+            metric.prepare(source.row(i), into: destination, dim: source.dim)
+        }
+    }
+
+    /// Copies `rows`, prepared for `metric`, into `destination` (row-major, packed), then
+    /// releases a mapped source's pages: index builds call this on chunks, so resident memory
+    /// holds about one copy of the dataset.
+    func copyPrepared(rows: Range<Int>, metric: Metric, into destination: UnsafeMutablePointer<Float>) {
+        for (i, row) in rows.enumerated() { metric.prepare(self.row(row), into: destination + i * dim, dim: dim) }
+        releasePages(rows: rows)
+    }
+}
+
+extension Metric {
+    /// Writes `source` as this metric searches it: unit length under cosine, unchanged otherwise.
+    @inline(__always)
+    func prepare(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, dim: Int) {
+        if normalizesVectors {
+            Kernels.normalize(source, into: destination, count: dim)
+        } else {
+            destination.update(from: source, count: dim)
         }
     }
 }

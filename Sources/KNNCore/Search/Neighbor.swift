@@ -1,6 +1,6 @@
 /// One candidate neighbour. Neighbours are ordered by distance, then by id, so that ties never
 /// depend on visiting order or timing.
-public struct Neighbor: Equatable, Comparable, Sendable {
+public struct Neighbor: Equatable, Comparable, Sendable, BitwiseCopyable {
     public var distance: Float
     public var id: Int
 

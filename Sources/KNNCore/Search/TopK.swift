@@ -16,18 +16,93 @@ enum BoundedHeap {
             }
             heap[i] = candidate
         } else if candidate < heap[0] {
-            var i = 0
-            while true {
-                let left = 2 * i + 1
-                guard left < k else { break }
-                let right = left + 1
-                let larger = right < k && heap[left] < heap[right] ? right : left
-                guard candidate < heap[larger] else { break }
-                heap[i] = heap[larger]
-                i = larger
-            }
-            heap[i] = candidate
+            siftDown(heap, count: k, candidate)
         }
+    }
+
+    /// Puts `element` at the root of a heap of `count` entries and sifts it down.
+    @inline(__always)
+    static func siftDown(_ heap: UnsafeMutablePointer<Neighbor>, count: Int, _ element: Neighbor) {
+        var i = 0
+        while true {
+            let left = 2 * i + 1
+            guard left < count else { break }
+            let right = left + 1
+            let larger = right < count && heap[left] < heap[right] ? right : left
+            guard element < heap[larger] else { break }
+            heap[i] = heap[larger]
+            i = larger
+        }
+        heap[i] = element
+    }
+
+    /// Heapsort: turns a heap of `count` entries into ascending order, in place.
+    static func sort(_ heap: UnsafeMutablePointer<Neighbor>, count: Int) {
+        var end = count
+        while end > 1 {
+            end -= 1
+            let last = heap[end]
+            heap[end] = heap[0]
+            siftDown(heap, count: end, last)
+        }
+    }
+}
+
+/// A binary min-heap of plain values in storage it owns and reuses: the open set of a
+/// best-first walk (HNSW candidates, tree nodes by bound).
+final class MinHeap<Element: Comparable & BitwiseCopyable> {
+    private var storage: UnsafeMutablePointer<Element>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int = 64) {
+        self.capacity = max(capacity, 1)
+        storage = .allocate(capacity: self.capacity)
+    }
+
+    deinit { storage.deallocate() }
+
+    func removeAll() { count = 0 }
+
+    @inline(__always)
+    func push(_ element: Element) {
+        if count == capacity {
+            let grown = UnsafeMutablePointer<Element>.allocate(capacity: 2 * capacity)
+            grown.update(from: storage, count: count)
+            storage.deallocate()
+            storage = grown
+            capacity *= 2
+        }
+        var i = count
+        count += 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard element < storage[parent] else { break }
+            storage[i] = storage[parent]
+            i = parent
+        }
+        storage[i] = element
+    }
+
+    /// The smallest element, removed; nil when empty.
+    @inline(__always)
+    func pop() -> Element? {
+        guard count > 0 else { return nil }
+        let top = storage[0]
+        count -= 1
+        let last = storage[count]
+        var i = 0
+        while true {
+            let left = 2 * i + 1
+            guard left < count else { break }
+            let right = left + 1
+            let smaller = right < count && storage[right] < storage[left] ? right : left
+            guard storage[smaller] < last else { break }
+            storage[i] = storage[smaller]
+            i = smaller
+        }
+        if count > 0 { storage[i] = last }
+        return top
     }
 }
 
@@ -67,11 +142,10 @@ public final class TopK {
     /// rest with id −1 and distance +∞, and empties the heap.
     public func drain(ids: UnsafeMutablePointer<Int64>, distances: UnsafeMutablePointer<Float>) {
         let kept = count
-        var sorted = UnsafeMutableBufferPointer(start: heap, count: kept)
-        sorted.sort()
+        BoundedHeap.sort(heap, count: kept)
         for i in 0..<kept {
-            ids[i] = Int64(sorted[i].id)
-            distances[i] = sorted[i].distance
+            ids[i] = Int64(heap[i].id)
+            distances[i] = heap[i].distance
         }
         for i in kept..<k {
             ids[i] = -1

@@ -30,16 +30,13 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
         self.kernel = kernel
         dim = data.dim
         count = data.rows
-        points = FloatBuffer(count: count * dim, zeroed: false)
-        for i in 0..<count {
-            if metric.normalizesVectors {
-                Kernels.normalize(data.row(i), into: points.pointer + i * dim, count: dim)
-            } else {
-                (points.pointer + i * dim).update(from: data.row(i), count: dim)
-            }
-            if i % 4096 == 4095 { data.releasePages(rows: (i - 4095)..<(i + 1)) }
+        let points = FloatBuffer(count: count * dim, zeroed: false)
+        let n = count, dim = dim, chunk = 1 << 14
+        Parallel.forEach((n + chunk - 1) / chunk, threads: threads) { c in
+            let rows = (c * chunk)..<min((c + 1) * chunk, n)
+            data.copyPrepared(rows: rows, metric: metric, into: points.pointer + rows.lowerBound * dim)
         }
-        data.releasePages(rows: (count / 4096 * 4096)..<count)
+        self.points = points
         graph = HNSWGraph(count: count, connectivity: parameters.connectivity, seed: parameters.seed)
         HNSWBuilder(index: self, threads: threads).build()
     }

@@ -5,10 +5,8 @@ final class HNSWWalker {
     let index: HNSWIndex
     private let visited: UnsafeMutablePointer<UInt32>
     private var generation: UInt32 = 0
-    /// Min-heap of candidates to expand.
-    private var candidates: UnsafeMutablePointer<Neighbor>
-    private var candidateCapacity = 256
-    private var candidateCount = 0
+    /// Candidates to expand, nearest first.
+    private let candidates = MinHeap<Neighbor>(capacity: 256)
     /// Bounded max-heap of the best found.
     private var found: UnsafeMutablePointer<Neighbor>
     private var foundCapacity = 64
@@ -21,7 +19,6 @@ final class HNSWWalker {
         self.index = index
         visited = .allocate(capacity: max(index.count, 1))
         visited.initialize(repeating: 0, count: max(index.count, 1))
-        candidates = .allocate(capacity: candidateCapacity)
         found = .allocate(capacity: foundCapacity)
         let widest = index.graph.capacity(layer: 0)
         batchIDs = .allocate(capacity: widest)
@@ -30,7 +27,6 @@ final class HNSWWalker {
 
     deinit {
         visited.deallocate()
-        candidates.deallocate()
         found.deallocate()
         batchIDs.deallocate()
         batchDistances.deallocate()
@@ -92,79 +88,24 @@ final class HNSWWalker {
         nextGeneration()
         let first = Neighbor(distance: index.distance(query, start), id: start)
         visited[start] = generation
-        candidateCount = 0
-        pushCandidate(first)
+        candidates.removeAll()
+        candidates.push(first)
         foundCount = 0
         BoundedHeap.push(found, count: &foundCount, k: ef, first)
-        while candidateCount > 0 {
-            let nearest = popCandidate()
+        while let nearest = candidates.pop() {
             // The nearest unexpanded candidate is farther than everything kept: done.
             if foundCount == ef && found[0] < nearest { break }
             let n = expand(query, nearest.id, layer: layer, markVisited: true)
             for i in 0..<n {
                 let candidate = Neighbor(distance: batchDistances[i], id: Int(batchIDs[i]))
                 if foundCount < ef || candidate < found[0] {
-                    pushCandidate(candidate)
+                    candidates.push(candidate)
                     BoundedHeap.push(found, count: &foundCount, k: ef, candidate)
                 }
             }
         }
         // `found` is a max-heap: heapsort it in place, nearest first.
-        var end = foundCount
-        while end > 1 {
-            end -= 1
-            let last = found[end]
-            found[end] = found[0]
-            var i = 0
-            while true {
-                let left = 2 * i + 1
-                guard left < end else { break }
-                let right = left + 1
-                let larger = right < end && found[left] < found[right] ? right : left
-                guard last < found[larger] else { break }
-                found[i] = found[larger]
-                i = larger
-            }
-            found[i] = last
-        }
+        BoundedHeap.sort(found, count: foundCount)
         return UnsafeBufferPointer(start: found, count: foundCount)
-    }
-
-    private func pushCandidate(_ c: Neighbor) {
-        if candidateCount == candidateCapacity {
-            let grown = UnsafeMutablePointer<Neighbor>.allocate(capacity: 2 * candidateCapacity)
-            grown.update(from: candidates, count: candidateCount)
-            candidates.deallocate()
-            candidates = grown
-            candidateCapacity *= 2
-        }
-        var i = candidateCount
-        candidateCount += 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard c < candidates[parent] else { break }
-            candidates[i] = candidates[parent]
-            i = parent
-        }
-        candidates[i] = c
-    }
-
-    private func popCandidate() -> Neighbor {
-        let top = candidates[0]
-        candidateCount -= 1
-        let last = candidates[candidateCount]
-        let n = candidateCount
-        var i = 0
-        while true {
-            let left = 2 * i + 1
-            guard left < n else { break }
-            let right = left + 1
-            let smaller = right < n && candidates[right] < candidates[left] ? right : left
-            guard candidates[smaller] < last else { break }
-            candidates[i] = candidates[smaller]
-            i = smaller
-        }
-        if n > 0 { candidates[i] = last }
-        return top
     }
 }

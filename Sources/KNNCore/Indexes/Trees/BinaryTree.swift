@@ -78,15 +78,8 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
 
     /// Copies rows of the source into the tree's points (unit length under cosine).
     func copy(rows: Range<Int>, from data: VectorMatrix) {
-        for i in rows {
-            ids[i] = Int32(i)
-            if metric.normalizesVectors {
-                Kernels.normalize(data.row(i), into: points.pointer + i * dim, count: dim)
-            } else {
-                (points.pointer + i * dim).update(from: data.row(i), count: dim)
-            }
-        }
-        data.releasePages(rows: rows)
+        for i in rows { ids[i] = Int32(i) }
+        data.copyPrepared(rows: rows, metric: metric, into: points.pointer + rows.lowerBound * dim)
     }
 
     @inline(__always) func isLeaf(_ node: Int) -> Bool { node >= firstLeaf }

@@ -7,6 +7,8 @@ final class TreeSearcher<Bounds: NodeBounds>: NeighborSearcher {
     let tree: BinaryTree<Bounds>
     let topK: TopK
     private var stack: [(node: Int, bound: Double)] = []
+    /// Best-first: open nodes, least bound first.
+    private let open = MinHeap<OpenNode>()
     /// A node is pruned when bound · shrink exceeds the k-th squared distance: (1 + eps)² for l2,
     /// whose reported distance is the square root, 1 + eps for sqeuclidean and cosine, whose
     /// reported distances are proportional to the squared one — so eps always bounds the
@@ -74,11 +76,11 @@ final class TreeSearcher<Bounds: NodeBounds>: NeighborSearcher {
             let query = batch.vectors.row(q)
             let excluded = batch.excludedID(ofRow: q)
             topK.reset()
-            // `stack` serves as a binary min-heap on the bound here.
-            stack.removeAll(keepingCapacity: true)
-            pushOpen((0, Bounds.minDistanceSquared(tree.nodeBounds(0), query: query, dim: dim)))
+            open.removeAll()
+            open.push(OpenNode(bound: Bounds.minDistanceSquared(tree.nodeBounds(0), query: query, dim: dim), node: 0))
             var leaves = 0
-            while let (node, nodeBound) = popNearest() {
+            while let entry = open.pop() {
+                let node = entry.node, nodeBound = entry.bound
                 // Every open node is at least this far: nothing left can improve the result.
                 if nodeBound * shrink > limit() { break }
                 if tree.isLeaf(node) {
@@ -87,41 +89,12 @@ final class TreeSearcher<Bounds: NodeBounds>: NeighborSearcher {
                     if leaves >= maxLeaves { break }
                 } else {
                     for child in [2 * node + 1, 2 * node + 2] {
-                        pushOpen((child, Bounds.minDistanceSquared(tree.nodeBounds(child), query: query, dim: dim)))
+                        open.push(OpenNode(bound: Bounds.minDistanceSquared(tree.nodeBounds(child), query: query, dim: dim), node: child))
                     }
                 }
             }
             topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
         }
-    }
-
-    private func pushOpen(_ entry: (node: Int, bound: Double)) {
-        stack.append(entry)
-        var i = stack.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard stack[parent].bound > stack[i].bound else { break }
-            stack.swapAt(parent, i)
-            i = parent
-        }
-    }
-
-    private func popNearest() -> (node: Int, bound: Double)? {
-        guard let last = stack.popLast() else { return nil }
-        guard !stack.isEmpty else { return last }
-        let top = stack[0]
-        stack[0] = last
-        var i = 0
-        while true {
-            let left = 2 * i + 1, right = left + 1
-            var smallest = i
-            if left < stack.count && stack[left].bound < stack[smallest].bound { smallest = left }
-            if right < stack.count && stack[right].bound < stack[smallest].bound { smallest = right }
-            guard smallest != i else { break }
-            stack.swapAt(i, smallest)
-            i = smallest
-        }
-        return top
     }
 
     private func searchDepthFirst(_ batch: QueryBatch, into results: ResultRows) {
@@ -156,5 +129,16 @@ final class TreeSearcher<Bounds: NodeBounds>: NeighborSearcher {
             }
             topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
         }
+    }
+}
+
+/// A tree node waiting in a best-first walk, ordered by its lower bound, then by node number
+/// (so equal bounds are taken in a fixed order).
+struct OpenNode: Comparable, BitwiseCopyable {
+    var bound: Double
+    var node: Int
+
+    static func < (a: OpenNode, b: OpenNode) -> Bool {
+        a.bound < b.bound || (a.bound == b.bound && a.node < b.node)
     }
 }
