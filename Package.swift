@@ -7,7 +7,8 @@ import PackageDescription
 // The tile kernel (Sources/KNNKernelsBaseline/TileScan.swift) is compiled three times with
 // different target CPUs; the AVX2 and AVX-512 targets hold symlinks to that one file. KNNCore
 // chooses a build at run time from the CPU's features (KernelVariant.swift), so a release binary
-// runs on any x86-64 CPU and uses 512-bit FMAs where the CPU has them.
+// runs on any x86-64 CPU and uses 512-bit FMAs where the CPU has them. The int16 tile
+// (QuantizedTileScan.swift) is compiled the same way, plain and for AVX-512 VNNI.
 // The library is optimised in debug builds too: the tests run the real kernels on realistic
 // sizes, and unoptimised SIMD code is about a hundred times slower. (-enable-testing, which debug
 // builds add, keeps @testable imports working.)
@@ -25,7 +26,12 @@ let package = Package(
                 swiftSettings: [.define("FUSED_MULTIPLY_ADD"), .unsafeFlags(["-target-cpu", "haswell"]), optimizedInDebug]),
         .target(name: "KNNKernelsAVX512",
                 swiftSettings: [.define("FUSED_MULTIPLY_ADD"), .unsafeFlags(["-target-cpu", "skylake-avx512"]), optimizedInDebug]),
-        .target(name: "KNNCore", dependencies: ["KNNKernelsBaseline", "KNNKernelsAVX2", "KNNKernelsAVX512"],
+        // The int16 tile (QuantizedTileScan.swift): AVX-512 VNNI's vpdpwssd, which Swift reaches
+        // only as an LLVM intrinsic through the Builtin module.
+        .target(name: "KNNKernelsVNNI",
+                swiftSettings: [.define("VNNI"), .enableExperimentalFeature("BuiltinModule"),
+                                .unsafeFlags(["-target-cpu", "cascadelake"]), optimizedInDebug]),
+        .target(name: "KNNCore", dependencies: ["KNNKernelsBaseline", "KNNKernelsAVX2", "KNNKernelsAVX512", "KNNKernelsVNNI"],
                 swiftSettings: [optimizedInDebug, .unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "knnbatch", dependencies: ["KNNCore"]),
         .testTarget(name: "KNNCoreTests", dependencies: ["KNNCore"]),

@@ -1,14 +1,18 @@
 import KNNKernelsAVX2
 import KNNKernelsAVX512
 import KNNKernelsBaseline
+import KNNKernelsVNNI
 
 /// The builds of the tile kernel, and the choice among them made once per process from the CPU's
 /// features (Linux reports them in /proc/cpuinfo, after the kernel has checked that the OS saves
-/// the wider registers). `KNNBATCH_KERNEL=avx512|avx2|baseline` forces a supported one, for tests
-/// and benchmarks. Exact indexes never depend on the choice: the kernel only filters candidates,
+/// the wider registers). `KNNBATCH_KERNEL=avx512vnni|avx512|avx2|baseline` forces a supported
+/// one, for tests and benchmarks. Exact indexes never depend on the choice: the kernel only filters candidates,
 /// and every reported distance is recomputed by the exact kernels in `Kernels`. HNSW navigates
 /// (and builds its graph) with these kernels, so its output is deterministic per build.
 public enum KernelVariant: String, CaseIterable, Sendable {
+    /// The AVX-512 build, plus the int16 tile built for AVX-512 VNNI (-target-cpu cascadelake),
+    /// which `FlatIndex` scores ip and cosine with.
+    case avx512vnni
     /// -target-cpu skylake-avx512: 512-bit FMA.
     case avx512
     /// -target-cpu haswell: 256-bit FMA.
@@ -19,6 +23,7 @@ public enum KernelVariant: String, CaseIterable, Sendable {
     /// The CPU flags each build may use instructions from.
     var requiredFlags: Set<String> {
         switch self {
+        case .avx512vnni: return KernelVariant.avx512.requiredFlags.union(["avx512_vnni"])
         case .avx512: return ["avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd", "avx2", "fma", "bmi1", "bmi2", "f16c", "movbe"]
         case .avx2: return ["avx2", "fma", "bmi1", "bmi2", "f16c", "movbe"]
         case .baseline: return []
@@ -48,8 +53,9 @@ public enum KernelVariant: String, CaseIterable, Sendable {
     @inline(__always)
     func navigationDistance(_ metric: Metric, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, dim: Int) -> Float {
         switch (self, metric) {
-        case (.avx512, .l2), (.avx512, .sqeuclidean): return KNNKernelsAVX512.PairDistance.squaredL2(a, b, count: dim)
-        case (.avx512, _): return -KNNKernelsAVX512.PairDistance.dot(a, b, count: dim)
+        case (.avx512, .l2), (.avx512, .sqeuclidean), (.avx512vnni, .l2), (.avx512vnni, .sqeuclidean):
+            return KNNKernelsAVX512.PairDistance.squaredL2(a, b, count: dim)
+        case (.avx512, _), (.avx512vnni, _): return -KNNKernelsAVX512.PairDistance.dot(a, b, count: dim)
         case (.avx2, .l2), (.avx2, .sqeuclidean): return KNNKernelsAVX2.PairDistance.squaredL2(a, b, count: dim)
         case (.avx2, _): return -KNNKernelsAVX2.PairDistance.dot(a, b, count: dim)
         case (.baseline, .l2), (.baseline, .sqeuclidean): return KNNKernelsBaseline.PairDistance.squaredL2(a, b, count: dim)
@@ -62,7 +68,7 @@ public enum KernelVariant: String, CaseIterable, Sendable {
                              ids: UnsafePointer<Int32>, count: Int, into out: UnsafeMutablePointer<Float>) {
         let negatedDot = metric == .cosine || metric == .ip
         switch self {
-        case .avx512: KNNKernelsAVX512.PairDistance.many(query, base: base, dim: dim, ids: ids, count: count, negatedDot: negatedDot, into: out)
+        case .avx512, .avx512vnni: KNNKernelsAVX512.PairDistance.many(query, base: base, dim: dim, ids: ids, count: count, negatedDot: negatedDot, into: out)
         case .avx2: KNNKernelsAVX2.PairDistance.many(query, base: base, dim: dim, ids: ids, count: count, negatedDot: negatedDot, into: out)
         case .baseline: KNNKernelsBaseline.PairDistance.many(query, base: base, dim: dim, ids: ids, count: count, negatedDot: negatedDot, into: out)
         }
@@ -73,12 +79,34 @@ public enum KernelVariant: String, CaseIterable, Sendable {
               panelCount: Int, thresholds: UnsafePointer<Float>,
               onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
         switch self {
-        case .avx512:
+        case .avx512, .avx512vnni:
             KNNKernelsAVX512.TileScan.scan(queries: queries, dim: dim, panels: panels, bias: bias, panelCount: panelCount, thresholds: thresholds, onHit: onHit)
         case .avx2:
             KNNKernelsAVX2.TileScan.scan(queries: queries, dim: dim, panels: panels, bias: bias, panelCount: panelCount, thresholds: thresholds, onHit: onHit)
         case .baseline:
             KNNKernelsBaseline.TileScan.scan(queries: queries, dim: dim, panels: panels, bias: bias, panelCount: panelCount, thresholds: thresholds, onHit: onHit)
+        }
+    }
+}
+
+extension KernelVariant {
+    /// Whether this build has a fast int16 tile; others run the plain one (tests force it).
+    var hasFastQuantizedScan: Bool { self == .avx512vnni }
+
+    /// `QuantizedTileScan.scan`, with VNNI where this build has it.
+    @inline(__always)
+    func quantizedScan(queries: UnsafePointer<Int32>, queryScales: UnsafePointer<Float>, pairs: Int,
+                       panels: UnsafePointer<Int32>, panelScales: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                       panelCount: Int, thresholds: UnsafePointer<Float>,
+                       onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
+        if hasFastQuantizedScan {
+            KNNKernelsVNNI.QuantizedTileScan.scan(queries: queries, queryScales: queryScales, pairs: pairs, panels: panels,
+                                                  panelScales: panelScales, bias: bias, panelCount: panelCount,
+                                                  thresholds: thresholds, onHit: onHit)
+        } else {
+            KNNKernelsBaseline.QuantizedTileScan.scan(queries: queries, queryScales: queryScales, pairs: pairs, panels: panels,
+                                                      panelScales: panelScales, bias: bias, panelCount: panelCount,
+                                                      thresholds: thresholds, onHit: onHit)
         }
     }
 }

@@ -23,40 +23,26 @@ final class PanelMatrix: @unchecked Sendable {
         count = data.rows
         dim = data.dim
         let lanes = Self.lanes
-        let panelCount = max(2, ((data.rows + 2 * lanes - 1) / (2 * lanes)) * 2)
+        let panelCount = Self.panelCount(rows: data.rows)
         self.panelCount = panelCount
         // Filled panel by panel as rows arrive, so that resident memory grows with the packing
         // while the source's pages are released: about one copy of the dataset at any time.
         panels = FloatBuffer(count: panelCount * dim * lanes, zeroed: false)
         bias = FloatBuffer(count: panelCount * lanes)
-        let chunkPanels = 256
-        let chunks = (panelCount + chunkPanels - 1) / chunkPanels
-        let norms = Maxima(count: chunks)
         let panels = panels, bias = bias, dim = dim
-        DispatchQueue.concurrentPerform(iterations: max(1, min(threads, chunks))) { worker in
-            let row = FloatBuffer(count: dim)
-            for chunk in stride(from: worker, to: chunks, by: max(1, min(threads, chunks))) {
-                let firstPanel = chunk * chunkPanels, endPanel = min(firstPanel + chunkPanels, panelCount)
-                (panels.pointer + firstPanel * dim * lanes).update(repeating: 0, count: (endPanel - firstPanel) * dim * lanes)
-                let rows = min(firstPanel * lanes, data.rows)..<min(endPanel * lanes, data.rows)
-                var largest = 0.0
-                for i in rows {
-                    metric.prepare(data.row(i), into: row.pointer, dim: dim)
-                    let source = UnsafePointer(row.pointer)
-                    let (panel, lane) = i.quotientAndRemainder(dividingBy: lanes)
-                    let base = panels.pointer + panel * dim * lanes + lane
-                    for j in 0..<dim { base[j * lanes] = source[j] }
-                    let normSquared = Kernels.dot(source, source, count: dim)
-                    bias.pointer[i] = metric == .l2 || metric == .sqeuclidean ? normSquared : 0
-                    largest = max(largest, Double(normSquared))
-                }
-                data.releasePages(rows: rows)
-                norms.values[chunk] = largest
-            }
-        }
+        let largest = Self.pack(data: data, metric: metric, panelCount: panelCount, threads: threads, summary: 0.0) { panelRange in
+            (panels.pointer + panelRange.lowerBound * dim * lanes).update(repeating: 0, count: panelRange.count * dim * lanes)
+        } row: { i, source, largest in
+            let (panel, lane) = i.quotientAndRemainder(dividingBy: lanes)
+            let base = panels.pointer + panel * dim * lanes + lane
+            for j in 0..<dim { base[j * lanes] = source[j] }
+            let normSquared = Kernels.dot(source, source, count: dim)
+            bias.pointer[i] = metric == .l2 || metric == .sqeuclidean ? normSquared : 0
+            largest = max(largest, Double(normSquared))
+        }.max()!
         // Padding vectors can never score below a threshold.
         for i in data.rows..<(panelCount * lanes) { bias.pointer[i] = .infinity }
-        maxNorm = (0..<chunks).map { norms.values[$0] }.max()!.squareRoot()
+        maxNorm = largest.squareRoot()
     }
 
     /// Copies vector `id` back into row-major order, exactly as packed.
@@ -70,12 +56,55 @@ final class PanelMatrix: @unchecked Sendable {
     var bytes: Int { (panels.count + bias.count) * MemoryLayout<Float>.size }
 }
 
-/// One slot per chunk, each written by exactly one worker.
-private final class Maxima: @unchecked Sendable {
-    let values: UnsafeMutablePointer<Double>
-    init(count: Int) {
-        values = .allocate(capacity: max(count, 1))
-        values.initialize(repeating: 0, count: max(count, 1))
+extension PanelMatrix {
+    /// Panels for `rows` vectors: rounded up to an even number, at least 2 (the tiles take two).
+    static func panelCount(rows: Int) -> Int {
+        max(2, ((rows + 2 * lanes - 1) / (2 * lanes)) * 2)
     }
-    deinit { values.deallocate() }
+
+    /// The packing loop both panel layouts share: on `threads` workers, each taking chunks of
+    /// 256 whole panels (disjoint memory), calls `startChunk` with the chunk's panels and then
+    /// `row` for each of its rows, prepared for the metric, folding into the chunk's copy of
+    /// `summary`; releases a mapped source's pages as they are consumed. Returns the chunks'
+    /// summaries.
+    static func pack<Summary: Sendable>(data: VectorMatrix, metric: Metric, panelCount: Int, threads: Int, summary: Summary,
+                              startChunk: @Sendable (Range<Int>) -> Void,
+                              row: @Sendable (Int, UnsafePointer<Float>, inout Summary) -> Void) -> [Summary] {
+        let chunkPanels = 256
+        let chunks = (panelCount + chunkPanels - 1) / chunkPanels
+        let workers = max(1, min(threads, chunks))
+        let summaries = ChunkSlots(count: chunks, initial: summary)
+        let dim = data.dim
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let prepared = FloatBuffer(count: dim)
+            for chunk in stride(from: worker, to: chunks, by: workers) {
+                let firstPanel = chunk * chunkPanels, endPanel = min(firstPanel + chunkPanels, panelCount)
+                startChunk(firstPanel..<endPanel)
+                let rows = min(firstPanel * lanes, data.rows)..<min(endPanel * lanes, data.rows)
+                var folded = summary
+                for i in rows {
+                    metric.prepare(data.row(i), into: prepared.pointer, dim: dim)
+                    row(i, UnsafePointer(prepared.pointer), &folded)
+                }
+                data.releasePages(rows: rows)
+                summaries.values[chunk] = folded
+            }
+        }
+        return Array(UnsafeBufferPointer(start: summaries.values, count: chunks))
+    }
+}
+
+/// One slot per chunk, each written by exactly one worker.
+private final class ChunkSlots<Value>: @unchecked Sendable {
+    let values: UnsafeMutablePointer<Value>
+    let count: Int
+    init(count: Int, initial: Value) {
+        self.count = max(count, 1)
+        values = .allocate(capacity: self.count)
+        values.initialize(repeating: initial, count: self.count)
+    }
+    deinit {
+        values.deinitialize(count: count)
+        values.deallocate()
+    }
 }

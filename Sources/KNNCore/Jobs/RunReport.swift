@@ -19,6 +19,7 @@ struct RunReport {
         let (resolved, reason) = spec.index.resolved(dim: inputs.dataset.info.dim, count: inputs.dataset.info.rows, metric: spec.metric)
         guard case .object(var members) = resolved.json else { return resolved.json }
         members += [("exact", .bool(resolved.isExact)), ("vectors", .integer(index.count)), ("kernel", .string(KernelVariant.selected.rawValue))]
+        if let flat = index as? FlatIndex { members.append(("scoring", .string(flat.scoring.rawValue))) }
         if let reason { members += [("chosen_by", .string("auto")), ("reason", .string(reason))] }
         return .object(members)
     }

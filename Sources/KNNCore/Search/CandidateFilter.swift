@@ -134,7 +134,10 @@ extension CandidateFilters {
     ///   max(1 − q·x, 0), may merge values up to one ulp of 2 apart, or within the error of zero.
     /// The argument in the type's comment holds with "≤ e(s)" read through the key: a key tie
     /// costs at most the merge width, which the bound includes.
-    static func slack(metric: Metric, dim: Int, queryNorm: Double, maxNorm: Double) -> Float {
+    ///
+    /// `scoreError` adds a bound on how far a score computed otherwise than in float32 (the
+    /// int16 codes of `Int16Quantization`) may lie from the float32 score.
+    static func slack(metric: Metric, dim: Int, queryNorm: Double, maxNorm: Double, scoreError: Double = 0) -> Float {
         let u = 1.0 / 16_777_216
         let n = Double(dim + 4)
         // The bound needs n·u well below 1; dimensions are capped far below 2²³ at load time.
@@ -155,6 +158,6 @@ extension CandidateFilters {
         // Each rounding in the subnormal range can err by half the smallest subnormal, however
         // small the values: relative bounds alone fail for vectors near zero.
         let underflow = n * 4 * Double(Float.leastNonzeroMagnitude)
-        return Float(2 * (m + underflow) * (1 + 1e-6)).nextUp
+        return Float(2 * (m + scoreError + underflow) * (1 + 1e-6)).nextUp
     }
 }

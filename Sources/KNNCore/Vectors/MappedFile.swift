@@ -4,6 +4,8 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     /// The file's bytes; empty for an empty file (mmap cannot map zero bytes).
     public let bytes: UnsafeRawBufferPointer
+    /// Kept open for `copyBytes`.
+    private let descriptor: Int32
 
     public init(path: String) throws(KNNError) {
         self.path = path
@@ -12,23 +14,53 @@ public final class MappedFile: @unchecked Sendable {
             let code = errno
             throw KNNError.io(path: path, message: code == ENOENT ? "no such file" : "cannot open: \(systemErrorText(code))")
         }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw KNNError.io(path: path, message: "cannot stat: \(systemErrorText(errno))") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw KNNError.io(path: path, message: "not a regular file") }
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            close(fd)
+            throw KNNError.io(path: path, message: "cannot stat: \(systemErrorText(code))")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw KNNError.io(path: path, message: "not a regular file")
+        }
         let size = Int(info.st_size)
+        descriptor = fd
         guard size > 0 else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return
         }
         guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), address != MAP_FAILED else {
-            throw KNNError.io(path: path, message: "cannot map into memory: \(systemErrorText(errno))")
+            let code = errno
+            close(fd)
+            throw KNNError.io(path: path, message: "cannot map into memory: \(systemErrorText(code))")
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }
 
     deinit {
         if let start = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: start), bytes.count) }
+        close(descriptor)
+    }
+
+    /// Copies `count` bytes from `offset` with `pread`, which leaves the mapping's pages alone;
+    /// if the read comes up short (an I/O error), copies through the mapping instead, which
+    /// fails as any access to the mapping would.
+    func copyBytes(at offset: Int, count: Int, into destination: UnsafeMutableRawPointer) {
+        var done = 0
+        while done < count {
+            let got = pread(descriptor, destination + done, count - done, off_t(offset + done))
+            if got > 0 {
+                done += got
+            } else if got < 0 && errno == EINTR {
+                continue
+            } else {
+                break
+            }
+        }
+        if done < count, let start = bytes.baseAddress {
+            (destination + done).copyMemory(from: start + offset + done, byteCount: count - done)
+        }
     }
 
     /// Drops the pages wholly inside `range` from memory; they are read again from the file if

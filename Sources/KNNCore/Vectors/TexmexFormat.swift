@@ -27,8 +27,13 @@ enum TexmexFormat {
     }
 
     /// Checks every row's dimension header, which a corrupt file gets wrong somewhere past row 0.
+    /// Reading one integer per row touches every page, so pages are released every 16 MiB or
+    /// so: the check must not make the whole file resident at once.
     static func checkRowHeaders(of file: MappedFile, layout: BinaryLayout) throws(KNNError) {
+        let releaseEvery = max(1, (16 << 20) / layout.rowBytes)
+        defer { file.releasePages(0..<file.bytes.count) }
         for i in 0..<layout.rows {
+            if i > 0 && i % releaseEvery == 0 { file.releasePages(((i - releaseEvery) * layout.rowBytes)..<(i * layout.rowBytes)) }
             let dim = Int(file.int32(at: i * layout.rowBytes))
             if dim != layout.dim {
                 throw KNNError.data(file: file.path, location: "vector \(i)", message: "dimension header is \(dim), but vector 0 has \(layout.dim): corrupt or mixed-dimension file")

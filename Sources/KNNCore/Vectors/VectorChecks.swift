@@ -10,7 +10,11 @@ enum VectorChecks {
     static func check(_ vectors: LoadedVectors, requireNonZero: Bool) throws(KNNError) {
         let matrix = vectors.matrix
         let limit = limit(dim: matrix.dim)
+        // A mapped file's pages are released every 16 MiB or so as they are checked, so that
+        // checking does not make the whole file resident at once.
+        let releaseEvery = max(1, (16 << 20) / max(1, matrix.dim * MemoryLayout<Float>.size))
         for i in 0..<matrix.rows {
+            if i > 0 && i % releaseEvery == 0 { matrix.releasePages(rows: (i - releaseEvery)..<i) }
             let row = matrix.row(i)
             // |x| <= limit is false for NaN and ±∞, so one comparison per component catches all;
             // 16 components at a time, then the rest.
@@ -46,5 +50,6 @@ enum VectorChecks {
                                     message: "is a zero vector, which has no direction under the cosine metric")
             }
         }
+        matrix.releasePages(rows: (matrix.rows - matrix.rows % releaseEvery)..<matrix.rows)
     }
 }

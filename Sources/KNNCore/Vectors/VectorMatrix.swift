@@ -54,6 +54,17 @@ public struct VectorMatrix: @unchecked Sendable {
         file.releasePages(offset..<end)
     }
 
+    /// Copies row `i` into `destination`. Rows of a memory map are read with `pread`, not
+    /// through the map: scattered reads through a map fault in the cached pages around each row
+    /// too, so a few thousand of them make the whole file resident in this process.
+    func copyRow(_ i: Int, into destination: UnsafeMutablePointer<Float>) {
+        if let file = owner as? MappedFile, let start = file.bytes.baseAddress {
+            file.copyBytes(at: UnsafeRawPointer(row(i)) - start, count: dim * MemoryLayout<Float>.size, into: UnsafeMutableRawPointer(destination))
+        } else {
+            destination.update(from: row(i), count: dim)
+        }
+    }
+
     /// Bytes this matrix's rows occupy (the payload, not counting row headers).
     public var payloadBytes: Int { rows * dim * MemoryLayout<Float>.size }
 
@@ -63,20 +74,23 @@ public struct VectorMatrix: @unchecked Sendable {
     }
 }
 
-/// A 64-byte aligned float buffer that frees itself. Workers may share one while each writes
+/// A 64-byte aligned buffer that frees itself. Workers may share one while each writes
 /// elements no other touches, or all only read.
-final class FloatBuffer: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Float>
+final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Element>
     let count: Int
 
     /// `zeroed: false` leaves the memory untouched, so a large buffer costs resident memory only
     /// as it is filled (the caller must write every element before reading it).
     init(count: Int, zeroed: Bool = true) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.size, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        if zeroed { pointer.initialize(repeating: 0, count: max(count, 1)) }
+        let bytes = max(count, 1) * MemoryLayout<Element>.stride
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        if zeroed { raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
+        pointer = raw.bindMemory(to: Element.self, capacity: max(count, 1))
     }
 
     deinit { pointer.deallocate() }
 }
+
+typealias FloatBuffer = AlignedBuffer<Float>

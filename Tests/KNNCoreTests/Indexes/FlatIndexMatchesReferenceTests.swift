@@ -3,7 +3,8 @@ import Testing
 
 /// `FlatIndex` (tile kernel + candidate filter + exact re-rank) must return exactly what
 /// `ReferenceFlatIndex` (the exact kernels, pair by pair) returns: the same ids and the same
-/// distance bits, for every kernel build this CPU supports.
+/// distance bits, for every kernel build this CPU supports and, for ip and cosine, with int16
+/// scoring too (the plain integer tile where the CPU lacks VNNI).
 @Suite struct FlatIndexMatchesReferenceTests {
     struct Dataset: CustomTestStringConvertible, Sendable {
         var name: String
@@ -52,13 +53,20 @@ import Testing
                 let expected = bits(searchAll(reference, queries: VectorMatrix(dataset.queries), k: k))
                 let expectedSelf = bits(searchAll(reference, queries: VectorMatrix(dataset.data), k: k, selfJoin: true))
                 for kernel in KernelVariant.supported {
-                    let fast = FlatIndex(data: VectorMatrix(dataset.data), metric: metric, kernel: kernel)
-                    #expect(bits(searchAll(fast, queries: VectorMatrix(dataset.queries), k: k)) == expected, "\(metric) k=\(k) \(kernel)")
-                    #expect(bits(searchAll(fast, queries: VectorMatrix(dataset.data), k: k, selfJoin: true)) == expectedSelf,
-                            "self-join \(metric) k=\(k) \(kernel)")
+                    for scoring in Self.scorings(metric) {
+                        let fast = FlatIndex(data: VectorMatrix(dataset.data), metric: metric, kernel: kernel, scoring: scoring)
+                        #expect(bits(searchAll(fast, queries: VectorMatrix(dataset.queries), k: k)) == expected, "\(metric) k=\(k) \(kernel) \(scoring)")
+                        #expect(bits(searchAll(fast, queries: VectorMatrix(dataset.data), k: k, selfJoin: true)) == expectedSelf,
+                                "self-join \(metric) k=\(k) \(kernel) \(scoring)")
+                    }
                 }
             }
         }
+    }
+
+    /// The scorings `metric` can use: int16 codes score inner products only.
+    static func scorings(_ metric: Metric) -> [FlatIndex.Scoring] {
+        metric == .ip || metric == .cosine ? [.float32, .int16] : [.float32]
     }
 
     @Test func thisMachineUsesItsWidestKernel() {
@@ -74,11 +82,13 @@ import Testing
         let scale = Float(sign: .plus, exponent: -77, significand: 1)
         let data: [[Float]] = [[-8, 8, 7, -9], [-6, -3, 4, -4]].map { $0.map { $0 * scale } }
         let query: [[Float]] = [[12, 7, 6, -4].map { $0 * scale }]
-        for metric in [Metric.sqeuclidean, .l2] {
-            let expected = searchAll(ReferenceFlatIndex(data: VectorMatrix(data), metric: metric), queries: VectorMatrix(query), k: 1)
+        for metric in Metric.allCases {
+            let expected = searchAll(ReferenceFlatIndex(data: try VectorMatrix(data).prepared(for: metric), metric: metric), queries: VectorMatrix(query), k: 1)
             for kernel in KernelVariant.supported {
-                #expect(searchAll(FlatIndex(data: VectorMatrix(data), metric: metric, kernel: kernel), queries: VectorMatrix(query), k: 1) == expected,
-                        "\(metric) \(kernel)")
+                for scoring in Self.scorings(metric) {
+                    let index = FlatIndex(data: VectorMatrix(data), metric: metric, kernel: kernel, scoring: scoring)
+                    #expect(searchAll(index, queries: VectorMatrix(query), k: 1) == expected, "\(metric) \(kernel) \(scoring)")
+                }
             }
         }
     }
@@ -92,5 +102,33 @@ import Testing
         let queries = Array(data.prefix(20))
         let expected = searchAll(ReferenceFlatIndex(data: VectorMatrix(data), metric: .l2), queries: VectorMatrix(queries), k: 10)
         #expect(searchAll(FlatIndex(data: VectorMatrix(data), metric: .l2), queries: VectorMatrix(queries), k: 10) == expected)
+    }
+
+    /// Int16 codes are not the vectors, so int16 scoring re-ranks from the source rows; from a
+    /// memory-mapped file it reads them with pread. Results must not change.
+    @Test func int16ScoringReRanksFromAMappedSource() throws {
+        let folder = TemporaryFolder()
+        let data = Fixtures.randomVectors(2000, 96, seed: 21)
+        let queries = Fixtures.randomVectors(40, 96, seed: 22)
+        let path = folder.write("base.fvecs", Fixtures.fvecs(data))
+        let loaded = try VectorLoader.load(VectorSource(path: path, format: .fvecs))
+        #expect(loaded.info.memoryMapped)
+        let mapped = loaded.matrix
+        for metric in [Metric.ip, .cosine] {
+            let expected = bits(searchAll(ReferenceFlatIndex(data: try VectorMatrix(data).prepared(for: metric), metric: metric),
+                                          queries: VectorMatrix(queries), k: 10))
+            let index = FlatIndex(data: mapped, metric: metric, kernel: .selected, threads: 2, scoring: .int16)
+            #expect(bits(searchAll(index, queries: VectorMatrix(queries), k: 10)) == expected, "\(metric)")
+        }
+    }
+
+    /// Int16 is the default only where it is fast (VNNI), for inner products, in 64 or more
+    /// dimensions.
+    @Test func int16ScoringIsChosenForWideInnerProductsOnVNNI() {
+        #expect(FlatIndex.defaultScoring(metric: .cosine, dim: 384, kernel: .avx512vnni) == .int16)
+        #expect(FlatIndex.defaultScoring(metric: .ip, dim: 64, kernel: .avx512vnni) == .int16)
+        #expect(FlatIndex.defaultScoring(metric: .cosine, dim: 50, kernel: .avx512vnni) == .float32)
+        #expect(FlatIndex.defaultScoring(metric: .l2, dim: 384, kernel: .avx512vnni) == .float32)
+        #expect(FlatIndex.defaultScoring(metric: .cosine, dim: 384, kernel: .avx512) == .float32)
     }
 }

@@ -1,0 +1,119 @@
+// This file is compiled twice: into KNNKernelsBaseline (no target flags: plain 32-bit integer
+// multiply and add, the reference) and into KNNKernelsVNNI (-target-cpu cascadelake, defining
+// VNNI: one `vpdpwssd` per 32 multiply-adds), which holds a symlink to it. Both builds compute
+// the same integer sums, so their scores are identical bit for bit.
+#if VNNI
+import Builtin
+#endif
+
+/// The tile scan of `TileScan` on 16-bit integer vectors, for inner-product scores (ip, cosine):
+/// twice the multiply-adds per instruction of float32 FMAs, and half the bytes per vector.
+///
+/// Vectors are quantised to int16 and stored two components per 32-bit *word* (component 2j in
+/// the low half, 2j + 1 in the high half, a zero pad for odd dimensions). Panels of 16 vectors
+/// are word-major: word `j` of the 16 vectors of panel `p` at `panels[(p * pairs + j) * 16 ..< +16]`.
+/// `panelScales[p * 16 + lane]` is the vector's inverse quantisation scale and `bias` is 0, or
+/// +∞ for padding vectors. For a tile of 8 queries × 2 panels, 16 integer accumulators hold the
+/// exact sums D = Σ q'ᵢ x'ᵢ (the caller keeps |q'|·|x'| < 2³¹, so they cannot wrap), and the score
+///
+///     score[q][b] = Float(D) · panelScale[b] · queryScale[q] + bias[b]
+///
+/// is compared with the queries' thresholds on the registers, as in `TileScan`, which documents
+/// `onHit`. Queries arrive negated, so that smaller scores are nearer.
+public enum QuantizedTileScan {
+    /// `queries`: the 8 queries' words interleaved word-major (word `j` of query `i` at
+    /// `queries[j * 8 + i]`); `queryScales`: their 8 inverse scales; `panelCount` must be even.
+    public static func scan(queries q: UnsafePointer<Int32>, queryScales: UnsafePointer<Float>, pairs: Int,
+                            panels: UnsafePointer<Int32>, panelScales: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                            panelCount: Int, thresholds: UnsafePointer<Float>,
+                            onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
+        precondition(panelCount % 2 == 0, "panel count must be even")
+        var p = 0
+        while p < panelCount {
+            let b0 = UnsafeRawPointer(panels + p * pairs * 16)
+            let b1 = UnsafeRawPointer(panels + (p + 1) * pairs * 16)
+            var a00 = SIMD16<Int32>(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00
+            var a40 = a00, a41 = a00, a50 = a00, a51 = a00, a60 = a00, a61 = a00, a70 = a00, a71 = a00
+            var qj = q
+            for j in 0..<pairs {
+                let v0 = b0.load(fromByteOffset: j &* 64, as: SIMD16<Int32>.self)
+                let v1 = b1.load(fromByteOffset: j &* 64, as: SIMD16<Int32>.self)
+                var s = SIMD16<Int32>(repeating: qj[0])
+                a00 = pairedProducts(a00, s, v0); a01 = pairedProducts(a01, s, v1)
+                s = SIMD16<Int32>(repeating: qj[1])
+                a10 = pairedProducts(a10, s, v0); a11 = pairedProducts(a11, s, v1)
+                s = SIMD16<Int32>(repeating: qj[2])
+                a20 = pairedProducts(a20, s, v0); a21 = pairedProducts(a21, s, v1)
+                s = SIMD16<Int32>(repeating: qj[3])
+                a30 = pairedProducts(a30, s, v0); a31 = pairedProducts(a31, s, v1)
+                s = SIMD16<Int32>(repeating: qj[4])
+                a40 = pairedProducts(a40, s, v0); a41 = pairedProducts(a41, s, v1)
+                s = SIMD16<Int32>(repeating: qj[5])
+                a50 = pairedProducts(a50, s, v0); a51 = pairedProducts(a51, s, v1)
+                s = SIMD16<Int32>(repeating: qj[6])
+                a60 = pairedProducts(a60, s, v0); a61 = pairedProducts(a61, s, v1)
+                s = SIMD16<Int32>(repeating: qj[7])
+                a70 = pairedProducts(a70, s, v0); a71 = pairedProducts(a71, s, v1)
+                qj += 8
+            }
+            let x0 = UnsafeRawPointer(panelScales + p * 16).load(as: SIMD16<Float>.self)
+            let x1 = UnsafeRawPointer(panelScales + (p + 1) * 16).load(as: SIMD16<Float>.self)
+            let z0 = UnsafeRawPointer(bias + p * 16).load(as: SIMD16<Float>.self)
+            let z1 = UnsafeRawPointer(bias + (p + 1) * 16).load(as: SIMD16<Float>.self)
+            // The scores, two per query: (panel p, panel p + 1).
+            var s0 = score(a00, x0, queryScales[0], z0), s1 = score(a01, x1, queryScales[0], z1)
+            var t = SIMD16<Float>(repeating: thresholds[0])
+            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(0, p, s0, s1, t, onHit) }
+            s0 = score(a10, x0, queryScales[1], z0); s1 = score(a11, x1, queryScales[1], z1)
+            t = SIMD16<Float>(repeating: thresholds[1])
+            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(1, p, s0, s1, t, onHit) }
+            s0 = score(a20, x0, queryScales[2], z0); s1 = score(a21, x1, queryScales[2], z1)
+            t = SIMD16<Float>(repeating: thresholds[2])
+            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(2, p, s0, s1, t, onHit) }
+            s0 = score(a30, x0, queryScales[3], z0); s1 = score(a31, x1, queryScales[3], z1)
+            t = SIMD16<Float>(repeating: thresholds[3])
+            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(3, p, s0, s1, t, onHit) }
+            s0 = score(a40, x0, queryScales[4], z0); s1 = score(a41, x1, queryScales[4], z1)
+            t = SIMD16<Float>(repeating: thresholds[4])
+            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(4, p, s0, s1, t, onHit) }
+            s0 = score(a50, x0, queryScales[5], z0); s1 = score(a51, x1, queryScales[5], z1)
+            t = SIMD16<Float>(repeating: thresholds[5])
+            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(5, p, s0, s1, t, onHit) }
+            s0 = score(a60, x0, queryScales[6], z0); s1 = score(a61, x1, queryScales[6], z1)
+            t = SIMD16<Float>(repeating: thresholds[6])
+            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(6, p, s0, s1, t, onHit) }
+            s0 = score(a70, x0, queryScales[7], z0); s1 = score(a71, x1, queryScales[7], z1)
+            t = SIMD16<Float>(repeating: thresholds[7])
+            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(7, p, s0, s1, t, onHit) }
+            p += 2
+        }
+    }
+
+    /// Three roundings: the conversion and two products (adding a bias of 0 or +∞ is exact).
+    @inline(__always)
+    static func score(_ sum: SIMD16<Int32>, _ panelScale: SIMD16<Float>, _ queryScale: Float, _ bias: SIMD16<Float>) -> SIMD16<Float> {
+        SIMD16<Float>(sum) * panelScale * queryScale + bias
+    }
+
+    @inline(never)
+    static func report(_ query: Int, _ panel: Int, _ s0: SIMD16<Float>, _ s1: SIMD16<Float>, _ threshold: SIMD16<Float>,
+                       _ onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
+        if any(s0 .< threshold) { onHit(query, panel, s0) }
+        if any(s1 .< threshold) { onHit(query, panel + 1, s1) }
+    }
+
+    /// acc + a.low·b.low + a.high·b.high per 32-bit lane, the halves read as signed 16-bit
+    /// integers (exact: the caller's bound keeps every partial sum within Int32).
+    @inline(__always)
+    public static func pairedProducts(_ acc: SIMD16<Int32>, _ a: SIMD16<Int32>, _ b: SIMD16<Int32>) -> SIMD16<Int32> {
+        #if VNNI
+        var result = SIMD16<Int32>()
+        result._storage._value = Builtin.int_x86_avx512_vpdpwssd_512(acc._storage._value, a._storage._value, b._storage._value)
+        return result
+        #else
+        let low = ((a &<< 16) &>> 16) &* ((b &<< 16) &>> 16)
+        let high = (a &>> 16) &* (b &>> 16)
+        return acc &+ low &+ high
+        #endif
+    }
+}
