@@ -111,6 +111,25 @@ extension KernelVariant {
     }
 }
 
+extension KernelVariant {
+    /// `QuantizedPairDot.dot`, with VNNI where this build has it.
+    @inline(__always)
+    func quantizedDot(_ a: UnsafePointer<Int32>, _ b: UnsafePointer<Int32>, words: Int) -> Int32 {
+        hasFastQuantizedScan ? KNNKernelsVNNI.QuantizedPairDot.dot(a, b, words: words)
+            : KNNKernelsBaseline.QuantizedPairDot.dot(a, b, words: words)
+    }
+
+    /// `QuantizedPairDot.many`, with VNNI where this build has it.
+    func quantizedDots(_ query: UnsafePointer<Int32>, base: UnsafePointer<Int32>, words: Int, ids: UnsafePointer<Int32>, count: Int,
+                       into out: UnsafeMutablePointer<Int32>) {
+        if hasFastQuantizedScan {
+            KNNKernelsVNNI.QuantizedPairDot.many(query, base: base, words: words, ids: ids, count: count, into: out)
+        } else {
+            KNNKernelsBaseline.QuantizedPairDot.many(query, base: base, words: words, ids: ids, count: count, into: out)
+        }
+    }
+}
+
 extension Substring {
     var trimmingSpaces: String { String(self).trimmingSpaces }
 }

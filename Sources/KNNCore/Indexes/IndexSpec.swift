@@ -61,6 +61,12 @@ public enum IndexSpec: Equatable, Sendable {
             parameters.expansionAdd = try object.int("expansion_add", in: 1...100_000) ?? parameters.expansionAdd
             parameters.expansionSearch = try object.int("expansion_search", in: 1...100_000) ?? parameters.expansionSearch
             parameters.seed = UInt64(try object.int("seed", in: 0...Int.max) ?? Int(parameters.seed))
+            if let navigation = try object.string("navigation") {
+                guard let value = HNSWNavigation(rawValue: navigation) else {
+                    throw object.error("navigation", "must be \"int16\" or \"float32\", found \"\(navigation)\"")
+                }
+                parameters.navigation = value
+            }
             spec = .hnsw(parameters)
         default:
             throw object.error("type", "unknown index type \"\(type)\" (known: \(knownTypes.joined(separator: ", ")))")
@@ -87,7 +93,8 @@ public enum IndexSpec: Equatable, Sendable {
             return .object(members)
         case .hnsw(let p):
             return .object([("type", .string(typeName)), ("connectivity", .integer(p.connectivity)), ("expansion_add", .integer(p.expansionAdd)),
-                            ("expansion_search", .integer(p.expansionSearch)), ("seed", .integer(Int(p.seed)))])
+                            ("expansion_search", .integer(p.expansionSearch)), ("seed", .integer(Int(p.seed))),
+                            ("navigation", .string(p.resolvedNavigation.rawValue))])
         }
     }
 
@@ -124,7 +131,9 @@ public enum IndexSpec: Equatable, Sendable {
         case .hnsw(let p):
             // Layer 0: 2M links and a count per vector; upper layers: about 1/M of the vectors,
             // M links per level.
-            return vectors + count * (2 * p.connectivity * 4 + 4 + 9) + count / max(1, p.connectivity) * (p.connectivity + 1) * 4
+            // Int16 navigation adds the codes (64-byte rows), a scale and a square per vector.
+            let codes = p.resolvedNavigation == .int16 ? count * (((dim + 1) / 2 + 15) / 16 * 64 + 8) : 0
+            return vectors + codes + count * (2 * p.connectivity * 4 + 4 + 9) + count / max(1, p.connectivity) * (p.connectivity + 1) * 4
         }
     }
 
@@ -139,7 +148,8 @@ public enum IndexSpec: Equatable, Sendable {
         case .flat, .auto: return FlatIndex(data: data, metric: metric, kernel: .selected, threads: threads)
         case .kdtree(let p): return BinaryTree<BoxBounds>(data: data, metric: metric, parameters: p, threads: threads)
         case .balltree(let p): return BinaryTree<BallBounds>(data: data, metric: metric, parameters: p, threads: threads)
-        case .hnsw(let p): return HNSWIndex(data: data, metric: metric, parameters: p, kernel: .selected, threads: threads)
+        case .hnsw(let p):
+            return HNSWIndex(data: data, metric: metric, parameters: p, kernel: .selected, threads: threads, navigation: p.resolvedNavigation)
         }
     }
 }

@@ -74,6 +74,14 @@ import Testing
         #expect(try parse(with("index", #"{"type": "auto"}"#)).index == .auto)
     }
 
+    @Test func hnswParametersAndDefaults() throws {
+        #expect(try parse(with("index", #"{"type": "hnsw"}"#)).index == .hnsw(HNSWParameters()))
+        var expected = HNSWParameters(connectivity: 8, expansionAdd: 40, expansionSearch: 20, seed: 3)
+        expected.navigation = .float32
+        let json = #"{"type": "hnsw", "connectivity": 8, "expansion_add": 40, "expansion_search": 20, "seed": 3, "navigation": "float32"}"#
+        #expect(try parse(with("index", json)).index == .hnsw(expected))
+    }
+
     @Test func selfQueriesAndOptionalSections() throws {
         let spec = try parse(with("queries", #""self""#))
         #expect(spec.queries == .dataset)
@@ -96,6 +104,7 @@ import Testing
         ("index", #"{"type": "kdtree", "leafsize": 4}"#, "index.leafsize", "unknown key (did you mean \"leaf_size\"?)"),
         ("index", #"{"type": "balltree", "eps": -1}"#, "index.eps", "must be between 0.0 and 1000000.0, found -1.0"),
         ("index", #"{"type": "kdtree", "max_leaves": 0}"#, "index.max_leaves", "must be at least 1, found 0"),
+        ("index", #"{"type": "hnsw", "navigation": "int8"}"#, "index.navigation", "must be \"int16\" or \"float32\", found \"int8\""),
         ("dataset", #"{"path": "b.fvecs", "fromat": "fvecs"}"#, "dataset.fromat", "unknown key (did you mean \"format\"?)"),
         ("dataset", #"{"path": "b.dat"}"#, "dataset.format", "cannot tell the format of \"b.dat\" from its extension; set \"format\" to one of fvecs, bvecs, ivecs, npy, csv, text"),
         ("dataset", #"{"path": "b.x", "format": "parquet"}"#, "dataset.format", "unknown format \"parquet\" (known: fvecs, bvecs, ivecs, npy, csv, text)"),

@@ -107,7 +107,7 @@ final class HNSWBuilder: @unchecked Sendable {
     private func chooseLinks(_ v: Int, walker: HNSWWalker) -> [[Int32]] {
         let graph = index.graph
         let level = Int(graph.levels[v])
-        let query = index.point(v)
+        let query = index.navigationQuery(vector: v)
         var current = graph.entryPoint
         var layer = graph.topLevel
         while layer > level {
@@ -138,7 +138,7 @@ final class HNSWBuilder: @unchecked Sendable {
             return
         }
         scratch.removeAll(keepingCapacity: true)
-        let base = index.point(receiver)
+        let base = index.navigationQuery(vector: receiver)
         for i in 0..<current { scratch.append(Neighbor(distance: index.distance(base, Int(list[i])), id: Int(list[i]))) }
         scratch.append(Neighbor(distance: index.distance(base, newcomer), id: newcomer))
         scratch.sort()

@@ -10,11 +10,13 @@ import Dispatch
 /// entry point is updated. Nothing depends on which worker ran what or when, so the same job and
 /// seed give the same graph — and the same output — at any thread count.
 ///
-/// Navigation uses the fast pair kernels (`PairDistance`, per CPU level); the k results are
-/// re-ranked by the exact kernels, so reported distances are those every index reports. The
-/// navigation distances shape the graph, and they are summed differently by each kernel build
-/// (fused or not), so the graph — and the output — is deterministic for a given kernel build;
-/// the report names the build.
+/// Navigation (`HNSWNavigation`) uses int16 codes where the CPU has AVX-512 VNNI, and the float32
+/// pair kernels (`PairDistance`, per CPU level) elsewhere; the k results are re-ranked by the
+/// exact kernels, so reported distances are those every index reports. The navigation distances
+/// shape the graph. Int16 sums are exact, so int16 navigation gives the same graph on every
+/// build; float32 sums differ between builds (fused or not), so there the graph — and the
+/// output — is deterministic for a given kernel build. The report names the build and the
+/// navigation.
 final class HNSWIndex: VectorIndex, @unchecked Sendable {
     let metric: Metric
     let parameters: HNSWParameters
@@ -23,11 +25,18 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
     let points: FloatBuffer
     let graph: HNSWGraph
     let kernel: KernelVariant
+    let navigation: HNSWNavigation
+    /// Under int16 navigation.
+    let codes: NavigationCodes?
 
-    init(data: VectorMatrix, metric: Metric, parameters: HNSWParameters, kernel: KernelVariant = .selected, threads: Int = 1) {
+    /// `navigation` defaults to `HNSWNavigation.preferred(kernel:)`.
+    init(data: VectorMatrix, metric: Metric, parameters: HNSWParameters, kernel: KernelVariant = .selected, threads: Int = 1,
+         navigation: HNSWNavigation? = nil) {
         self.metric = metric
         self.parameters = parameters
         self.kernel = kernel
+        let navigation = navigation ?? .preferred(kernel: kernel)
+        self.navigation = navigation
         dim = data.dim
         count = data.rows
         let points = FloatBuffer(count: count * dim, zeroed: false)
@@ -37,16 +46,38 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
             data.copyPrepared(rows: rows, metric: metric, into: points.pointer + rows.lowerBound * dim)
         }
         self.points = points
+        codes = navigation == .int16 ? NavigationCodes(points: points, count: count, dim: dim, metric: metric, threads: threads) : nil
         graph = HNSWGraph(count: count, connectivity: parameters.connectivity, seed: parameters.seed)
         HNSWBuilder(index: self, threads: threads).build()
     }
 
     @inline(__always) func point(_ v: Int) -> UnsafePointer<Float> { UnsafePointer(points.pointer + v * dim) }
 
-    /// The navigation distance from a query (prepared for the metric) to vector `v`.
+    /// Dataset vector `v` as a navigation query (for the build).
     @inline(__always)
-    func distance(_ query: UnsafePointer<Float>, _ v: Int) -> Float {
-        kernel.navigationDistance(metric, query, point(v), dim: dim)
+    func navigationQuery(vector v: Int) -> NavigationQuery {
+        codes?.query(vector: v, floats: point(v)) ?? NavigationQuery(floats: point(v))
+    }
+
+    /// The navigation distance from a query to vector `v`.
+    @inline(__always)
+    func distance(_ query: NavigationQuery, _ v: Int) -> Float {
+        if let codes, let words = query.words {
+            return codes.distance(dot: kernel.quantizedDot(words, codes.words.pointer + v * codes.rowWords, words: codes.rowWords), query, v)
+        }
+        return kernel.navigationDistance(metric, query.floats, point(v), dim: dim)
+    }
+
+    /// `distance` to the vectors `ids[0..<count]`, into `out`; `dots` is scratch of `count`.
+    @inline(__always)
+    func distances(_ query: NavigationQuery, ids: UnsafePointer<Int32>, count: Int, into out: UnsafeMutablePointer<Float>,
+                   dots: UnsafeMutablePointer<Int32>) {
+        if let codes, let words = query.words {
+            kernel.quantizedDots(words, base: codes.words.pointer, words: codes.rowWords, ids: ids, count: count, into: dots)
+            for i in 0..<count { out[i] = codes.distance(dot: dots[i], query, Int(ids[i])) }
+        } else {
+            kernel.navigationDistances(metric, query.floats, base: points.pointer, dim: dim, ids: ids, count: count, into: out)
+        }
     }
 
     func makeSearcher(k: Int) -> any NeighborSearcher { HNSWSearcher(index: self, k: k) }
@@ -65,7 +96,8 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
         for candidate in candidates {
             if selected.count >= limit { break }
             var keep = true
-            for chosen in selected where kernel.navigationDistance(metric, point(candidate.id), point(Int(chosen)), dim: dim) < candidate.distance {
+            let query = navigationQuery(vector: candidate.id)
+            for chosen in selected where distance(query, Int(chosen)) < candidate.distance {
                 keep = false
                 break
             }
@@ -80,11 +112,16 @@ final class HNSWSearcher: NeighborSearcher {
     let index: HNSWIndex
     let walker: HNSWWalker
     let topK: TopK
+    /// The query's int16 code (zero-padded) and centring scratch, under int16 navigation.
+    private let queryWords: AlignedBuffer<Int32>
+    private let centred: FloatBuffer
 
     init(index: HNSWIndex, k: Int) {
         self.index = index
         walker = HNSWWalker(index: index)
         topK = TopK(k: k)
+        queryWords = AlignedBuffer(count: index.codes?.rowWords ?? 0)
+        centred = FloatBuffer(count: index.dim)
     }
 
     func search(_ batch: QueryBatch, into results: ResultRows) {
@@ -92,13 +129,14 @@ final class HNSWSearcher: NeighborSearcher {
         let ef = max(index.parameters.expansionSearch, topK.k + (batch.excludesOwnID ? 1 : 0))
         for q in 0..<batch.vectors.rows {
             let query = batch.vectors.row(q)
+            let navigation = index.codes?.query(query, row: queryWords.pointer, scratch: centred.pointer) ?? NavigationQuery(floats: query)
             let excluded = batch.excludedID(ofRow: q)
             var current = graph.entryPoint
             for layer in stride(from: graph.topLevel, to: 0, by: -1) {
-                current = walker.greedy(query, from: current, layer: layer)
+                current = walker.greedy(navigation, from: current, layer: layer)
             }
             topK.reset()
-            for candidate in walker.searchLayer(query, from: current, ef: ef, layer: 0) where candidate.id != excluded {
+            for candidate in walker.searchLayer(navigation, from: current, ef: ef, layer: 0) where candidate.id != excluded {
                 topK.push(index.metric.exactKey(query, index.point(candidate.id), dim: index.dim), candidate.id)
             }
             topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))

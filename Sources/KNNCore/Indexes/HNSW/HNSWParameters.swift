@@ -11,6 +11,12 @@ public struct HNSWParameters: Equatable, Sendable {
     public var expansionSearch: Int
     /// Seeds the level each vector is assigned, so the same job builds the same graph.
     public var seed: UInt64
+    /// How distances are computed while building and walking the graph; nil: int16 where the
+    /// CPU has AVX-512 VNNI, float32 elsewhere (`HNSWNavigation.preferred`).
+    public var navigation: HNSWNavigation?
+
+    /// The navigation this process uses.
+    public var resolvedNavigation: HNSWNavigation { navigation ?? .preferred(kernel: .selected) }
 
     public init(connectivity: Int = 16, expansionAdd: Int = 128, expansionSearch: Int = 64, seed: UInt64 = 1) {
         self.connectivity = connectivity

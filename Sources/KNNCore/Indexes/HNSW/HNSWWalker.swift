@@ -14,6 +14,7 @@ final class HNSWWalker {
     /// A node's unvisited neighbours and their distances, computed together.
     private let batchIDs: UnsafeMutablePointer<Int32>
     private let batchDistances: UnsafeMutablePointer<Float>
+    private let batchDots: UnsafeMutablePointer<Int32>
 
     init(index: HNSWIndex) {
         self.index = index
@@ -23,6 +24,7 @@ final class HNSWWalker {
         let widest = index.graph.capacity(layer: 0)
         batchIDs = .allocate(capacity: widest)
         batchDistances = .allocate(capacity: widest)
+        batchDots = .allocate(capacity: widest)
     }
 
     deinit {
@@ -30,6 +32,7 @@ final class HNSWWalker {
         found.deallocate()
         batchIDs.deallocate()
         batchDistances.deallocate()
+        batchDots.deallocate()
     }
 
     private func nextGeneration() {
@@ -43,7 +46,7 @@ final class HNSWWalker {
     /// The distances from `query` to the links of `node` on `layer` not yet visited (all of
     /// them when `markVisited` is false), left in `batchIDs`/`batchDistances`; returns how many.
     @inline(__always)
-    private func expand(_ query: UnsafePointer<Float>, _ node: Int, layer: Int, markVisited: Bool) -> Int {
+    private func expand(_ query: NavigationQuery, _ node: Int, layer: Int, markVisited: Bool) -> Int {
         let (links, count) = index.graph.links(of: node, layer: layer)
         var n = 0
         for i in 0..<Int(count.pointee) {
@@ -55,12 +58,12 @@ final class HNSWWalker {
             batchIDs[n] = next
             n += 1
         }
-        index.kernel.navigationDistances(index.metric, query, base: index.points.pointer, dim: index.dim, ids: batchIDs, count: n, into: batchDistances)
+        index.distances(query, ids: batchIDs, count: n, into: batchDistances, dots: batchDots)
         return n
     }
 
     /// Greedy descent on one layer: moves to the nearest neighbour until none is nearer.
-    func greedy(_ query: UnsafePointer<Float>, from start: Int, layer: Int) -> Int {
+    func greedy(_ query: NavigationQuery, from start: Int, layer: Int) -> Int {
         var best = Neighbor(distance: index.distance(query, start), id: start)
         var moved = true
         while moved {
@@ -79,7 +82,7 @@ final class HNSWWalker {
 
     /// The paper's SEARCH-LAYER: the `ef` nearest to `query` reachable on `layer` from `start`,
     /// nearest first.
-    func searchLayer(_ query: UnsafePointer<Float>, from start: Int, ef: Int, layer: Int) -> UnsafeBufferPointer<Neighbor> {
+    func searchLayer(_ query: NavigationQuery, from start: Int, ef: Int, layer: Int) -> UnsafeBufferPointer<Neighbor> {
         if ef > foundCapacity {
             found.deallocate()
             foundCapacity = ef

@@ -13,27 +13,63 @@ import Testing
         return Double(hits) / Double(truth.map(\.count).reduce(0, +))
     }
 
-    func hnsw(_ data: [[Float]], _ metric: Metric, _ p: HNSWParameters = HNSWParameters(), threads: Int = 2) -> HNSWIndex {
-        HNSWIndex(data: VectorMatrix(data), metric: metric, parameters: p, threads: threads)
+    func hnsw(_ data: [[Float]], _ metric: Metric, _ p: HNSWParameters = HNSWParameters(), threads: Int = 2,
+              navigation: HNSWNavigation? = nil, kernel: KernelVariant = .selected) -> HNSWIndex {
+        HNSWIndex(data: VectorMatrix(data), metric: metric, parameters: p, kernel: kernel, threads: threads, navigation: navigation)
     }
 
-    @Test(arguments: Metric.allCases)
-    func defaultsReachTheRecallFloor(metric: Metric) throws {
+    @Test(arguments: Metric.allCases, HNSWNavigation.allCases)
+    func defaultsReachTheRecallFloor(metric: Metric, navigation: HNSWNavigation) throws {
         let data = Self.clustered(4000, 32, seed: 1), queries = Self.clustered(200, 32, seed: 2)
         let truth = searchAll(ReferenceFlatIndex(data: try VectorMatrix(data).prepared(for: metric), metric: metric), queries: VectorMatrix(queries), k: 10)
-        let found = searchAll(hnsw(data, metric), queries: VectorMatrix(queries), k: 10)
-        // Observed with the defaults (M 16, expansion_add 128, expansion_search 64):
-        // l2, sqeuclidean, cosine 1.0; ip 0.9905.
+        let found = searchAll(hnsw(data, metric, navigation: navigation), queries: VectorMatrix(queries), k: 10)
+        // Observed with the defaults (M 16, expansion_add 128, expansion_search 64), float32
+        // navigation: l2, sqeuclidean, cosine 1.0; ip 0.995. Int16 the same.
         let r = recall(found, truth)
-        #expect(r >= 0.97, "\(metric): \(r)")
+        #expect(r >= 0.97, "\(metric) \(navigation): \(r)")
     }
 
-    @Test func reportedDistancesAreTheExactKernels() throws {
+    /// Int16 codes of x − μ keep navigation sharp on data far from the origin, where codes of x
+    /// would err by more than the distances between neighbours. Observed: 1.0 (0.012 with codes of
+    /// x itself).
+    @Test func int16NavigationHandlesDataFarFromTheOrigin() {
+        let offset = (0..<32).map { Float(1000 + 10 * $0) }
+        let shift = { (rows: [[Float]]) in rows.map { zip($0, offset).map { $0 * 0.01 + $1 } } }
+        let data = shift(Self.clustered(3000, 32, seed: 14)), queries = shift(Self.clustered(100, 32, seed: 15))
+        let truth = searchAll(ReferenceFlatIndex(data: VectorMatrix(data), metric: .l2), queries: VectorMatrix(queries), k: 10)
+        let r = recall(searchAll(hnsw(data, .l2, navigation: .int16), queries: VectorMatrix(queries), k: 10), truth)
+        #expect(r >= 0.97, "\(r)")
+    }
+
+    /// Integer sums are exact, so int16 navigation builds the same graph with the plain integer
+    /// code as with VNNI (and, like float32, at any thread count).
+    @Test func int16NavigationBuildsTheSameGraphOnEveryKernelBuild() {
+        let data = Self.clustered(2000, 40, seed: 16)
+        for metric in [Metric.l2, .cosine] {
+            let graphs = KernelVariant.supported.map { hnsw(data, metric, threads: 2, navigation: .int16, kernel: $0) }
+            for other in graphs.dropFirst() { #expect(sameGraph(graphs[0], other), "\(metric) \(other.kernel)") }
+            #expect(sameGraph(graphs[0], hnsw(data, metric, threads: 1, navigation: .int16, kernel: graphs[0].kernel)))
+        }
+    }
+
+    func sameGraph(_ one: HNSWIndex, _ other: HNSWIndex) -> Bool {
+        guard one.graph.entryPoint == other.graph.entryPoint && one.graph.topLevel == other.graph.topLevel else { return false }
+        for v in 0..<one.count {
+            for layer in 0...Int(one.graph.levels[v]) {
+                let a = one.graph.links(of: v, layer: layer), b = other.graph.links(of: v, layer: layer)
+                guard a.count.pointee == b.count.pointee, (0..<Int(a.count.pointee)).allSatisfy({ a.links[$0] == b.links[$0] }) else { return false }
+            }
+        }
+        return true
+    }
+
+    @Test(arguments: HNSWNavigation.allCases)
+    func reportedDistancesAreTheExactKernels(navigation: HNSWNavigation) throws {
         let data = Self.clustered(1500, 24, seed: 3), queries = Self.clustered(30, 24, seed: 4)
         for metric in Metric.allCases {
             let prepared = try VectorMatrix(data).prepared(for: metric)
             let queryMatrix = try VectorMatrix(queries).prepared(for: metric)
-            let found = searchAll(hnsw(data, metric), queries: VectorMatrix(queries), k: 10)
+            let found = searchAll(hnsw(data, metric, navigation: navigation), queries: VectorMatrix(queries), k: 10)
             for (q, row) in found.enumerated() {
                 #expect(row.count == 10)
                 for n in row {
@@ -47,24 +83,18 @@ import Testing
         }
     }
 
-    @Test func theGraphIsTheSameAtAnyThreadCount() {
+    @Test(arguments: HNSWNavigation.allCases)
+    func theGraphIsTheSameAtAnyThreadCount(navigation: HNSWNavigation) {
         let data = Self.clustered(3000, 16, seed: 5)
-        let one = hnsw(data, .l2, threads: 1), three = hnsw(data, .l2, threads: 3)
-        #expect(one.graph.entryPoint == three.graph.entryPoint && one.graph.topLevel == three.graph.topLevel)
-        var same = true
-        for v in 0..<data.count {
-            for layer in 0...Int(one.graph.levels[v]) {
-                let a = one.graph.links(of: v, layer: layer), b = three.graph.links(of: v, layer: layer)
-                same = same && a.count.pointee == b.count.pointee
-                    && (0..<Int(a.count.pointee)).allSatisfy { a.links[$0] == b.links[$0] }
-            }
-        }
-        #expect(same)
+        let one = hnsw(data, .l2, threads: 1, navigation: navigation), three = hnsw(data, .l2, threads: 3, navigation: navigation)
+        #expect(sameGraph(one, three))
         let queries = VectorMatrix(Self.clustered(50, 16, seed: 6))
         #expect(searchAll(one, queries: queries, k: 10) == searchAll(three, queries: queries, k: 10))
     }
 
-    @Test func tinyAndDuplicateDatasets() {
+    @Test(arguments: HNSWNavigation.allCases)
+    func tinyAndDuplicateDatasets(navigation: HNSWNavigation) {
+        let hnsw = { (data: [[Float]], metric: Metric) in self.hnsw(data, metric, navigation: navigation) }
         // One vector; fewer vectors than links; k beyond the dataset: padded.
         #expect(searchAll(hnsw([[1, 2]], .l2), queries: VectorMatrix([[0, 0]]), k: 3)[0].map(\.id) == [0])
         let five = Fixtures.randomVectors(5, 3, seed: 7)
