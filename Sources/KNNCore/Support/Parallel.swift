@@ -15,3 +15,18 @@ enum Parallel {
         }
     }
 }
+
+/// One slot per chunk, each written by exactly one worker.
+final class ChunkSlots<Value>: @unchecked Sendable {
+    let values: UnsafeMutablePointer<Value>
+    let count: Int
+    init(count: Int, initial: Value) {
+        self.count = max(count, 1)
+        values = .allocate(capacity: self.count)
+        values.initialize(repeating: initial, count: self.count)
+    }
+    deinit {
+        values.deinitialize(count: count)
+        values.deallocate()
+    }
+}

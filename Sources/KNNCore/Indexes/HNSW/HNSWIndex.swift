@@ -28,6 +28,8 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
     let navigation: HNSWNavigation
     /// Under int16 navigation.
     let codes: NavigationCodes?
+    /// The largest prepared vector norm, for the re-rank's error bound.
+    let maxNorm: Double
 
     /// `navigation` defaults to `HNSWNavigation.preferred(kernel:)`.
     init(data: VectorMatrix, metric: Metric, parameters: HNSWParameters, kernel: KernelVariant = .selected, threads: Int = 1,
@@ -40,11 +42,17 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
         dim = data.dim
         count = data.rows
         let points = FloatBuffer(count: count * dim, zeroed: false)
-        let n = count, dim = dim, chunk = 1 << 14
-        Parallel.forEach((n + chunk - 1) / chunk, threads: threads) { c in
+        let n = count, dim = dim, chunk = 1 << 14, chunks = (n + chunk - 1) / chunk
+        let norms = ChunkSlots(count: chunks, initial: 0.0)
+        Parallel.forEach(chunks, threads: threads) { c in
             let rows = (c * chunk)..<min((c + 1) * chunk, n)
             data.copyPrepared(rows: rows, metric: metric, into: points.pointer + rows.lowerBound * dim)
+            for v in rows {
+                let row = points.pointer + v * dim
+                norms.values[c] = max(norms.values[c], Double(Kernels.dot(row, row, count: dim)))
+            }
         }
+        maxNorm = (0..<max(chunks, 1)).map { norms.values[$0] }.max()!.squareRoot()
         self.points = points
         codes = navigation == .int16 ? NavigationCodes(points: points, count: count, dim: dim, metric: metric, threads: threads) : nil
         graph = HNSWGraph(count: count, connectivity: parameters.connectivity, seed: parameters.seed)
@@ -107,7 +115,8 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
 }
 
 /// Answers queries: descend the upper layers greedily, search layer 0 with `expansion_search`
-/// candidates, re-rank them with the exact kernels and keep the k nearest (ties by id).
+/// candidates, re-rank with the exact kernels those that may be among the k nearest, and keep
+/// the k nearest (ties by id).
 final class HNSWSearcher: NeighborSearcher {
     let index: HNSWIndex
     let walker: HNSWWalker
@@ -125,18 +134,31 @@ final class HNSWSearcher: NeighborSearcher {
     }
 
     func search(_ batch: QueryBatch, into results: ResultRows) {
-        let index = index, graph = index.graph
-        let ef = max(index.parameters.expansionSearch, topK.k + (batch.excludesOwnID ? 1 : 0))
+        let index = index, graph = index.graph, k = topK.k
+        let ef = max(index.parameters.expansionSearch, k + (batch.excludesOwnID ? 1 : 0))
         for q in 0..<batch.vectors.rows {
             let query = batch.vectors.row(q)
-            let navigation = index.codes?.query(query, row: queryWords.pointer, scratch: centred.pointer) ?? NavigationQuery(floats: query)
+            var navigation = NavigationQuery(floats: query), error = 0.0
+            if let codes = index.codes { (navigation, error) = codes.query(query, row: queryWords.pointer, scratch: centred.pointer) }
             let excluded = batch.excludedID(ofRow: q)
             var current = graph.entryPoint
             for layer in stride(from: graph.topLevel, to: 0, by: -1) {
                 current = walker.greedy(navigation, from: current, layer: layer)
             }
+            let found = walker.searchLayer(navigation, from: current, ef: ef, layer: 0)
+            // Only candidates within the slack of the k-th navigation distance can be among the
+            // exact k nearest of `found` (the argument of `CandidateFilters`, with the
+            // navigation distance as the approximate score), and `found` is sorted: re-ranking
+            // that prefix gives what re-ranking all of it would.
+            var limit = Float.infinity
+            if let kth = found.lazy.filter({ $0.id != excluded }).dropFirst(k - 1).first {
+                let queryNorm = Double(Kernels.dot(query, query, count: index.dim)).squareRoot()
+                limit = kth.distance + CandidateFilters.slack(metric: index.metric, dim: index.dim, queryNorm: queryNorm,
+                                                              maxNorm: index.maxNorm, scoreError: error)
+            }
             topK.reset()
-            for candidate in walker.searchLayer(navigation, from: current, ef: ef, layer: 0) where candidate.id != excluded {
+            for candidate in found where candidate.id != excluded {
+                if candidate.distance > limit { break }
                 topK.push(index.metric.exactKey(query, index.point(candidate.id), dim: index.dim), candidate.id)
             }
             topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))

@@ -39,6 +39,8 @@ final class NavigationCodes: @unchecked Sendable {
     let squares: FloatBuffer
     /// μ under l2 and sqeuclidean, nil otherwise.
     let centre: FloatBuffer?
+    /// Of the encoded vectors (x − μ under l2), for the error bound of `scoreError`.
+    let bounds: Int16Quantization.DatasetBounds
 
     /// Encodes `count` prepared vectors (row-major in `points`) on `threads` workers; the mean is
     /// summed per fixed chunk and the chunks added in order, so it is the same at any thread count.
@@ -69,33 +71,58 @@ final class NavigationCodes: @unchecked Sendable {
             centre = nil
         }
         let words = words, scales = scales, squares = squares, centre = centre
+        let chunkBounds = ChunkSlots(count: chunks, initial: Int16Quantization.DatasetBounds())
         Parallel.forEach(chunks, threads: threads) { c in
             let centred = FloatBuffer(count: dim)
+            var bounds = Int16Quantization.DatasetBounds()
             for v in (c * chunk)..<min((c + 1) * chunk, count) {
-                let (scale, square) = Self.encode(points.pointer + v * dim, dim: dim, centre: centre, into: words.pointer + v * rowWords, scratch: centred.pointer)
-                scales.pointer[v] = scale
-                squares.pointer[v] = square
+                let code = Self.encode(points.pointer + v * dim, dim: dim, centre: centre, into: words.pointer + v * rowWords, scratch: centred.pointer)
+                scales.pointer[v] = code.inverseScale
+                squares.pointer[v] = centre == nil ? 0 : Float(code.norm * code.norm)
+                bounds.include(code)
             }
+            chunkBounds.values[c] = bounds
         }
+        var bounds = Int16Quantization.DatasetBounds()
+        for c in 0..<chunks { bounds.include(chunkBounds.values[c]) }
+        self.bounds = bounds
     }
 
-    /// Writes the code of a prepared vector into `row` (`rowWords` long; the pad must be zero)
-    /// and returns its inverse scale and |x − μ|². `scratch` holds `dim` floats.
+    /// Writes the code of a prepared vector (minus μ under l2) into `row` (`rowWords` long; the
+    /// pad must be zero). `scratch` holds `dim` floats.
     static func encode(_ vector: UnsafePointer<Float>, dim: Int, centre: FloatBuffer?, into row: UnsafeMutablePointer<Int32>,
-                       scratch: UnsafeMutablePointer<Float>) -> (scale: Float, square: Float) {
+                       scratch: UnsafeMutablePointer<Float>) -> Int16Quantization.Code {
         var source = vector
         if let centre {
             for j in 0..<dim { scratch[j] = vector[j] - centre.pointer[j] }
             source = UnsafePointer(scratch)
         }
-        let code = Int16Quantization.encode(source, dim: dim, negate: false, into: row, stride: 1)
-        return (code.inverseScale, centre == nil ? 0 : Float(code.norm * code.norm))
+        return Int16Quantization.encode(source, dim: dim, negate: false, into: row, stride: 1)
     }
 
-    /// Encodes a query for `distance`; `row` and `scratch` are the caller's.
-    func query(_ vector: UnsafePointer<Float>, row: UnsafeMutablePointer<Int32>, scratch: UnsafeMutablePointer<Float>) -> NavigationQuery {
-        let (scale, square) = Self.encode(vector, dim: dim, centre: centre, into: row, scratch: scratch)
-        return NavigationQuery(floats: vector, words: UnsafePointer(row), scale: scale, square: square)
+    /// Encodes a query for `distance`; `row` and `scratch` are the caller's. Also returns how
+    /// far its navigation distances may lie from the true distances (see `scoreError`).
+    func query(_ vector: UnsafePointer<Float>, row: UnsafeMutablePointer<Int32>, scratch: UnsafeMutablePointer<Float>) -> (NavigationQuery, error: Double) {
+        let code = Self.encode(vector, dim: dim, centre: centre, into: row, scratch: scratch)
+        let query = NavigationQuery(floats: vector, words: UnsafePointer(row), scale: code.inverseScale,
+                                    square: centre == nil ? 0 : Float(code.norm * code.norm))
+        return (query, scoreError(code))
+    }
+
+    /// A bound on |distance − d(q, x)| over the dataset, d the true −q·x or |q − x|², for a
+    /// query with code `code`.
+    ///
+    /// For −q·x it is `DatasetBounds.scoreError` (the same three float roundings as the tile's
+    /// score). For l2, with x̃ = fl(x − μ) and q̃ likewise, the distance (|q̃|² + |x̃|²) − 2p has
+    /// errors from: rounding the centring (|q̃ − x̃| is within u(|q̃| + |x̃|) of |q − x|, so the
+    /// squares within about 2u·R², R = |q̃| + max|x̃|), the squares stored as floats (u each),
+    /// p against q̃·x̃ (`scoreError`, doubled) and the two float operations (u·R² each): at most
+    /// 2·scoreError + 8u·R², plus half the smallest subnormal per rounded component.
+    private func scoreError(_ code: Int16Quantization.Code) -> Double {
+        let error = bounds.scoreError(query: code, dim: dim)
+        guard centre != nil else { return error }
+        let u = 1.0 / 16_777_216, reach = code.norm + bounds.maxNorm
+        return 2 * error + 8 * u * reach * reach + Double(2 * dim + 8) * Double(Float.leastNonzeroMagnitude)
     }
 
     /// Dataset vector `v` as a query (for the build).

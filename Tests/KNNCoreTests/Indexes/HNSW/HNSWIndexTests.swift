@@ -83,6 +83,42 @@ import Testing
         }
     }
 
+    /// The searcher re-ranks only the candidates within the error bound of the k-th navigation
+    /// distance; that must give exactly what re-ranking all `expansion_search` candidates gives,
+    /// also where the bound is tight: near-duplicates, data far from the origin, varied norms.
+    @Test(arguments: Metric.allCases, HNSWNavigation.allCases)
+    func reRankingTheBoundedPrefixEqualsReRankingEveryCandidate(metric: Metric, navigation: HNSWNavigation) throws {
+        var rng = SplitMix64(seed: 17)
+        let centres = Fixtures.randomVectors(30, 48, seed: 18, range: -1...1)
+        let base = centres.map { c in c.map { $0 * 0.001 + 100 } }
+        // Tight clusters far from the origin, with near-duplicates (1e-6 apart), norms varying 10×.
+        func point(_ centre: [Float], scale: Float, jitter: Float) -> [Float] {
+            centre.map { (x: Float) -> Float in x * scale + Float.random(in: -jitter...jitter, using: &rng) }
+        }
+        let data: [[Float]] = (0..<3000).map { i in point(base[i % 30], scale: Float(1 + i % 10), jitter: 1e-6) }
+        let queries: [[Float]] = (0..<60).map { i in point(base[(i * 7) % 30], scale: Float(1 + i % 10), jitter: 1e-5) }
+        let index = hnsw(data, metric, HNSWParameters(expansionSearch: 40), navigation: navigation)
+        let found = searchAll(index, queries: VectorMatrix(queries), k: 10)
+        let prepared = try VectorMatrix(queries).prepared(for: metric)
+        let walker = HNSWWalker(index: index), topK = TopK(k: 10)
+        let words = AlignedBuffer<Int32>(count: index.codes?.rowWords ?? 0), scratch = FloatBuffer(count: 48)
+        for q in 0..<queries.count {
+            let query = prepared.row(q)
+            let navigation = index.codes?.query(query, row: words.pointer, scratch: scratch.pointer).0 ?? NavigationQuery(floats: query)
+            var current = index.graph.entryPoint
+            for layer in stride(from: index.graph.topLevel, to: 0, by: -1) { current = walker.greedy(navigation, from: current, layer: layer) }
+            topK.reset()
+            for candidate in walker.searchLayer(navigation, from: current, ef: 40, layer: 0) {
+                topK.push(metric.exactKey(query, index.point(candidate.id), dim: 48), candidate.id)
+            }
+            var ids = [Int64](repeating: 0, count: 10), distances = [Float](repeating: 0, count: 10)
+            topK.drain(ids: &ids, distances: &distances)
+            #expect(found[q].map { Int64($0.id) } == ids, "\(metric) \(navigation) query \(q)")
+            let reported: [UInt32] = distances.map { metric.reported(rankKey: $0).bitPattern }
+            #expect(found[q].map { $0.distance.bitPattern } == reported)
+        }
+    }
+
     @Test(arguments: HNSWNavigation.allCases)
     func theGraphIsTheSameAtAnyThreadCount(navigation: HNSWNavigation) {
         let data = Self.clustered(3000, 16, seed: 5)
