@@ -3,13 +3,14 @@
 the same M and efConstruction, the same thread count, in one run.
 
     python3 bench/hnsw_bench.py [--threads 2] [--cases l2-128,cosine-384] [--m 16] [--ef-construction 128]
-                                [--python ~/.knn-peers/bin/python]
+                                [--repeats 3] [--efs 10,16,...] [--python ~/.knn-peers/bin/python]
 
 Uses the datasets of bench/flat_bench.py (run it once first, or this script makes them), and
 knnbatch's exact flat output as ground truth. For each expansion_search / ef in the sweep it
 records recall@10 and batch queries/s of the search phase (knnbatch: its report; hnswlib:
-knn_query over all queries with num_threads). knnbatch rebuilds the index for each point (its
-build time is the median of those builds). Prints the sweep and, for recall ≥ 0.95 and ≥ 0.99,
+knn_query over all queries with num_threads; each search is timed --repeats times and the
+median kept). knnbatch rebuilds the index for each run (the same graph every time; its build
+time is the median of those builds). Prints the sweep and, for recall ≥ 0.95 and ≥ 0.99,
 each library's best queries/s and the ratio.
 """
 import argparse
@@ -23,13 +24,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import flat_bench  # noqa: E402
 
-EFS = [10, 16, 24, 32, 48, 64, 96, 128, 192]
+EFS = [10, 16, 24, 32, 40, 48, 56, 64, 80, 96, 128, 192]
 
 PEER = r"""
 import sys, time, json
 import numpy as np
-base_path, query_path, truth_path, metric, m, efc, threads, efs, lib = sys.argv[1:10]
-m, efc, threads = int(m), int(efc), int(threads)
+base_path, query_path, truth_path, metric, m, efc, threads, efs, lib, repeats = sys.argv[1:11]
+m, efc, threads, repeats = int(m), int(efc), int(threads), int(repeats)
 efs = [int(e) for e in efs.split(",")]
 def fvecs(path):
     raw = np.fromfile(path, dtype=np.int32)
@@ -53,7 +54,7 @@ if lib == "hnswlib":
         for _ in range(3):
             t = time.perf_counter(); ids, _ = index.knn_query(xq, k=10, num_threads=threads); times.append(time.perf_counter() - t)
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])
-        out.append({"ef": ef, "recall": float(recall), "qps": len(xq) / sorted(times)[1]})
+        out.append({"ef": ef, "recall": float(recall), "qps": len(xq) / sorted(times)[len(times) // 2]})
 else:
     import faiss
     faiss.omp_set_num_threads(threads)
@@ -63,32 +64,35 @@ else:
     for ef in efs:
         index.hnsw.efSearch = max(ef, 10)
         times = []
-        for _ in range(3):
+        for _ in range(repeats):
             t = time.perf_counter(); _, ids = index.search(xq, 10); times.append(time.perf_counter() - t)
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])
-        out.append({"ef": ef, "recall": float(recall), "qps": len(xq) / sorted(times)[1]})
+        out.append({"ef": ef, "recall": float(recall), "qps": len(xq) / sorted(times)[len(times) // 2]})
 print(json.dumps({"build": build, "sweep": out}))
 """
 
 
-def knnbatch_sweep(binary, folder, metric, m, efc, threads):
+def knnbatch_sweep(binary, folder, metric, m, efc, threads, efs, repeats):
     import numpy as np
     truth = np.load(os.path.join(folder, "knnbatch-out.npy"))["id"]
     builds, sweep = [], []
-    for ef in EFS:
+    for ef in efs:
         job = os.path.join(folder, "job-hnsw-sweep.json")
         with open(job, "w") as f:
             json.dump({"version": 1, "dataset": {"path": "base.fvecs"}, "queries": {"path": "query.fvecs"}, "k": 10,
                        "metric": metric, "index": {"type": "hnsw", "connectivity": m, "expansion_add": efc,
                                                    "expansion_search": ef},
                        "output": {"path": "hnsw-sweep.npy"}, "threads": threads}, f)
-        subprocess.run([binary, "run", job, "--quiet"], check=True)
-        with open(os.path.join(folder, "hnsw-sweep.npy.report.json")) as f:
-            report = json.load(f)
+        searches = []
+        for _ in range(repeats):
+            subprocess.run([binary, "run", job, "--quiet"], check=True)
+            with open(os.path.join(folder, "hnsw-sweep.npy.report.json")) as f:
+                report = json.load(f)
+            builds.append(report["timings"]["build"])
+            searches.append(report["timings"]["search"])
         ids = np.load(os.path.join(folder, "hnsw-sweep.npy"))["id"]
         recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)]))
-        builds.append(report["timings"]["build"])
-        sweep.append({"ef": ef, "recall": recall, "qps": len(ids) / report["timings"]["search"]})
+        sweep.append({"ef": ef, "recall": recall, "qps": len(ids) / statistics.median(searches)})
     return statistics.median(builds), sweep
 
 
@@ -105,7 +109,10 @@ def main():
     parser.add_argument("--ef-construction", type=int, default=128)
     parser.add_argument("--python", default=os.path.expanduser("~/.knn-peers/bin/python"))
     parser.add_argument("--libs", default="hnswlib,faiss")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--efs", default=",".join(map(str, EFS)))
     args = parser.parse_args()
+    efs = [int(e) for e in args.efs.split(",")]
     subprocess.run(["swift", "build", "-c", "release", "--product", "knnbatch"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     binary = os.path.join(ROOT, ".build", "release", "knnbatch")
     for name in args.cases.split(","):
@@ -113,11 +120,11 @@ def main():
         folder = flat_bench.make_dataset(name)
         if not os.path.exists(os.path.join(folder, "knnbatch-out.npy")):
             flat_bench.knnbatch_run(binary, folder, metric, 10, args.threads)  # exact ground truth
-        results = {"knnbatch": knnbatch_sweep(binary, folder, metric, args.m, args.ef_construction, args.threads)}
+        results = {"knnbatch": knnbatch_sweep(binary, folder, metric, args.m, args.ef_construction, args.threads, efs, args.repeats)}
         for lib in args.libs.split(","):
             out = subprocess.run([args.python, "-c", PEER, os.path.join(folder, "base.fvecs"), os.path.join(folder, "query.fvecs"),
                                   os.path.join(folder, "knnbatch-out.npy"), metric, str(args.m), str(args.ef_construction),
-                                  str(args.threads), ",".join(map(str, EFS)), lib],
+                                  str(args.threads), ",".join(map(str, efs)), lib, str(args.repeats)],
                                  capture_output=True, text=True,
                                  env=dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_CORETYPE="SkylakeX"))
             if out.returncode == 0:
@@ -127,8 +134,8 @@ def main():
                 print(f"{lib}: failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         print(f"\n### {name}: {n}×{dim}, {nq} queries, {metric}, k 10, M {args.m}, efConstruction {args.ef_construction}, "
               f"{args.threads} threads\n")
-        print("| library | build s | " + " | ".join(f"ef {e}" for e in EFS) + " |")
-        print("|---|---:|" + "---:|" * len(EFS))
+        print("| library | build s | " + " | ".join(f"ef {e}" for e in efs) + " |")
+        print("|---|---:|" + "---:|" * len(efs))
         for lib, (build, sweep) in results.items():
             print(f"| {lib} | {build:.1f} | " + " | ".join(f"{p['recall']:.3f} @ {p['qps']:,.0f}" for p in sweep) + " |")
         for floor in (0.95, 0.99):
