@@ -60,31 +60,14 @@ public enum QuantizedTileScan {
             let x1 = UnsafeRawPointer(panelScales + (p + 1) * 16).load(as: SIMD16<Float>.self)
             let z0 = UnsafeRawPointer(bias + p * 16).load(as: SIMD16<Float>.self)
             let z1 = UnsafeRawPointer(bias + (p + 1) * 16).load(as: SIMD16<Float>.self)
-            // The scores, two per query: (panel p, panel p + 1).
-            var s0 = score(a00, x0, queryScales[0], z0), s1 = score(a01, x1, queryScales[0], z1)
-            var t = SIMD16<Float>(repeating: thresholds[0])
-            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(0, p, s0, s1, t, onHit) }
-            s0 = score(a10, x0, queryScales[1], z0); s1 = score(a11, x1, queryScales[1], z1)
-            t = SIMD16<Float>(repeating: thresholds[1])
-            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(1, p, s0, s1, t, onHit) }
-            s0 = score(a20, x0, queryScales[2], z0); s1 = score(a21, x1, queryScales[2], z1)
-            t = SIMD16<Float>(repeating: thresholds[2])
-            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(2, p, s0, s1, t, onHit) }
-            s0 = score(a30, x0, queryScales[3], z0); s1 = score(a31, x1, queryScales[3], z1)
-            t = SIMD16<Float>(repeating: thresholds[3])
-            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(3, p, s0, s1, t, onHit) }
-            s0 = score(a40, x0, queryScales[4], z0); s1 = score(a41, x1, queryScales[4], z1)
-            t = SIMD16<Float>(repeating: thresholds[4])
-            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(4, p, s0, s1, t, onHit) }
-            s0 = score(a50, x0, queryScales[5], z0); s1 = score(a51, x1, queryScales[5], z1)
-            t = SIMD16<Float>(repeating: thresholds[5])
-            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(5, p, s0, s1, t, onHit) }
-            s0 = score(a60, x0, queryScales[6], z0); s1 = score(a61, x1, queryScales[6], z1)
-            t = SIMD16<Float>(repeating: thresholds[6])
-            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(6, p, s0, s1, t, onHit) }
-            s0 = score(a70, x0, queryScales[7], z0); s1 = score(a71, x1, queryScales[7], z1)
-            t = SIMD16<Float>(repeating: thresholds[7])
-            if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(7, p, s0, s1, t, onHit) }
+            // The scores, two per query (panel p, panel p + 1), against the query's threshold.
+            @inline(__always) func check(_ query: Int, _ sum0: SIMD16<Int32>, _ sum1: SIMD16<Int32>) {
+                let s0 = score(sum0, x0, queryScales[query], z0), s1 = score(sum1, x1, queryScales[query], z1)
+                let t = SIMD16<Float>(repeating: thresholds[query])
+                if _slowPath(any((s0 .< t) .| (s1 .< t))) { report(query, p, s0, s1, t, onHit) }
+            }
+            check(0, a00, a01); check(1, a10, a11); check(2, a20, a21); check(3, a30, a31)
+            check(4, a40, a41); check(5, a50, a51); check(6, a60, a61); check(7, a70, a71)
             p += 2
         }
     }
@@ -92,7 +75,20 @@ public enum QuantizedTileScan {
     /// Three roundings: the conversion and two products (adding a bias of 0 or +∞ is exact).
     @inline(__always)
     static func score(_ sum: SIMD16<Int32>, _ panelScale: SIMD16<Float>, _ queryScale: Float, _ bias: SIMD16<Float>) -> SIMD16<Float> {
-        SIMD16<Float>(sum) * panelScale * queryScale + bias
+        float(sum) * panelScale * queryScale + bias
+    }
+
+    /// The lanes converted to float (rounded to nearest). The standard library's generic
+    /// conversion is an out-of-line call per vector; VNNI builds use one `vcvtdq2ps`.
+    @inline(__always)
+    static func float(_ sum: SIMD16<Int32>) -> SIMD16<Float> {
+        #if VNNI
+        var result = SIMD16<Float>()
+        result._storage._value = Builtin.sitofp_Vec16xInt32_Vec16xFPIEEE32(sum._storage._value)
+        return result
+        #else
+        return SIMD16<Float>(sum)
+        #endif
     }
 
     @inline(never)

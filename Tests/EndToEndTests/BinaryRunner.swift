@@ -25,8 +25,8 @@ enum Knnbatch {
     }
 
     /// Runs to completion; the working directory is the package root unless given.
-    static func run(_ arguments: [String], in directory: String = packageRoot) throws -> Result {
-        let process = try start(arguments, in: directory)
+    static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:]) throws -> Result {
+        let process = try start(arguments, in: directory, environment: environment)
         // Drain stderr on another thread: a child that fills one pipe while we block on the other
         // would otherwise never finish.
         let errBox = DataBox()
@@ -48,9 +48,11 @@ enum Knnbatch {
         var stderr: Pipe
     }
 
-    static func start(_ arguments: [String], in directory: String = packageRoot) throws -> Running {
+    /// `environment` is added to this process's.
+    static func start(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:]) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.standardInput = FileHandle.nullDevice

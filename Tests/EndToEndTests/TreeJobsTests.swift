@@ -32,8 +32,9 @@ import Testing
         #expect(try Knnbatch.run(["run", "job.json", "--quiet"], in: w.path).status == 0)
         let report = try JSONSerialization.jsonObject(with: Data(w.read("auto.npy.report.json") ?? [])) as? [String: Any]
         let index = report?["index"] as? [String: Any]
-        // 3,000 cities: too few for a tree to pay.
+        // 3,000 cities: too few for a tree to pay. Three dimensions: float32 scoring.
         #expect(index?["type"] as? String == "flat")
+        #expect(index?["scoring"] as? String == "float32")
         #expect(index?["chosen_by"] as? String == "auto")
         #expect((index?["reason"] as? String)?.contains("3000 vectors") == true)
     }
@@ -78,6 +79,24 @@ import Testing
         // 24 word queries against 4,000 GloVe words with the defaults. Observed: 1.0.
         #expect((report?["recall_at_k"] as? Double ?? 0) >= 0.99)
         #expect((report?["index"] as? [String: Any])?["exact"] as? Bool == false)
+        let navigation = (report?["index"] as? [String: Any])?["navigation"] as? String
+        #expect(navigation == "int16" || navigation == "float32")
+    }
+
+    /// Forcing each navigation through the job spec: both reach the recall floor, and the
+    /// report names the one used. Observed: 1.0 for both.
+    @Test(arguments: ["int16", "float32"])
+    func navigationCanBeChosen(navigation: String) throws {
+        let w = Workspace()
+        w.job(["dataset": "{\"path\": \"\(Knnbatch.packageRoot)/data/words.txt\"}",
+               "queries": "{\"path\": \"\(Knnbatch.packageRoot)/data/query-words.txt\"}", "k": "10", "metric": #""cosine""#,
+               "index": "{\"type\": \"hnsw\", \"navigation\": \"\(navigation)\"}", "output": #"{"path": "r.csv"}"#,
+               "groundtruth": "{\"path\": \"\(Knnbatch.packageRoot)/data/query-words-gt.ivecs\"}"])
+        let run = try Knnbatch.run(["run", "job.json", "--quiet"], in: w.path)
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(w.read("r.csv.report.json") ?? [])) as? [String: Any]
+        #expect((report?["recall_at_k"] as? Double ?? 0) >= 0.99)
+        #expect((report?["index"] as? [String: Any])?["navigation"] as? String == navigation)
     }
 
     @Test func connectivityBelowTwoIsRefused() throws {
@@ -88,5 +107,31 @@ import Testing
         let run = try Knnbatch.run(["run", "job.json"], in: w.path)
         #expect(run.status == 64)
         #expect(run.stderr.contains("index.connectivity: must be at least 2"))
+    }
+}
+
+/// Flat's two scorings through the whole tool: on 96-d data under cosine and ip, int16 scoring
+/// (the default on CPUs with AVX-512 VNNI, forced off with KNNBATCH_KERNEL=avx512 or avx2) writes
+/// byte for byte what float32 scoring writes, and the report says which ran.
+@Suite struct FlatScoringJobsTests {
+    @Test(arguments: ["cosine", "ip"])
+    func int16AndFloat32ScoringWriteTheSameBytes(metric: String) throws {
+        let w = Workspace()
+        w.write("base.fvecs", Bytes.fvecs(Bytes.random(3000, 96, seed: 31)))
+        w.write("queries.fvecs", Bytes.fvecs(Bytes.random(200, 96, seed: 32)))
+        var outputs: [String: [UInt8]] = [:]
+        for kernel in ["", "avx2"] {
+            let name = kernel.isEmpty ? "default" : kernel
+            w.job(["metric": "\"\(metric)\"", "k": "10", "output": "{\"path\": \"\(name).npy\"}"], name: "\(name).json")
+            let run = try Knnbatch.run(["run", "\(name).json", "--quiet"], in: w.path, environment: kernel.isEmpty ? [:] : ["KNNBATCH_KERNEL": kernel])
+            #expect(run.status == 0, "\(run.stderr)")
+            outputs[name] = w.read("\(name).npy")
+            let report = try JSONSerialization.jsonObject(with: Data(w.read("\(name).npy.report.json") ?? [])) as? [String: Any]
+            let index = report?["index"] as? [String: Any]
+            if !kernel.isEmpty { #expect(index?["scoring"] as? String == "float32") }
+            if index?["kernel"] as? String == "avx512vnni" { #expect(index?["scoring"] as? String == "int16") }
+        }
+        #expect(outputs["default"]?.count ?? 0 > 200 * 10 * 12)
+        #expect(outputs["default"] == outputs["avx2"])
     }
 }

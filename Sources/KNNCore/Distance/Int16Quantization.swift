@@ -2,8 +2,9 @@
 /// products they give.
 ///
 /// A vector x is stored as x' = round(x / s) with one inverse scale s per vector, a float32
-/// chosen so that every |x'ᵢ| ≤ 32767 (int16) and |x'| < 46340 − 1 (so that for two codes
-/// |q'·x'| ≤ |q'|·|x'| < 46340² < 2³¹: no partial sum of the integer dot product can wrap). The
+/// chosen so that every |x'ᵢ| ≤ 32767 (int16) and |x'| ≤ 46339 (so that for two codes
+/// |q'·x'| ≤ |q'|·|x'| ≤ 46339² < 2³¹: the integer dot product fits in Int32; its additions
+/// wrap, so only the final sum has to fit). The
 /// tile then scores s_q·s_x·(q'·x'), whose distance from q·x is at most
 ///
 ///     ½|q|₁·s_x + ½|x|₁·s_q + ¼d·s_q·s_x

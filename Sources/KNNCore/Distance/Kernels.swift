@@ -65,7 +65,8 @@ public enum Kernels {
             lanes += values * values
             i &+= 8
         }
-        var sum = lanes.sum()
+        // The lanes added in a fixed order, not by `sum()`, whose order is not specified.
+        var sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
         while i < count {
             sum += Double(source[i]) * Double(source[i])
             i &+= 1

@@ -92,9 +92,14 @@ public enum IndexSpec: Equatable, Sendable {
             if let maxLeaves = p.maxLeaves { members.append(("max_leaves", .integer(maxLeaves))) }
             return .object(members)
         case .hnsw(let p):
-            return .object([("type", .string(typeName)), ("connectivity", .integer(p.connectivity)), ("expansion_add", .integer(p.expansionAdd)),
-                            ("expansion_search", .integer(p.expansionSearch)), ("seed", .integer(Int(p.seed))),
-                            ("navigation", .string(p.resolvedNavigation.rawValue))])
+            // The navigation depends on the CPU and the data; the report's index section gives
+            // the one used.
+            var members: [(key: String, value: JSONValue)] = [
+                ("type", .string(typeName)), ("connectivity", .integer(p.connectivity)), ("expansion_add", .integer(p.expansionAdd)),
+                ("expansion_search", .integer(p.expansionSearch)), ("seed", .integer(Int(p.seed))),
+            ]
+            if let navigation = p.navigation { members.append(("navigation", .string(navigation.rawValue))) }
+            return .object(members)
         }
     }
 
@@ -124,7 +129,13 @@ public enum IndexSpec: Equatable, Sendable {
     public func estimatedBytes(count: Int, dim: Int, metric: Metric) -> Int {
         let vectors = count * dim * MemoryLayout<Float>.size
         switch resolved(dim: dim, count: count, metric: metric).spec {
-        case .flat, .auto: return vectors + count * MemoryLayout<Float>.size
+        case .flat, .auto:
+            // Int16 scoring holds codes (two bytes a component, words of two), a scale and a bias
+            // per vector instead of the float32 panels and bias.
+            if FlatIndex.defaultScoring(metric: metric, dim: dim, kernel: .selected) == .int16 {
+                return count * ((dim + 1) / 2 * 4 + 8)
+            }
+            return vectors + count * MemoryLayout<Float>.size
         case .kdtree(let p), .balltree(let p):
             let leaves = max(1, count / max(1, p.leafSize))
             return vectors + count * 4 + 2 * leaves * (16 + 8 * dim)
@@ -132,7 +143,7 @@ public enum IndexSpec: Equatable, Sendable {
             // Layer 0: 2M links and a count per vector; upper layers: about 1/M of the vectors,
             // M links per level.
             // Int16 navigation adds the codes (64-byte rows), a scale and a square per vector.
-            let codes = p.resolvedNavigation == .int16 ? count * (((dim + 1) / 2 + 15) / 16 * 64 + 8) : 0
+            let codes = p.resolvedNavigation(dim: dim) == .int16 ? count * (((dim + 1) / 2 + 15) / 16 * 64 + 8) : 0
             return vectors + codes + count * (2 * p.connectivity * 4 + 4 + 9) + count / max(1, p.connectivity) * (p.connectivity + 1) * 4
         }
     }
@@ -149,7 +160,7 @@ public enum IndexSpec: Equatable, Sendable {
         case .kdtree(let p): return BinaryTree<BoxBounds>(data: data, metric: metric, parameters: p, threads: threads)
         case .balltree(let p): return BinaryTree<BallBounds>(data: data, metric: metric, parameters: p, threads: threads)
         case .hnsw(let p):
-            return HNSWIndex(data: data, metric: metric, parameters: p, kernel: .selected, threads: threads, navigation: p.resolvedNavigation)
+            return HNSWIndex(data: data, metric: metric, parameters: p, kernel: .selected, threads: threads, navigation: p.resolvedNavigation(dim: data.dim))
         }
     }
 }

@@ -20,6 +20,10 @@ struct RunReport {
         guard case .object(var members) = resolved.json else { return resolved.json }
         members += [("exact", .bool(resolved.isExact)), ("vectors", .integer(index.count)), ("kernel", .string(KernelVariant.selected.rawValue))]
         if let flat = index as? FlatIndex { members.append(("scoring", .string(flat.scoring.rawValue))) }
+        if let hnsw = index as? HNSWIndex {
+            members.removeAll { $0.key == "navigation" }
+            members.append(("navigation", .string(hnsw.navigation.rawValue)))
+        }
         if let reason { members += [("chosen_by", .string("auto")), ("reason", .string(reason))] }
         return .object(members)
     }

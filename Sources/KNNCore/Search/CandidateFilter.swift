@@ -135,8 +135,10 @@ extension CandidateFilters {
     /// The argument in the type's comment holds with "≤ e(s)" read through the key: a key tie
     /// costs at most the merge width, which the bound includes.
     ///
-    /// `scoreError` adds a bound on how far a score computed otherwise than in float32 (the
-    /// int16 codes of `Int16Quantization`) may lie from the float32 score.
+    /// `scoreError` adds a bound on how far a score computed otherwise than in float32 (from
+    /// int16 codes, `Int16Quantization`) may lie from the true value (−q·x, or a distance up to
+    /// a shift per query); m above already bounds the exact kernels' error, so the sum bounds
+    /// |a − e|.
     static func slack(metric: Metric, dim: Int, queryNorm: Double, maxNorm: Double, scoreError: Double = 0) -> Float {
         let u = 1.0 / 16_777_216
         let n = Double(dim + 4)

@@ -17,7 +17,7 @@ enum Parallel {
 }
 
 /// One slot per chunk, each written by exactly one worker.
-final class ChunkSlots<Value>: @unchecked Sendable {
+final class ChunkSlots<Value: Sendable>: @unchecked Sendable {
     let values: UnsafeMutablePointer<Value>
     let count: Int
     init(count: Int, initial: Value) {

@@ -50,6 +50,6 @@ enum VectorChecks {
                                     message: "is a zero vector, which has no direction under the cosine metric")
             }
         }
-        matrix.releasePages(rows: (matrix.rows - matrix.rows % releaseEvery)..<matrix.rows)
+        matrix.releasePages(rows: (max(0, matrix.rows - 1) / releaseEvery * releaseEvery)..<matrix.rows)
     }
 }

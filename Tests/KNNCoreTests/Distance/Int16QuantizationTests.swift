@@ -63,6 +63,7 @@ import Testing
             var data = Fixtures.randomVectors(70, dim, seed: seed)
             data[5] = [Float](repeating: 0, count: dim) // a zero vector scores exactly 0
             data[6] = data[6].map { $0 * 1000 } // norms differ widely
+            data[7] = (0..<dim).map { $0 % 2 == 0 ? 1e-40 : -3e-41 } // subnormal: the scale's lower clamp
             let queries = Fixtures.randomVectors(8, dim, seed: seed + 100)
             let panels = QuantizedPanelMatrix(data: VectorMatrix(data), metric: .ip)
             let pairs = panels.pairs
@@ -105,6 +106,42 @@ import Testing
                 }
                 // Padding vectors score +∞ (or, in panels of padding only, are never reported).
                 for id in data.count..<(panels.panelCount * 16) { #expect(!(results[.baseline]![q][id] < .infinity)) }
+            }
+        }
+    }
+
+    /// A query equal to a dataset vector whose code sits at the norm limit: D = |x'|² is within
+    /// 0.01% of 2³¹ − 1, and every kernel build must still return the exact sum (no wrap).
+    @Test func sumsAtTheIntegerLimitAreExact() {
+        let dim = 4096
+        let vector: [Float] = (0..<dim).map { $0 % 3 == 0 ? -0.5 : 0.5 }
+        let panels = QuantizedPanelMatrix(data: VectorMatrix([vector]), metric: .ip)
+        var words = [Int32](repeating: 0, count: panels.pairs * 8)
+        var scales = [Float](repeating: 0, count: 8)
+        for i in 0..<8 {
+            let code = vector.withUnsafeBufferPointer { source in
+                words.withUnsafeMutableBufferPointer { Int16Quantization.encode(source.baseAddress!, dim: dim, negate: i % 2 == 1, into: $0.baseAddress! + i, stride: 8) }
+            }
+            scales[i] = code.inverseScale
+        }
+        var exact: Int64 = 0
+        for j in 0..<panels.pairs {
+            let word = panels.words.pointer[j * 16]
+            let low = Int64(Int16(truncatingIfNeeded: word)), high = Int64(Int16(truncatingIfNeeded: word >> 16))
+            exact += low * low + high * high
+        }
+        #expect(exact > 2_147_000_000 && exact <= Int64(Int32.max))
+        let thresholds = [Float](repeating: .infinity, count: 8)
+        for kernel in KernelVariant.supported {
+            var scores = [Float](repeating: .nan, count: 8)
+            kernel.quantizedScan(queries: words, queryScales: scales, pairs: panels.pairs, panels: panels.words.pointer,
+                                 panelScales: panels.scales.pointer, bias: panels.bias.pointer, panelCount: panels.panelCount,
+                                 thresholds: thresholds) { query, panel, lanes in
+                if panel == 0 { scores[query] = lanes[0] }
+            }
+            for q in 0..<8 {
+                let sum = Float(q % 2 == 1 ? -exact : exact)
+                #expect(scores[q].bitPattern == (sum * panels.scales.pointer[0] * scales[q]).bitPattern, "\(kernel) query \(q)")
             }
         }
     }

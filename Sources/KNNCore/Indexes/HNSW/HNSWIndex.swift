@@ -31,13 +31,13 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
     /// The largest prepared vector norm, for the re-rank's error bound.
     let maxNorm: Double
 
-    /// `navigation` defaults to `HNSWNavigation.preferred(kernel:)`.
+    /// `navigation` defaults to `HNSWNavigation.preferred(kernel:dim:)`.
     init(data: VectorMatrix, metric: Metric, parameters: HNSWParameters, kernel: KernelVariant = .selected, threads: Int = 1,
          navigation: HNSWNavigation? = nil) {
         self.metric = metric
         self.parameters = parameters
         self.kernel = kernel
-        let navigation = navigation ?? .preferred(kernel: kernel)
+        let navigation = navigation ?? .preferred(kernel: kernel, dim: data.dim)
         self.navigation = navigation
         dim = data.dim
         count = data.rows
@@ -124,6 +124,8 @@ final class HNSWSearcher: NeighborSearcher {
     /// The query's int16 code (zero-padded) and centring scratch, under int16 navigation.
     private let queryWords: AlignedBuffer<Int32>
     private let centred: FloatBuffer
+    /// Exact keys computed so far (tests check that the bound cuts the re-rank short).
+    private(set) var reRanked = 0
 
     init(index: HNSWIndex, k: Int) {
         self.index = index
@@ -153,13 +155,14 @@ final class HNSWSearcher: NeighborSearcher {
             var limit = Float.infinity
             if let kth = found.lazy.filter({ $0.id != excluded }).dropFirst(k - 1).first {
                 let queryNorm = Double(Kernels.dot(query, query, count: index.dim)).squareRoot()
-                limit = kth.distance + CandidateFilters.slack(metric: index.metric, dim: index.dim, queryNorm: queryNorm,
-                                                              maxNorm: index.maxNorm, scoreError: error)
+                limit = (kth.distance + CandidateFilters.slack(metric: index.metric, dim: index.dim, queryNorm: queryNorm,
+                                                               maxNorm: index.maxNorm, scoreError: error)).nextUp
             }
             topK.reset()
             for candidate in found where candidate.id != excluded {
                 if candidate.distance > limit { break }
                 topK.push(index.metric.exactKey(query, index.point(candidate.id), dim: index.dim), candidate.id)
+                reRanked += 1
             }
             topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
         }

@@ -7,10 +7,11 @@ public enum HNSWNavigation: String, Sendable, CaseIterable {
     /// with AVX-512 VNNI half the instructions. Their integer sums are the same on every build.
     case int16
 
-    /// Int16 where the CPU has VNNI; elsewhere the float32 kernels are faster than plain integer
-    /// code.
-    static func preferred(kernel: KernelVariant) -> HNSWNavigation {
-        kernel.hasFastQuantizedScan ? .int16 : .float32
+    /// Int16 where the CPU has VNNI, from 32 dimensions (code rows are padded to 64 bytes, so
+    /// below that they save little or nothing); elsewhere the float32 kernels are faster than
+    /// plain integer code.
+    static func preferred(kernel: KernelVariant, dim: Int) -> HNSWNavigation {
+        kernel.hasFastQuantizedScan && dim >= 32 ? .int16 : .float32
     }
 }
 

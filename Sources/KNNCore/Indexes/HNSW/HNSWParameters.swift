@@ -12,11 +12,12 @@ public struct HNSWParameters: Equatable, Sendable {
     /// Seeds the level each vector is assigned, so the same job builds the same graph.
     public var seed: UInt64
     /// How distances are computed while building and walking the graph; nil: int16 where the
-    /// CPU has AVX-512 VNNI, float32 elsewhere (`HNSWNavigation.preferred`).
+    /// CPU has AVX-512 VNNI and there are 32 dimensions or more, float32 elsewhere
+    /// (`HNSWNavigation.preferred`).
     public var navigation: HNSWNavigation?
 
-    /// The navigation this process uses.
-    public var resolvedNavigation: HNSWNavigation { navigation ?? .preferred(kernel: .selected) }
+    /// The navigation this process uses for `dim`-dimensional data.
+    public func resolvedNavigation(dim: Int) -> HNSWNavigation { navigation ?? .preferred(kernel: .selected, dim: dim) }
 
     public init(connectivity: Int = 16, expansionAdd: Int = 128, expansionSearch: Int = 64, seed: UInt64 = 1) {
         self.connectivity = connectivity
