@@ -6,13 +6,14 @@
 import Builtin
 #endif
 
-/// The tile scan of `TileScan` on 16-bit integer vectors, for inner-product scores (ip, cosine):
-/// twice the multiply-adds per instruction of float32 FMAs, and half the bytes per vector.
+/// The tile scan of `TileScan` on 16-bit integer vectors: twice the multiply-adds per
+/// instruction of float32 FMAs, and half the bytes per vector.
 ///
 /// Vectors are quantised to int16 and stored two components per 32-bit *word* (component 2j in
 /// the low half, 2j + 1 in the high half, a zero pad for odd dimensions). Panels of 16 vectors
 /// are word-major: word `j` of the 16 vectors of panel `p` at `panels[(p * pairs + j) * 16 ..< +16]`.
-/// `panelScales[p * 16 + lane]` is the vector's inverse quantisation scale and `bias` is 0, or
+/// `panelScales[p * 16 + lane]` is the vector's inverse quantisation scale and `bias` the
+/// vector's starting score (0 for inner products, ‖x̃‖² for l2: see `QuantizedPanelMatrix`), or
 /// +∞ for padding vectors. For a tile of 8 queries × 2 panels, 16 integer accumulators hold the
 /// exact sums D = Σ q'ᵢ x'ᵢ (the caller keeps |q'|·|x'| < 2³¹, so they cannot wrap), and the score
 ///
@@ -72,7 +73,8 @@ public enum QuantizedTileScan {
         }
     }
 
-    /// Three roundings: the conversion and two products (adding a bias of 0 or +∞ is exact).
+    /// Three roundings: the conversion and two products; a fourth adding a bias other than 0
+    /// or +∞.
     @inline(__always)
     static func score(_ sum: SIMD16<Int32>, _ panelScale: SIMD16<Float>, _ queryScale: Float, _ bias: SIMD16<Float>) -> SIMD16<Float> {
         float(sum) * panelScale * queryScale + bias

@@ -110,11 +110,11 @@ import Testing
     }
 }
 
-/// Flat's two scorings through the whole tool: on 96-d data under cosine and ip, int16 scoring
+/// Flat's two scorings through the whole tool: on 96-d data under every metric, int16 scoring
 /// (the default on CPUs with AVX-512 VNNI, forced off with KNNBATCH_KERNEL=avx512 or avx2) writes
 /// byte for byte what float32 scoring writes, and the report says which ran.
 @Suite struct FlatScoringJobsTests {
-    @Test(arguments: ["cosine", "ip"])
+    @Test(arguments: ["l2", "sqeuclidean", "cosine", "ip"])
     func int16AndFloat32ScoringWriteTheSameBytes(metric: String) throws {
         let w = Workspace()
         w.write("base.fvecs", Bytes.fvecs(Bytes.random(3000, 96, seed: 31)))

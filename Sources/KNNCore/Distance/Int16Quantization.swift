@@ -58,6 +58,40 @@ enum Int16Quantization {
         return Code(inverseScale: scale, l1: l1, norm: norm)
     }
 
+    /// Quantises `source` minus `centre` (when given; the difference rounded to float in
+    /// `scratch`, `dim` floats) as `encode` does.
+    static func encode(_ source: UnsafePointer<Float>, dim: Int, centre: FloatBuffer?, negate: Bool,
+                       into words: UnsafeMutablePointer<Int32>, stride: Int, scratch: UnsafeMutablePointer<Float>) -> Code {
+        guard let centre else { return encode(source, dim: dim, negate: negate, into: words, stride: stride) }
+        for j in 0..<dim { scratch[j] = source[j] - centre.pointer[j] }
+        return encode(scratch, dim: dim, negate: negate, into: words, stride: stride)
+    }
+
+    /// The mean of the rows of `data` (as stored: l2 and sqeuclidean prepare nothing), summed in
+    /// double precision per fixed chunk and the chunks added in order, so it is the same at any
+    /// thread count; a mapped source's pages are released as they are read. Centring codes on it
+    /// keeps their error small against distances on data far from the origin.
+    static func mean(of data: VectorMatrix, threads: Int) -> FloatBuffer {
+        let dim = data.dim, count = data.rows, chunk = 1 << 12, chunks = (count + chunk - 1) / chunk
+        let sums = AlignedBuffer<Double>(count: chunks * dim)
+        Parallel.forEach(chunks, threads: threads) { c in
+            let sum = sums.pointer + c * dim
+            let rows = (c * chunk)..<min((c + 1) * chunk, count)
+            for v in rows {
+                let row = data.row(v)
+                for j in 0..<dim { sum[j] += Double(row[j]) }
+            }
+            data.releasePages(rows: rows)
+        }
+        let centre = FloatBuffer(count: dim)
+        for j in 0..<dim {
+            var total = 0.0
+            for c in 0..<chunks { total += sums.pointer[c * dim + j] }
+            centre.pointer[j] = count > 0 ? Float(total / Double(count)) : 0
+        }
+        return centre
+    }
+
     /// What `CandidateFilters` needs to bound a quantised score against any dataset vector:
     /// the largest inverse scale, |x|₁ and |x| over the dataset (zero vectors excluded: their
     /// codes and errors are exactly 0).
@@ -89,6 +123,19 @@ enum Int16Quantization {
             let u = 1.0 / 16_777_216
             let rounding = 3.0001 * u * (query.norm * maxNorm + quantisation) + Double(Float.leastNonzeroMagnitude)
             return quantisation + rounding
+        }
+
+        /// For codes of x̃ = fl(x − μ) and q̃ = fl(q − μ) (this dataset's bounds being of the x̃):
+        /// the largest distance between ‖x̃‖² − 2·(the score of q̃·x̃), computed in float from a
+        /// stored float ‖x̃‖² (and, in HNSW, plus a stored ‖q̃‖²), and the true ‖q − x‖² − ‖q̃‖²
+        /// (or ‖q − x‖²). Its parts: rounding the centring (|q̃ − x̃| is within u(|q̃| + |x̃|) of
+        /// |q − x|, so the squares within about 2u·R², R = |q̃| + max|x̃|), the squares stored as
+        /// floats (u each), the score against q̃·x̃ (`scoreError`, doubled) and two float
+        /// additions (u·R² each): at most 2·scoreError + 8u·R², plus half the smallest subnormal
+        /// per rounded component.
+        func centredDistanceError(query: Code, dim: Int) -> Double {
+            let u = 1.0 / 16_777_216, reach = query.norm + maxNorm
+            return 2 * scoreError(query: query, dim: dim) + 8 * u * reach * reach + Double(2 * dim + 8) * Double(Float.leastNonzeroMagnitude)
         }
     }
 }

@@ -11,7 +11,7 @@ import KNNKernelsVNNI
 /// (and builds its graph) with these kernels, so its output is deterministic per build.
 public enum KernelVariant: String, CaseIterable, Sendable {
     /// The AVX-512 build, plus the int16 tile built for AVX-512 VNNI (-target-cpu cascadelake),
-    /// which `FlatIndex` scores ip and cosine with.
+    /// which `FlatIndex` scores with from 64 dimensions and HNSW navigates with.
     case avx512vnni
     /// -target-cpu skylake-avx512: 512-bit FMA.
     case avx512

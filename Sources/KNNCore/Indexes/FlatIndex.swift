@@ -6,10 +6,10 @@ import KNNKernelsBaseline
 /// exactly `ReferenceFlatIndex`'s — the same ids, the same distance bits — at any thread count
 /// and with either scoring.
 ///
-/// Two scorings: `float32` panels (`TileScan`, `PanelMatrix`), and for inner products (ip,
-/// cosine) on CPUs with AVX-512 VNNI, `int16` codes (`QuantizedTileScan`, `QuantizedPanelMatrix`):
-/// twice the multiply-adds per instruction and half the memory traffic, with the wider error
-/// bound the candidate filter then uses. Float32 panels re-rank from themselves; int16 codes
+/// Two scorings: `float32` panels (`TileScan`, `PanelMatrix`), and on CPUs with AVX-512 VNNI
+/// from 64 dimensions, `int16` codes (`QuantizedTileScan`, `QuantizedPanelMatrix`, centred on
+/// the dataset mean under l2): twice the multiply-adds per instruction and half the memory
+/// traffic, with the wider error bound the candidate filter then uses. Float32 panels re-rank from themselves; int16 codes
 /// re-rank from the source rows (`VectorMatrix.copyRow`), prepared again exactly as they were
 /// packed.
 ///
@@ -37,11 +37,11 @@ public final class FlatIndex: VectorIndex {
     /// The scoring used unless one is forced: int16 where it is fast and the vectors are wide
     /// enough for it to pay (its error bound is wider, so it keeps more candidates to re-rank).
     public static func defaultScoring(metric: Metric, dim: Int, kernel: KernelVariant) -> Scoring {
-        kernel.hasFastQuantizedScan && (metric == .ip || metric == .cosine) && dim >= 64 ? .int16 : .float32
+        kernel.hasFastQuantizedScan && dim >= 64 ? .int16 : .float32
     }
 
     /// Builds from the raw dataset; vectors are prepared for the metric while they are packed.
-    /// `scoring` int16 (ip and cosine only) runs the plain integer tile on CPUs without VNNI.
+    /// `scoring` int16 runs the plain integer tile on CPUs without VNNI.
     public init(data: VectorMatrix, metric: Metric, kernel: KernelVariant = .selected, threads: Int = 1, scoring: Scoring? = nil) {
         self.metric = metric
         self.kernel = kernel
@@ -54,7 +54,6 @@ public final class FlatIndex: VectorIndex {
             panelCount = panels.panelCount
             blockPanels = max(2, (blockBytes / max(1, data.dim * PanelMatrix.lanes * 4)) & ~1)
         case .int16:
-            precondition(metric == .ip || metric == .cosine, "int16 scoring is for inner products")
             let codes = QuantizedPanelMatrix(data: data, metric: metric, threads: threads)
             storage = .int16(codes, source: data)
             panelCount = codes.panelCount
@@ -176,10 +175,10 @@ public final class FlatIndex: VectorIndex {
                     queryScales.pointer[q] = 0
                     return
                 }
-                let code = Int16Quantization.encode(query, dim: dim, negate: true, into: target, stride: width)
-                queryScales.pointer[q] = code.inverseScale
-                filters.reset(row: q, slack: CandidateFilters.slack(metric: metric, dim: dim, queryNorm: code.norm, maxNorm: codes.bounds.maxNorm,
-                                                                     scoreError: codes.bounds.scoreError(query: code, dim: dim)))
+                let code = codes.encode(query: query, into: target, stride: width, scratch: sourceRow.pointer)
+                queryScales.pointer[q] = code.scale
+                filters.reset(row: q, slack: CandidateFilters.slack(metric: metric, dim: dim, queryNorm: code.norm, maxNorm: codes.maxNorm,
+                                                                     scoreError: code.error))
             }
         }
 

@@ -32,7 +32,7 @@ final class PanelMatrix: @unchecked Sendable {
         let panels = panels, bias = bias, dim = dim
         let largest = Self.pack(data: data, metric: metric, panelCount: panelCount, threads: threads, summary: 0.0) { panelRange in
             (panels.pointer + panelRange.lowerBound * dim * lanes).update(repeating: 0, count: panelRange.count * dim * lanes)
-        } row: { i, source, largest in
+        } row: { i, source, _, largest in
             let (panel, lane) = i.quotientAndRemainder(dividingBy: lanes)
             let base = panels.pointer + panel * dim * lanes + lane
             for j in 0..<dim { base[j * lanes] = source[j] }
@@ -64,19 +64,19 @@ extension PanelMatrix {
 
     /// The packing loop both panel layouts share: on `threads` workers, each taking chunks of
     /// 256 whole panels (disjoint memory), calls `startChunk` with the chunk's panels and then
-    /// `row` for each of its rows, prepared for the metric, folding into the chunk's copy of
-    /// `summary`; releases a mapped source's pages as they are consumed. Returns the chunks'
+    /// `row` for each of its rows, prepared for the metric, with the worker's scratch (`dim`
+    /// floats), folding into the chunk's copy of `summary`; releases a mapped source's pages as they are consumed. Returns the chunks'
     /// summaries.
     static func pack<Summary: Sendable>(data: VectorMatrix, metric: Metric, panelCount: Int, threads: Int, summary: Summary,
                               startChunk: @Sendable (Range<Int>) -> Void,
-                              row: @Sendable (Int, UnsafePointer<Float>, inout Summary) -> Void) -> [Summary] {
+                              row: @Sendable (Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>, inout Summary) -> Void) -> [Summary] {
         let chunkPanels = 256
         let chunks = (panelCount + chunkPanels - 1) / chunkPanels
         let workers = max(1, min(threads, chunks))
         let summaries = ChunkSlots(count: chunks, initial: summary)
         let dim = data.dim
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let prepared = FloatBuffer(count: dim)
+            let prepared = FloatBuffer(count: dim), scratch = FloatBuffer(count: dim)
             for chunk in stride(from: worker, to: chunks, by: workers) {
                 let firstPanel = chunk * chunkPanels, endPanel = min(firstPanel + chunkPanels, panelCount)
                 startChunk(firstPanel..<endPanel)
@@ -84,7 +84,7 @@ extension PanelMatrix {
                 var folded = summary
                 for i in rows {
                     metric.prepare(data.row(i), into: prepared.pointer, dim: dim)
-                    row(i, UnsafePointer(prepared.pointer), &folded)
+                    row(i, UnsafePointer(prepared.pointer), scratch.pointer, &folded)
                 }
                 data.releasePages(rows: rows)
                 summaries.values[chunk] = folded

@@ -1,9 +1,14 @@
 /// The dataset packed for `QuantizedTileScan`: each vector, as the metric prepares it, coded as
 /// int16 pairs (`Int16Quantization`), in panels of 16 vectors, word-major (word `j` of panel `p`
-/// at `words[(p * pairs + j) * 16 ..< +16]`), with each vector's inverse scale and bias (0, or
-/// +∞ for the padding that rounds the panel count up to an even number) and the dataset's error
-/// bounds. Half the bytes of `PanelMatrix`; the codes are not the vectors, so exact distances
-/// are recomputed from the source rows.
+/// at `words[(p * pairs + j) * 16 ..< +16]`), with each vector's inverse scale and bias, and the
+/// dataset's error bounds. Half the bytes of `PanelMatrix`; the codes are not the vectors, so
+/// exact distances are recomputed from the source rows.
+///
+/// Under ip and cosine the codes are of x and the bias is 0: the tile scores −q·x. Under l2 and
+/// sqeuclidean they are of x̃ = fl(x − μ), μ the dataset mean, and the bias is ‖x̃‖²: with the
+/// query's code negated and its scale doubled the tile scores ‖x̃‖² − 2q̃·x̃, which is ‖q − x‖²
+/// less a constant per query; centring keeps the codes' error small against distances even for
+/// data far from the origin. Padding vectors (the panel count is even) have bias +∞.
 final class QuantizedPanelMatrix: @unchecked Sendable {
     static let lanes = PanelMatrix.lanes
 
@@ -14,10 +19,14 @@ final class QuantizedPanelMatrix: @unchecked Sendable {
     let words: AlignedBuffer<Int32>
     let scales: FloatBuffer
     let bias: FloatBuffer
+    /// μ under l2 and sqeuclidean, nil otherwise.
+    let centre: FloatBuffer?
+    /// Of the encoded vectors (x̃ under l2).
     let bounds: Int16Quantization.DatasetBounds
+    /// The largest norm of the prepared vectors themselves (not centred).
+    let maxNorm: Double
 
     init(data: VectorMatrix, metric: Metric, threads: Int = 1) {
-        precondition(metric == .ip || metric == .cosine, "int16 codes score inner products only")
         count = data.rows
         dim = data.dim
         let lanes = Self.lanes, dim = dim, pairs = (dim + 1) / 2
@@ -27,21 +36,41 @@ final class QuantizedPanelMatrix: @unchecked Sendable {
         words = AlignedBuffer(count: panelCount * pairs * lanes, zeroed: false)
         scales = FloatBuffer(count: panelCount * lanes)
         bias = FloatBuffer(count: panelCount * lanes)
-        let words = words, scales = scales
-        let chunkBounds = PanelMatrix.pack(data: data, metric: metric, panelCount: panelCount, threads: threads,
-                                           summary: Int16Quantization.DatasetBounds()) { panelRange in
+        let centre = metric == .l2 || metric == .sqeuclidean ? Int16Quantization.mean(of: data, threads: threads) : nil
+        self.centre = centre
+        let words = words, scales = scales, bias = bias
+        let summaries = PanelMatrix.pack(data: data, metric: metric, panelCount: panelCount, threads: threads,
+                                         summary: (Int16Quantization.DatasetBounds(), 0.0)) { panelRange in
             (words.pointer + panelRange.lowerBound * pairs * lanes).update(repeating: 0, count: panelRange.count * pairs * lanes)
-        } row: { i, source, bounds in
+        } row: { i, source, scratch, summary in
             let (panel, lane) = i.quotientAndRemainder(dividingBy: lanes)
-            let code = Int16Quantization.encode(source, dim: dim, negate: false,
-                                                into: words.pointer + panel * pairs * lanes + lane, stride: lanes)
+            let code = Int16Quantization.encode(source, dim: dim, centre: centre, negate: false,
+                                                into: words.pointer + panel * pairs * lanes + lane, stride: lanes, scratch: scratch)
             scales.pointer[i] = code.inverseScale
-            bounds.include(code)
+            bias.pointer[i] = centre == nil ? 0 : Float(code.norm * code.norm)
+            summary.0.include(code)
+            summary.1 = max(summary.1, Double(Kernels.dot(source, source, count: dim)))
         }
-        var bounds = Int16Quantization.DatasetBounds()
-        for chunk in chunkBounds { bounds.include(chunk) }
+        var bounds = Int16Quantization.DatasetBounds(), largest = 0.0
+        for (chunk, normSquared) in summaries {
+            bounds.include(chunk)
+            largest = max(largest, normSquared)
+        }
         self.bounds = bounds
+        maxNorm = largest.squareRoot()
         for i in data.rows..<(panelCount * lanes) { bias.pointer[i] = .infinity }
+    }
+
+    /// Writes a prepared query as the tile reads it (word `j` at `words[j * stride]`, negated,
+    /// centred under l2) and returns the inverse scale the tile multiplies by (doubled under
+    /// l2), the query's norm, and a bound on how far its scores lie from the true −q·x or
+    /// ‖q − x‖², up to a shift per query.
+    func encode(query: UnsafePointer<Float>, into words: UnsafeMutablePointer<Int32>, stride: Int,
+                scratch: UnsafeMutablePointer<Float>) -> (scale: Float, norm: Double, error: Double) {
+        let code = Int16Quantization.encode(query, dim: dim, centre: centre, negate: true, into: words, stride: stride, scratch: scratch)
+        guard centre != nil else { return (code.inverseScale, code.norm, bounds.scoreError(query: code, dim: dim)) }
+        let norm = Double(Kernels.dot(query, query, count: dim)).squareRoot()
+        return (2 * code.inverseScale, norm, bounds.centredDistanceError(query: code, dim: dim))
     }
 
     var bytes: Int { words.count * 4 + (scales.count + bias.count) * MemoryLayout<Float>.size }

@@ -3,8 +3,8 @@ import Testing
 
 /// `FlatIndex` (tile kernel + candidate filter + exact re-rank) must return exactly what
 /// `ReferenceFlatIndex` (the exact kernels, pair by pair) returns: the same ids and the same
-/// distance bits, for every kernel build this CPU supports and, for ip and cosine, with int16
-/// scoring too (the plain integer tile where the CPU lacks VNNI).
+/// distance bits, for every kernel build this CPU supports, with float32 and with int16 scoring
+/// (the plain integer tile where the CPU lacks VNNI).
 @Suite struct FlatIndexMatchesReferenceTests {
     struct Dataset: CustomTestStringConvertible, Sendable {
         var name: String
@@ -64,10 +64,8 @@ import Testing
         }
     }
 
-    /// The scorings `metric` can use: int16 codes score inner products only.
-    static func scorings(_ metric: Metric) -> [FlatIndex.Scoring] {
-        metric == .ip || metric == .cosine ? [.float32, .int16] : [.float32]
-    }
+    /// The scorings, both for every metric.
+    static func scorings(_ metric: Metric) -> [FlatIndex.Scoring] { FlatIndex.Scoring.allCases }
 
     @Test func thisMachineUsesItsWidestKernel() {
         // At least the baseline build is always there; unless forced, the widest supported is used.
@@ -114,7 +112,7 @@ import Testing
         let loaded = try VectorLoader.load(VectorSource(path: path, format: .fvecs))
         #expect(loaded.info.memoryMapped)
         let mapped = loaded.matrix
-        for metric in [Metric.ip, .cosine] {
+        for metric in Metric.allCases {
             let expected = bits(searchAll(ReferenceFlatIndex(data: try VectorMatrix(data).prepared(for: metric), metric: metric),
                                           queries: VectorMatrix(queries), k: 10))
             let index = FlatIndex(data: mapped, metric: metric, kernel: .selected, threads: 2, scoring: .int16)
@@ -122,13 +120,12 @@ import Testing
         }
     }
 
-    /// Int16 is the default only where it is fast (VNNI), for inner products, in 64 or more
-    /// dimensions.
-    @Test func int16ScoringIsChosenForWideInnerProductsOnVNNI() {
+    /// Int16 is the default only where it is fast (VNNI), in 64 or more dimensions.
+    @Test func int16ScoringIsChosenForWideVectorsOnVNNI() {
         #expect(FlatIndex.defaultScoring(metric: .cosine, dim: 384, kernel: .avx512vnni) == .int16)
         #expect(FlatIndex.defaultScoring(metric: .ip, dim: 64, kernel: .avx512vnni) == .int16)
+        #expect(FlatIndex.defaultScoring(metric: .l2, dim: 128, kernel: .avx512vnni) == .int16)
         #expect(FlatIndex.defaultScoring(metric: .cosine, dim: 50, kernel: .avx512vnni) == .float32)
-        #expect(FlatIndex.defaultScoring(metric: .l2, dim: 384, kernel: .avx512vnni) == .float32)
         #expect(FlatIndex.defaultScoring(metric: .cosine, dim: 384, kernel: .avx512) == .float32)
     }
 }
