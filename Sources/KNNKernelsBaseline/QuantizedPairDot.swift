@@ -1,4 +1,7 @@
 // Compiled twice, like QuantizedTileScan.swift (see there): KNNKernelsVNNI holds a symlink.
+#if VNNI
+import Builtin
+#endif
 
 /// Inner products of int16 codes (two per 32-bit word, as `QuantizedTileScan` stores them), one
 /// pair of rows at a time, for graph indexes that compare a query with scattered vectors. The
@@ -23,6 +26,17 @@ public enum QuantizedPairDot {
     /// `out`. The rows are independent, so their cache misses overlap.
     public static func many(_ query: UnsafePointer<Int32>, base: UnsafePointer<Int32>, words: Int, ids: UnsafePointer<Int32>, count: Int,
                             into out: UnsafeMutablePointer<Int32>) {
+        #if VNNI
+        // Ask for every row before computing any: their cache misses then overlap fully.
+        for i in 0..<count {
+            let row = UnsafeRawPointer(base + Int(ids[i]) * words)
+            var offset = 0
+            while offset < words &* 4 {
+                Builtin.int_prefetch_RawPointer((row + offset)._rawValue, Int32(0)._value, Int32(3)._value, Int32(1)._value)
+                offset &+= 64
+            }
+        }
+        #endif
         for i in 0..<count { out[i] = dot(query, base + Int(ids[i]) * words, words: words) }
     }
 
