@@ -116,6 +116,11 @@ public final class FlatIndex: VectorIndex {
             switch index.storage {
             case .float32(let panels): panels.gather(id, into: row.pointer)
             case .int16(_, let source):
+                // Only cosine prepares (normalises); the other metrics use the row as read.
+                guard index.metric.normalizesVectors else {
+                    source.copyRow(id, into: row.pointer)
+                    break
+                }
                 source.copyRow(id, into: sourceRow.pointer)
                 index.metric.prepare(sourceRow.pointer, into: row.pointer, dim: dim)
             }

@@ -52,8 +52,6 @@ final class PanelMatrix: @unchecked Sendable {
         let base = panels.pointer + panel * dim * Self.lanes + lane
         for j in 0..<dim { row[j] = base[j * Self.lanes] }
     }
-
-    var bytes: Int { (panels.count + bias.count) * MemoryLayout<Float>.size }
 }
 
 extension PanelMatrix {

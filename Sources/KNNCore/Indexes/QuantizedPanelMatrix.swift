@@ -72,6 +72,4 @@ final class QuantizedPanelMatrix: @unchecked Sendable {
         let norm = Double(Kernels.dot(query, query, count: dim)).squareRoot()
         return (2 * code.inverseScale, norm, bounds.centredDistanceError(query: code, dim: dim))
     }
-
-    var bytes: Int { words.count * 4 + (scales.count + bias.count) * MemoryLayout<Float>.size }
 }

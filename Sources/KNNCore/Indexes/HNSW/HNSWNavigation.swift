@@ -43,8 +43,8 @@ final class NavigationCodes: @unchecked Sendable {
     /// Of the encoded vectors (x − μ under l2), for the error bound of `scoreError`.
     let bounds: Int16Quantization.DatasetBounds
 
-    /// Encodes `count` prepared vectors (row-major in `points`) on `threads` workers; the mean is
-    /// summed per fixed chunk and the chunks added in order, so it is the same at any thread count.
+    /// Encodes `count` prepared vectors (row-major in `points`) on `threads` workers, centred on
+    /// `Int16Quantization.mean` under l2 (the same at any thread count).
     init(points: FloatBuffer, count: Int, dim: Int, metric: Metric, threads: Int) {
         self.dim = dim
         let rowWords = ((dim + 1) / 2 + 15) / 16 * 16
