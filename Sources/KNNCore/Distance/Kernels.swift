@@ -1,8 +1,8 @@
 /// The distance kernels every index calls, so exact and approximate indexes report identical
 /// distances for the same pair. Each fast kernel has a plain scalar reference beside it.
 ///
-/// The fast kernels keep 16-lane accumulators and add the leftover components one by one; the
-/// summation order depends only on `count`, never on alignment or on which thread runs it, so a
+/// The fast kernels keep 16-lane accumulators, add their lanes pairwise (`total`) and then the
+/// leftover components one by one; the summation order depends only on `count`, never on alignment or on which thread runs it, so a
 /// pair's distance is the same bit pattern wherever it is computed.
 public enum Kernels {
     @inline(__always)
@@ -18,12 +18,20 @@ public enum Kernels {
             acc0 += load16(a + i) * load16(b + i)
             i &+= 16
         }
-        var sum = (acc0 + acc1).sum()
+        var sum = total(acc0 + acc1)
         while i < count {
             sum += a[i] * b[i]
             i &+= 1
         }
         return sum
+    }
+
+    /// The sum of the 16 lanes, halves added pairwise. `SIMD.sum()` adds them strictly in turn,
+    /// a chain of 15 dependent additions that cost as much as a 128-dimensional dot product.
+    @inline(__always)
+    static func total(_ v: SIMD16<Float>) -> Float {
+        let eight = v.lowHalf + v.highHalf, four = eight.lowHalf + eight.highHalf, two = four.lowHalf + four.highHalf
+        return two[0] + two[1]
     }
 
     @inline(__always)
@@ -42,7 +50,7 @@ public enum Kernels {
             acc0 += d0 * d0
             i &+= 16
         }
-        var sum = (acc0 + acc1).sum()
+        var sum = total(acc0 + acc1)
         while i < count {
             let d = a[i] - b[i]
             sum += d * d

@@ -30,6 +30,10 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
     let codes: NavigationCodes?
     /// The largest prepared vector norm, for the re-rank's error bound.
     let maxNorm: Double
+    /// The storage as the hot paths read it: raw pointers, because reading a class out of an
+    /// optional retains and releases it on every distance.
+    private let pointRows: UnsafePointer<Float>
+    private let codeView: NavigationCodes.View?
 
     /// `navigation` defaults to `HNSWNavigation.preferred(kernel:dim:)`.
     init(data: VectorMatrix, metric: Metric, parameters: HNSWParameters, kernel: KernelVariant = .selected, threads: Int = 1,
@@ -55,23 +59,25 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
         maxNorm = (0..<max(chunks, 1)).map { norms.values[$0] }.max()!.squareRoot()
         self.points = points
         codes = navigation == .int16 ? NavigationCodes(points: points, count: count, dim: dim, metric: metric, threads: threads) : nil
+        pointRows = UnsafePointer(points.pointer)
+        codeView = codes?.view
         graph = HNSWGraph(count: count, connectivity: parameters.connectivity, seed: parameters.seed)
         HNSWBuilder(index: self, threads: threads).build()
     }
 
-    @inline(__always) func point(_ v: Int) -> UnsafePointer<Float> { UnsafePointer(points.pointer + v * dim) }
+    @inline(__always) func point(_ v: Int) -> UnsafePointer<Float> { pointRows + v * dim }
 
     /// Dataset vector `v` as a navigation query (for the build).
     @inline(__always)
     func navigationQuery(vector v: Int) -> NavigationQuery {
-        codes?.query(vector: v, floats: point(v)) ?? NavigationQuery(floats: point(v))
+        codeView?.query(vector: v, floats: point(v)) ?? NavigationQuery(floats: point(v))
     }
 
     /// The navigation distance from a query to vector `v`.
     @inline(__always)
     func distance(_ query: NavigationQuery, _ v: Int) -> Float {
-        if let codes, let words = query.words {
-            return codes.distance(dot: kernel.quantizedDot(words, codes.words.pointer + v * codes.rowWords, words: codes.rowWords), query, v)
+        if let codes = codeView, let words = query.words {
+            return codes.distance(dot: kernel.quantizedDot(words, codes.words + v * codes.rowWords, words: codes.rowWords), query, v)
         }
         return kernel.navigationDistance(metric, query.floats, point(v), dim: dim)
     }
@@ -80,11 +86,11 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
     @inline(__always)
     func distances(_ query: NavigationQuery, ids: UnsafePointer<Int32>, count: Int, into out: UnsafeMutablePointer<Float>,
                    dots: UnsafeMutablePointer<Int32>) {
-        if let codes, let words = query.words {
-            kernel.quantizedDots(words, base: codes.words.pointer, words: codes.rowWords, ids: ids, count: count, into: dots)
+        if let codes = codeView, let words = query.words {
+            kernel.quantizedDots(words, base: codes.words, words: codes.rowWords, ids: ids, count: count, into: dots)
             for i in 0..<count { out[i] = codes.distance(dot: dots[i], query, Int(ids[i])) }
         } else {
-            kernel.navigationDistances(metric, query.floats, base: points.pointer, dim: dim, ids: ids, count: count, into: out)
+            kernel.navigationDistances(metric, query.floats, base: pointRows, dim: dim, ids: ids, count: count, into: out)
         }
     }
 

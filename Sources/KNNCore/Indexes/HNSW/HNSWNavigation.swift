@@ -91,16 +91,32 @@ final class NavigationCodes: @unchecked Sendable {
         centre == nil ? bounds.scoreError(query: code, dim: dim) : bounds.centredDistanceError(query: code, dim: dim)
     }
 
-    /// Dataset vector `v` as a query (for the build).
-    func query(vector v: Int, floats: UnsafePointer<Float>) -> NavigationQuery {
-        NavigationQuery(floats: floats, words: UnsafePointer(words.pointer + v * rowWords), scale: scales.pointer[v], square: squares.pointer[v])
+    /// The codes as the hot paths read them (`View`).
+    var view: View {
+        View(words: UnsafePointer(words.pointer), rowWords: rowWords, scales: UnsafePointer(scales.pointer),
+             squares: UnsafePointer(squares.pointer), centred: centre != nil)
     }
 
-    /// The navigation distance from its integer dot product with vector `v`: one fixed sequence
-    /// of float operations, so it is the same on every build.
-    @inline(__always)
-    func distance(dot: Int32, _ query: NavigationQuery, _ v: Int) -> Float {
-        let product = Float(dot) * query.scale * scales.pointer[v]
-        return centre == nil ? -product : (query.square + squares.pointer[v]) - 2 * product
+    /// Raw pointers into the codes, valid while they live: reading the buffers through the class
+    /// retained and released them on every distance.
+    struct View {
+        let words: UnsafePointer<Int32>
+        let rowWords: Int
+        let scales: UnsafePointer<Float>
+        let squares: UnsafePointer<Float>
+        let centred: Bool
+
+        /// Dataset vector `v` as a query (for the build).
+        func query(vector v: Int, floats: UnsafePointer<Float>) -> NavigationQuery {
+            NavigationQuery(floats: floats, words: words + v * rowWords, scale: scales[v], square: squares[v])
+        }
+
+        /// The navigation distance from its integer dot product with vector `v`: one fixed
+        /// sequence of float operations, so it is the same on every build.
+        @inline(__always)
+        func distance(dot: Int32, _ query: NavigationQuery, _ v: Int) -> Float {
+            let product = Float(dot) * query.scale * scales[v]
+            return centred ? (query.square + squares[v]) - 2 * product : -product
+        }
     }
 }

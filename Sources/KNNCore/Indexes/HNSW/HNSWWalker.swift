@@ -2,7 +2,10 @@
 /// counter (bumped per walk instead of clearing), a min-heap of candidates to expand and a
 /// bounded max-heap of the best found. Nothing is allocated per walk once capacity is reached.
 final class HNSWWalker {
-    let index: HNSWIndex
+    /// Unowned: a walker lives inside a builder or searcher that holds the index, and counting
+    /// references on every expansion cost more than a tenth of the build.
+    unowned(unsafe) let index: HNSWIndex
+    private unowned(unsafe) let graph: HNSWGraph
     private let visited: UnsafeMutablePointer<UInt32>
     private var generation: UInt32 = 0
     /// Candidates to expand, nearest first.
@@ -18,10 +21,11 @@ final class HNSWWalker {
 
     init(index: HNSWIndex) {
         self.index = index
+        graph = index.graph
         visited = .allocate(capacity: max(index.count, 1))
         visited.initialize(repeating: 0, count: max(index.count, 1))
         found = .allocate(capacity: foundCapacity)
-        let widest = index.graph.capacity(layer: 0)
+        let widest = graph.capacity(layer: 0)
         batchIDs = .allocate(capacity: widest)
         batchDistances = .allocate(capacity: widest)
         batchDots = .allocate(capacity: widest)
@@ -47,7 +51,7 @@ final class HNSWWalker {
     /// them when `markVisited` is false), left in `batchIDs`/`batchDistances`; returns how many.
     @inline(__always)
     private func expand(_ query: NavigationQuery, _ node: Int, layer: Int, markVisited: Bool) -> Int {
-        let (links, count) = index.graph.links(of: node, layer: layer)
+        let (links, count) = graph.links(of: node, layer: layer)
         var n = 0
         for i in 0..<Int(count.pointee) {
             let next = links[i]
