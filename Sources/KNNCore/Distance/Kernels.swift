@@ -2,8 +2,9 @@
 /// distances for the same pair. Each fast kernel has a plain scalar reference beside it.
 ///
 /// The fast kernels keep 16-lane accumulators, add their lanes pairwise (`total`) and then the
-/// leftover components one by one; the summation order depends only on `count`, never on alignment or on which thread runs it, so a
-/// pair's distance is the same bit pattern wherever it is computed.
+/// leftover components one by one; the summation order depends only on `count`, never on
+/// alignment or on which thread runs it, so a pair's distance is the same bit pattern wherever
+/// it is computed.
 public enum Kernels {
     @inline(__always)
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
