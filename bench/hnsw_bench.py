@@ -9,7 +9,8 @@ Uses the datasets of bench/flat_bench.py (run it once first, or this script make
 knnbatch's exact flat output as ground truth. For each expansion_search / ef in the sweep it
 records recall@10 and batch queries/s of the search phase (knnbatch: its report; hnswlib:
 knn_query over all queries with num_threads; each search is timed --repeats times and the
-median kept). knnbatch rebuilds the index for each run (the same graph every time; its build
+median kept), and each process's peak resident memory (knnbatch: its report's
+peak_memory_bytes, the largest over its runs; peers: getrusage's maximum RSS). knnbatch rebuilds the index for each run (the same graph every time; its build
 time is the median of those builds). Prints the sweep and, for recall ≥ 0.95 and ≥ 0.99,
 each library's best queries/s and the ratio.
 """
@@ -68,14 +69,15 @@ else:
             t = time.perf_counter(); _, ids = index.search(xq, 10); times.append(time.perf_counter() - t)
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])
         out.append({"ef": ef, "recall": float(recall), "qps": len(xq) / sorted(times)[len(times) // 2]})
-print(json.dumps({"build": build, "sweep": out}))
+import resource
+print(json.dumps({"build": build, "sweep": out, "peak_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
 
 def knnbatch_sweep(binary, folder, metric, m, efc, threads, efs, repeats):
     import numpy as np
     truth = np.load(os.path.join(folder, "knnbatch-out.npy"))["id"]
-    builds, sweep = [], []
+    builds, sweep, peaks = [], [], []
     for ef in efs:
         job = os.path.join(folder, "job-hnsw-sweep.json")
         with open(job, "w") as f:
@@ -89,11 +91,12 @@ def knnbatch_sweep(binary, folder, metric, m, efc, threads, efs, repeats):
             with open(os.path.join(folder, "hnsw-sweep.npy.report.json")) as f:
                 report = json.load(f)
             builds.append(report["timings"]["build"])
+            peaks.append(report["peak_memory_bytes"])
             searches.append(report["timings"]["search"])
         ids = np.load(os.path.join(folder, "hnsw-sweep.npy"))["id"]
         recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)]))
         sweep.append({"ef": ef, "recall": recall, "qps": len(ids) / statistics.median(searches)})
-    return statistics.median(builds), sweep
+    return statistics.median(builds), sweep, max(peaks)
 
 
 def best(sweep, floor):
@@ -129,15 +132,17 @@ def main():
                                  env=dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_CORETYPE="SkylakeX"))
             if out.returncode == 0:
                 data = json.loads(out.stdout.strip().splitlines()[-1])
-                results[lib] = (data["build"], data["sweep"])
+                results[lib] = (data["build"], data["sweep"], data["peak_bytes"])
             else:
                 print(f"{lib}: failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
         print(f"\n### {name}: {n}×{dim}, {nq} queries, {metric}, k 10, M {args.m}, efConstruction {args.ef_construction}, "
               f"{args.threads} threads\n")
-        print("| library | build s | " + " | ".join(f"ef {e}" for e in efs) + " |")
-        print("|---|---:|" + "---:|" * len(efs))
-        for lib, (build, sweep) in results.items():
-            print(f"| {lib} | {build:.1f} | " + " | ".join(f"{p['recall']:.3f} @ {p['qps']:,.0f}" for p in sweep) + " |")
+        print("| library | build s | peak MB | " + " | ".join(f"ef {e}" for e in efs) + " |")
+        print("|---|---:|---:|" + "---:|" * len(efs))
+        for lib, (build, sweep, peak) in results.items():
+            print(f"| {lib} | {build:.1f} | {peak / 1e6:,.0f} | " + " | ".join(f"{p['recall']:.3f} @ {p['qps']:,.0f}" for p in sweep) + " |")
+        print(f"\nvectors {n * dim * 4 / 1e6:,.0f} MB + layer-0 links {n * 2 * args.m * 4 / 1e6:,.0f} MB; peak MB is the whole "
+              "process's peak resident memory (for the peers, the Python process holding its input arrays and the index)")
         for floor in (0.95, 0.99):
             ours = best(results["knnbatch"][1], floor)
             line = f"recall ≥ {floor}: knnbatch " + (f"{ours['qps']:,.0f} q/s (ef {ours['ef']})" if ours else "not reached")

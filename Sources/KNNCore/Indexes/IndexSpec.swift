@@ -141,11 +141,18 @@ public enum IndexSpec: Equatable, Sendable {
             return vectors + count * 4 + 2 * leaves * (16 + 8 * dim)
         case .hnsw(let p):
             // Layer 0: 2M links and a count per vector; upper layers: about 1/M of the vectors,
-            // M links per level.
-            // Int16 navigation adds the codes (64-byte rows), a scale and a square per vector.
-            let codes = p.resolvedNavigation(dim: dim) == .int16 ? count * (((dim + 1) / 2 + 15) / 16 * 64 + 8) : 0
-            return vectors + codes + count * (2 * p.connectivity * 4 + 4 + 9) + count / max(1, p.connectivity) * (p.connectivity + 1) * 4
+            // M links per level. Int16 navigation holds the codes (64-byte rows), a scale and a
+            // square per vector, and no float32 copy (`HNSWIndex`); float32 navigation the vectors.
+            let storage = p.resolvedNavigation(dim: dim) == .int16 ? count * (((dim + 1) / 2 + 15) / 16 * 64 + 8) : vectors
+            return storage + count * (2 * p.connectivity * 4 + 4 + 9) + count / max(1, p.connectivity) * (p.connectivity + 1) * 4
         }
+    }
+
+    /// Candidate slots per query that the index leaves to the block's exact scoring
+    /// (`DeferredScoring`), 0 if its searchers score their own; the planner counts them.
+    public func deferredCandidates(k: Int, dim: Int, count: Int, metric: Metric) -> Int {
+        guard case .hnsw(let p) = resolved(dim: dim, count: count, metric: metric).spec, p.resolvedNavigation(dim: dim) == .int16 else { return 0 }
+        return max(p.expansionSearch, k + 1)
     }
 
     /// Builds the index over the raw dataset; each index prepares vectors for the metric itself.

@@ -33,3 +33,26 @@ public struct QueryBatch {
     @inline(__always)
     public func excludedID(ofRow row: Int) -> Int { excludesOwnID ? firstQuery + row : -1 }
 }
+
+/// Searchers that return each query's candidates instead of its k nearest, leaving the exact
+/// scores to one `ExactReRank` pass over the block (see `DeferredScoringIndex`).
+protocol CandidateSearcher: NeighborSearcher {
+    /// The most candidates one query can return.
+    var candidatesPerQuery: Int { get }
+    /// For each query of `batch`, writes the dataset ids that may be among its k nearest into
+    /// the matching row of `rows`, and their count.
+    func findCandidates(_ batch: QueryBatch, into rows: CandidateRows)
+}
+
+/// Indexes that can leave the exact scoring of their searchers' candidates to the block.
+protocol DeferredScoringIndex {
+    /// Non-nil when searchers for k neighbours are `CandidateSearcher`s whose candidates the
+    /// block scores with `reRank`.
+    func deferredScoring(k: Int) -> DeferredScoring?
+}
+
+struct DeferredScoring {
+    let reRank: ExactReRank
+    /// Candidate slots per query (`CandidateSearcher.candidatesPerQuery`).
+    let candidatesPerQuery: Int
+}

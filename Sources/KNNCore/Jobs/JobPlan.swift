@@ -24,14 +24,16 @@ public struct JobPlan {
         try AtomicOutputFile.checkWritable(spec.output.path)
         try AtomicOutputFile.checkWritable(spec.output.reportPath)
         let planner = Planner(queryCount: queryCount, k: spec.k, threads: threads,
-                              blockQueries: spec.planner.blockQueries, sliceQueries: spec.planner.sliceQueries ?? spec.index.preferredSliceQueries)
+                              blockQueries: spec.planner.blockQueries, sliceQueries: spec.planner.sliceQueries ?? spec.index.preferredSliceQueries,
+                              candidatesPerQuery: spec.index.deferredCandidates(k: spec.k, dim: dataset.dim, count: dataset.rows, metric: spec.metric))
         return JobPlan(spec: spec, dataset: dataset, queries: queries, groundtruthRows: groundtruthRows, threads: threads, planner: planner)
     }
 
-    /// Bytes the run is expected to hold at its peak: the index (its copy of the dataset and its
-    /// structure; a mapped input's pages are released as they are copied, a converted or parsed
-    /// input stays), one block of queries, two blocks of results, each worker's scratch, and the
-    /// program itself (about 24 MiB of runtime, measured).
+    /// Bytes the run is expected to hold at its peak: the index (its copy or codes of the dataset
+    /// and its structure; a mapped input's pages are released as they are read, a converted or
+    /// parsed input stays), one block of queries, two blocks of results and the block's candidate
+    /// lists, each worker's scratch (and under deferred scoring its block of dataset rows), and
+    /// the program itself (about 24 MiB of runtime, measured).
     public var expectedMemoryBytes: Int {
         let floatBytes = MemoryLayout<Float>.size
         let datasetBytes = dataset.rows * dataset.dim * floatBytes
@@ -39,6 +41,8 @@ public struct JobPlan {
         if !dataset.memoryMapped { total += datasetBytes }
         if let queries { total += (queries.memoryMapped ? planner.blockSize : queries.rows) * queries.dim * floatBytes }
         total += 2 * planner.blockSize * spec.k * 12
+        let candidates = spec.index.deferredCandidates(k: spec.k, dim: dataset.dim, count: dataset.rows, metric: spec.metric)
+        if candidates > 0 { total += planner.blockSize * candidates * 8 + threads * (4 << 20) }
         total += threads * (planner.sliceSize * dataset.dim * floatBytes + spec.k * 16)
         if let groundtruthRows { total += groundtruthRows * spec.k * 4 }
         return total + (24 << 20)

@@ -48,12 +48,14 @@ public enum JobRunner {
         let built = Clock.now()
 
         let queries = inputs.queryMatrix
+        let scoring = (index as? DeferredScoringIndex)?.deferredScoring(k: spec.k)
         let planner = Planner(queryCount: queries.rows, k: spec.k, threads: threads,
-                              blockQueries: spec.planner.blockQueries, sliceQueries: spec.planner.sliceQueries ?? spec.index.preferredSliceQueries)
+                              blockQueries: spec.planner.blockQueries, sliceQueries: spec.planner.sliceQueries ?? spec.index.preferredSliceQueries,
+                              candidatesPerQuery: scoring?.candidatesPerQuery ?? 0)
         let writer = try ResultWriters.make(spec.output.format, file: output, queryCount: queries.rows, k: spec.k,
                                             labels: OutputLabels(queries: inputs.queryLabels, dataset: inputs.dataset.labels))
         let search = BlockSearch(index: index, queries: queries, planner: planner, k: spec.k,
-                                 selfJoin: spec.queries == .dataset, metric: spec.metric)
+                                 selfJoin: spec.queries == .dataset, metric: spec.metric, scoring: scoring)
         let pipeline = WritePipeline(writer: writer)
         let progress = Progress(total: queries.rows, mode: Progress.mode(quiet: options.quiet))
         defer { progress.finish() }
@@ -98,7 +100,8 @@ public enum JobRunner {
 }
 
 /// One block's search on the workers. Worker `w` uses only `searchers[w]` and `preparers[w]`,
-/// and writes only the result rows of the slices it takes, so nothing is locked.
+/// and writes only the result (or candidate) rows of the slices it takes, so nothing is locked.
+/// Under deferred scoring the workers find candidates, then `ExactReRank` scores the block's.
 final class BlockSearch: @unchecked Sendable {
     private let queries: VectorMatrix
     private let planner: Planner
@@ -106,14 +109,23 @@ final class BlockSearch: @unchecked Sendable {
     private let metric: Metric
     private let searchers: [any NeighborSearcher]
     private let preparers: [QueryPreparer]
+    private let scoring: DeferredScoring?
+    private let candidates: CandidateTable?
 
-    init(index: any VectorIndex, queries: VectorMatrix, planner: Planner, k: Int, selfJoin: Bool, metric: Metric) {
+    init(index: any VectorIndex, queries: VectorMatrix, planner: Planner, k: Int, selfJoin: Bool, metric: Metric, scoring: DeferredScoring? = nil) {
         self.queries = queries
         self.planner = planner
         self.selfJoin = selfJoin
         self.metric = metric
+        self.scoring = scoring
         searchers = (0..<planner.threads).map { _ in index.makeSearcher(k: k) }
         preparers = (0..<planner.threads).map { _ in QueryPreparer(queries: queries, metric: metric, maxRows: planner.sliceSize) }
+        if let scoring {
+            precondition(searchers.allSatisfy { $0 is CandidateSearcher }, "deferred scoring needs candidate searchers")
+            candidates = CandidateTable(capacity: planner.blockSize, perRow: scoring.candidatesPerQuery)
+        } else {
+            candidates = nil
+        }
     }
 
     func run(block: Range<Int>, into table: ResultTable, progress: Progress) {
@@ -126,11 +138,21 @@ final class BlockSearch: @unchecked Sendable {
                 let slice = slices[s]
                 let batch = preparers[worker].batch((block.lowerBound + slice.lowerBound)..<(block.lowerBound + slice.upperBound),
                                                     excludesOwnID: selfJoin)
-                let rows = table.rows(slice)
-                searchers[worker].search(batch, into: rows)
-                rows.finalize(metric: metric)
+                if let candidates {
+                    (searchers[worker] as! CandidateSearcher).findCandidates(batch, into: candidates.rows(slice))
+                } else {
+                    let rows = table.rows(slice)
+                    searchers[worker].search(batch, into: rows)
+                    rows.finalize(metric: metric)
+                }
                 progress.add(slice.count)
             }
+        }
+        if let scoring, let candidates {
+            let rows = table.rows(0..<block.count)
+            scoring.reRank.run(candidates, rows: block.count, queries: queries.subrange(block), queriesArePrepared: false,
+                               into: rows, threads: planner.threads)
+            rows.finalize(metric: metric)
         }
     }
 }

@@ -11,17 +11,20 @@ public struct Planner: Equatable, Sendable {
     public let blockSize: Int
     public let sliceSize: Int
 
-    /// Result rows of one block are capped to this many bytes (ids and distances), whatever the
-    /// job asks for.
+    /// Result rows of one block (ids and distances, and candidate lists) are capped to this many
+    /// bytes, whatever the job asks for.
     static let blockResultBytes = 64 << 20
     static let defaultBlockQueries = 16_384
     static let defaultSliceQueries = 64
 
     /// `sliceQueries` is the job's setting, else the index type's preference, else 64.
-    public init(queryCount: Int, k: Int, threads: Int, blockQueries: Int? = nil, sliceQueries: Int? = nil) {
+    /// `candidatesPerQuery` is the size of the candidate lists an index leaves to the block
+    /// (`DeferredScoring`): they count against the block's bytes too.
+    public init(queryCount: Int, k: Int, threads: Int, blockQueries: Int? = nil, sliceQueries: Int? = nil, candidatesPerQuery: Int = 0) {
         self.queryCount = queryCount
         self.threads = max(1, threads)
         let rowBytes = k * (MemoryLayout<Int64>.size + MemoryLayout<Float>.size)
+            + candidatesPerQuery * (MemoryLayout<Int32>.size + MemoryLayout<Float>.size)
         let cap = max(1, Self.blockResultBytes / rowBytes)
         blockSize = max(1, min(blockQueries ?? Self.defaultBlockQueries, cap, max(queryCount, 1)))
         sliceSize = max(1, min(sliceQueries ?? Self.defaultSliceQueries, blockSize))

@@ -33,8 +33,9 @@ public final class ResultTable: @unchecked Sendable {
     public func distance(row: Int, rank: Int) -> Float { distances[row * k + rank] }
 }
 
-/// Consecutive rows of a `ResultTable` that one worker writes.
-public struct ResultRows {
+/// Consecutive rows of a `ResultTable` that one worker writes (or, in `ExactReRank`, that
+/// workers share, each writing rows no other writes).
+public struct ResultRows: @unchecked Sendable {
     public let ids: UnsafeMutablePointer<Int64>
     public let distances: UnsafeMutablePointer<Float>
     public let count: Int

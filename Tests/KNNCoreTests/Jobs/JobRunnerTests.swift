@@ -11,10 +11,10 @@ import Testing
     }
 
     func job(_ name: String, metric: Metric, output: String, queries: String = #"{"path": "queries.npy"}"#,
-             k: Int = 7, threads: Int = 1, planner: String = "{}", extra: String = "") -> String {
+             k: Int = 7, threads: Int = 1, planner: String = "{}", index: String = #"{"type": "flat"}"#, extra: String = "") -> String {
         folder.write(name, text: """
         {"version": 1, "dataset": {"path": "base.fvecs"}, "queries": \(queries), "k": \(k), "metric": "\(metric.rawValue)",
-         "index": {"type": "flat"}, "output": {"path": "\(output)"}, "threads": \(threads), "planner": \(planner) \(extra)}
+         "index": \(index), "output": {"path": "\(output)"}, "threads": \(threads), "planner": \(planner) \(extra)}
         """)
     }
 
@@ -33,6 +33,46 @@ import Testing
             }
             #expect(outputs[0].count > 1000)
             #expect(outputs.allSatisfy { $0 == outputs[0] }, "\(metric) \(format)")
+        }
+    }
+
+    /// HNSW under int16 navigation scores a whole block's candidates at once (`ExactReRank`,
+    /// here over the memory-mapped fvecs file), under float32 each searcher its own: either way
+    /// the output is the same at any thread count and block size, and is what the searcher alone
+    /// returns for the same graph.
+    @Test(arguments: [HNSWNavigation.int16, .float32])
+    func hnswOutputIsTheSearchersAtAnyThreadCountAndBlockSize(navigation: HNSWNavigation) throws {
+        let base = try VectorLoader.load(VectorSource(path: folder.file("base.fvecs"), format: .fvecs)).matrix
+        let rawQueries = VectorMatrix(Fixtures.randomVectors(333, 19, seed: 22))
+        let parameters = #"{"type": "hnsw", "connectivity": 8, "expansion_add": 64, "expansion_search": 24, "navigation": "\#(navigation)"}"#
+        for metric in [Metric.l2, .cosine, .ip] {
+            for selfJoin in [false, true] {
+                var outputs: [[UInt8]] = []
+                for (i, (threads, planner)) in [(1, "{}"), (3, #"{"block_queries": 50, "slice_queries": 7}"#), (2, #"{"block_queries": 1}"#)].enumerated() {
+                    let out = "hnsw-\(navigation)-\(metric)-\(selfJoin)-\(i).npy"
+                    _ = try run(job("hnsw-\(i).json", metric: metric, output: out, queries: selfJoin ? #""self""# : #"{"path": "queries.npy"}"#,
+                                    threads: threads, planner: planner, index: parameters))
+                    outputs.append(folder.contents(out))
+                }
+                #expect(outputs.allSatisfy { $0 == outputs[0] }, "\(navigation) \(metric) self-join \(selfJoin)")
+                var p = HNSWParameters(connectivity: 8, expansionAdd: 64, expansionSearch: 24)
+                p.navigation = navigation
+                let index = HNSWIndex(data: base, metric: metric, parameters: p, navigation: navigation)
+                // Under int16 the index keeps no float32 copy of the vectors and leaves scoring to the block.
+                #expect((index.deferredScoring(k: 7) != nil) == (navigation == .int16) && (index.points == nil) == (navigation == .int16))
+                let expected = searchAll(index, queries: selfJoin ? base : rawQueries, k: 7, selfJoin: selfJoin)
+                let bytes = outputs[0], header = NPYResultWriter.header(queryCount: expected.count, k: 7).count
+                #expect(bytes.count == header + expected.count * 7 * 12)
+                for (q, neighbours) in expected.enumerated() {
+                    #expect(neighbours.count == 7)
+                    for (rank, neighbour) in neighbours.enumerated() {
+                        let at = header + (q * 7 + rank) * 12
+                        let record = Array(bytes[at..<(at + 12)])
+                        #expect(record == Fixtures.int32(Int32(neighbour.id)) + [0, 0, 0, 0] + Fixtures.float32(neighbour.distance),
+                                "\(navigation) \(metric) self-join \(selfJoin) query \(q) rank \(rank)")
+                    }
+                }
+            }
         }
     }
 

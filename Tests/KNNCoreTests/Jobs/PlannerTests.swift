@@ -25,6 +25,10 @@ import Testing
         // The cap holds even when the job asks for more.
         let asked = Planner(queryCount: 10_000_000, k: 1 << 20, threads: 2, blockQueries: 1_000_000)
         #expect(asked.blockSize * (1 << 20) * 12 <= Planner.blockResultBytes)
+        // Candidate lists left to the block (8 bytes per slot) count too: 64 MiB / (120 + 8000)
+        // bytes per query is 8,264 queries.
+        let deferred = Planner(queryCount: 10_000_000, k: 10, threads: 2, candidatesPerQuery: 1000)
+        #expect(deferred.blockSize == 8264)
     }
 
     @Test func smallBlocksAreSplitAcrossWorkers() {

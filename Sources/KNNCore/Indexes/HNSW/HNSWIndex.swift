@@ -11,18 +11,27 @@ import Dispatch
 /// seed give the same graph — and the same output — at any thread count.
 ///
 /// Navigation (`HNSWNavigation`) uses int16 codes where the CPU has AVX-512 VNNI, and the float32
-/// pair kernels (`PairDistance`, per CPU level) elsewhere; the k results are re-ranked by the
+/// pair kernels (`PairDistance`, per CPU level) elsewhere; the final candidates are scored by the
 /// exact kernels, so reported distances are those every index reports. The navigation distances
 /// shape the graph. Int16 sums are exact, so int16 navigation gives the same graph on every
 /// build; float32 sums differ between builds (fused or not), so there the graph — and the
 /// output — is deterministic for a given kernel build. The report names the build and the
 /// navigation.
-final class HNSWIndex: VectorIndex, @unchecked Sendable {
+///
+/// Memory: under int16 navigation the index holds the codes (half the bytes of the vectors) and
+/// the graph, and no float32 copy of the vectors: searchers return candidates, and `ExactReRank`
+/// scores a block's candidates against the dataset as loaded, in dataset order (a memory-mapped
+/// file's pages are released as it goes). Under float32 navigation the index holds the prepared
+/// vectors and the graph, and searchers score their own candidates.
+final class HNSWIndex: VectorIndex, DeferredScoringIndex, @unchecked Sendable {
     let metric: Metric
     let parameters: HNSWParameters
     let dim: Int
     let count: Int
-    let points: FloatBuffer
+    /// The dataset as loaded, for the exact scores under int16 navigation.
+    let data: VectorMatrix
+    /// The prepared vectors, under float32 navigation.
+    let points: FloatBuffer?
     let graph: HNSWGraph
     let kernel: KernelVariant
     let navigation: HNSWNavigation
@@ -32,7 +41,7 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
     let maxNorm: Double
     /// The storage as the hot paths read it: raw pointers, because reading a class out of an
     /// optional retains and releases it on every distance.
-    private let pointRows: UnsafePointer<Float>
+    private let pointRows: UnsafePointer<Float>?
     private let codeView: NavigationCodes.View?
 
     /// `navigation` defaults to `HNSWNavigation.preferred(kernel:dim:)`.
@@ -43,34 +52,43 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
         self.kernel = kernel
         let navigation = navigation ?? .preferred(kernel: kernel, dim: data.dim)
         self.navigation = navigation
+        self.data = data
         dim = data.dim
         count = data.rows
-        let points = FloatBuffer(count: count * dim, zeroed: false)
-        let n = count, dim = dim, chunk = 1 << 14, chunks = (n + chunk - 1) / chunk
-        let norms = ChunkSlots(count: chunks, initial: 0.0)
-        Parallel.forEach(chunks, threads: threads) { c in
-            let rows = (c * chunk)..<min((c + 1) * chunk, n)
-            data.copyPrepared(rows: rows, metric: metric, into: points.pointer + rows.lowerBound * dim)
-            for v in rows {
-                let row = points.pointer + v * dim
-                norms.values[c] = max(norms.values[c], Double(Kernels.dot(row, row, count: dim)))
+        if navigation == .int16 {
+            let codes = NavigationCodes(data: data, metric: metric, threads: threads)
+            self.codes = codes
+            maxNorm = codes.maxNorm
+            points = nil
+        } else {
+            let points = FloatBuffer(count: count * dim, zeroed: false)
+            let n = count, dim = dim, chunk = 1 << 14, chunks = (n + chunk - 1) / chunk
+            let norms = ChunkSlots(count: chunks, initial: 0.0)
+            Parallel.forEach(chunks, threads: threads) { c in
+                let rows = (c * chunk)..<min((c + 1) * chunk, n)
+                data.copyPrepared(rows: rows, metric: metric, into: points.pointer + rows.lowerBound * dim)
+                for v in rows {
+                    let row = points.pointer + v * dim
+                    norms.values[c] = max(norms.values[c], Double(Kernels.dot(row, row, count: dim)))
+                }
             }
+            maxNorm = (0..<max(chunks, 1)).map { norms.values[$0] }.max()!.squareRoot()
+            self.points = points
+            codes = nil
         }
-        maxNorm = (0..<max(chunks, 1)).map { norms.values[$0] }.max()!.squareRoot()
-        self.points = points
-        codes = navigation == .int16 ? NavigationCodes(points: points, count: count, dim: dim, metric: metric, threads: threads) : nil
-        pointRows = UnsafePointer(points.pointer)
+        pointRows = points.map { UnsafePointer($0.pointer) }
         codeView = codes?.view
         graph = HNSWGraph(count: count, connectivity: parameters.connectivity, seed: parameters.seed)
         HNSWBuilder(index: self, threads: threads).build()
     }
 
-    @inline(__always) func point(_ v: Int) -> UnsafePointer<Float> { pointRows + v * dim }
+    /// Prepared vector `v`, under float32 navigation.
+    @inline(__always) func point(_ v: Int) -> UnsafePointer<Float> { pointRows.unsafelyUnwrapped + v * dim }
 
     /// Dataset vector `v` as a navigation query (for the build).
     @inline(__always)
     func navigationQuery(vector v: Int) -> NavigationQuery {
-        codeView?.query(vector: v, floats: point(v)) ?? NavigationQuery(floats: point(v))
+        codeView?.query(vector: v) ?? NavigationQuery(floats: point(v))
     }
 
     /// The navigation distance from a query to vector `v`.
@@ -79,7 +97,7 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
         if let codes = codeView, let words = query.words {
             return codes.distance(dot: kernel.quantizedDot(words, codes.words + v * codes.rowWords, words: codes.rowWords), query, v)
         }
-        return kernel.navigationDistance(metric, query.floats, point(v), dim: dim)
+        return kernel.navigationDistance(metric, query.floats.unsafelyUnwrapped, point(v), dim: dim)
     }
 
     /// `distance` to the vectors `ids[0..<count]`, into `out`; `dots` is scratch of `count`.
@@ -90,9 +108,19 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
             kernel.quantizedDots(words, base: codes.words, words: codes.rowWords, ids: ids, count: count, into: dots)
             for i in 0..<count { out[i] = codes.distance(dot: dots[i], query, Int(ids[i])) }
         } else {
-            kernel.navigationDistances(metric, query.floats, base: pointRows, dim: dim, ids: ids, count: count, into: out)
+            kernel.navigationDistances(metric, query.floats.unsafelyUnwrapped, base: pointRows.unsafelyUnwrapped, dim: dim, ids: ids,
+                                       count: count, into: out)
         }
     }
+
+    /// Under int16 navigation the exact scores are left to the block (see the type's comment).
+    func deferredScoring(k: Int) -> DeferredScoring? {
+        codes == nil ? nil : DeferredScoring(reRank: ExactReRank(data: data, metric: metric), candidatesPerQuery: candidateSlots(k: k))
+    }
+
+    /// The most candidates a query can return: the layer-0 search keeps `ef` (one more than k
+    /// when the query's own id is excluded).
+    func candidateSlots(k: Int) -> Int { max(parameters.expansionSearch, k + 1) }
 
     func makeSearcher(k: Int) -> any NeighborSearcher { HNSWSearcher(index: self, k: k) }
 
@@ -121,17 +149,19 @@ final class HNSWIndex: VectorIndex, @unchecked Sendable {
 }
 
 /// Answers queries: descend the upper layers greedily, search layer 0 with `expansion_search`
-/// candidates, re-rank with the exact kernels those that may be among the k nearest, and keep
-/// the k nearest (ties by id).
-final class HNSWSearcher: NeighborSearcher {
+/// candidates, keep those that may be among the k nearest, and score them with the exact kernels
+/// — here (`search`), or for a whole block at once (`findCandidates`, then `ExactReRank`).
+final class HNSWSearcher: NeighborSearcher, CandidateSearcher {
     let index: HNSWIndex
     let walker: HNSWWalker
     let topK: TopK
     /// The query's int16 code (zero-padded) and centring scratch, under int16 navigation.
     private let queryWords: AlignedBuffer<Int32>
     private let centred: FloatBuffer
-    /// Exact keys computed so far (tests check that the bound cuts the re-rank short).
+    /// Candidates kept for exact scoring so far (tests check that the bound cuts them short).
     private(set) var reRanked = 0
+    /// `search`'s own candidate table under int16 navigation, grown to the largest batch.
+    private var ownCandidates: CandidateTable?
 
     init(index: HNSWIndex, k: Int) {
         self.index = index
@@ -141,36 +171,67 @@ final class HNSWSearcher: NeighborSearcher {
         centred = FloatBuffer(count: index.dim)
     }
 
+    var candidatesPerQuery: Int { index.candidateSlots(k: topK.k) }
+
+    func findCandidates(_ batch: QueryBatch, into rows: CandidateRows) {
+        for q in 0..<batch.vectors.rows {
+            let ids = rows.ids(ofRow: q)
+            var written = 0
+            walk(batch, q) { id in
+                ids[written] = Int32(id)
+                written += 1
+            }
+            rows.setCount(written, ofRow: q)
+        }
+    }
+
     func search(_ batch: QueryBatch, into results: ResultRows) {
+        let index = index, rows = batch.vectors.rows
+        if index.codes != nil {
+            if (ownCandidates?.capacity ?? -1) < rows { ownCandidates = CandidateTable(capacity: rows, perRow: candidatesPerQuery) }
+            let table = ownCandidates!
+            findCandidates(batch, into: table.rows(0..<rows))
+            ExactReRank(data: index.data, metric: index.metric)
+                .run(table, rows: rows, queries: batch.vectors, queriesArePrepared: true, into: results, threads: 1)
+            return
+        }
+        for q in 0..<rows {
+            let query = batch.vectors.row(q), topK = topK
+            topK.reset()
+            walk(batch, q) { id in topK.push(index.metric.exactKey(query, index.point(id), dim: index.dim), id) }
+            topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
+        }
+    }
+
+    /// Walks the graph for query `q` of `batch` and hands `keep` the candidates, nearest first by
+    /// navigation distance, that may be among its exact k nearest (its own id excluded).
+    @inline(__always)
+    private func walk(_ batch: QueryBatch, _ q: Int, keep: (Int) -> Void) {
         let index = index, graph = index.graph, k = topK.k
         let ef = max(index.parameters.expansionSearch, k + (batch.excludesOwnID ? 1 : 0))
-        for q in 0..<batch.vectors.rows {
-            let query = batch.vectors.row(q)
-            var navigation = NavigationQuery(floats: query), error = 0.0
-            if let codes = index.codes { (navigation, error) = codes.query(query, row: queryWords.pointer, scratch: centred.pointer) }
-            let excluded = batch.excludedID(ofRow: q)
-            var current = graph.entryPoint
-            for layer in stride(from: graph.topLevel, to: 0, by: -1) {
-                current = walker.greedy(navigation, from: current, layer: layer)
-            }
-            let found = walker.searchLayer(navigation, from: current, ef: ef, layer: 0)
-            // Only candidates within the slack of the k-th navigation distance can be among the
-            // exact k nearest of `found` (the argument of `CandidateFilters`, with the
-            // navigation distance as the approximate score), and `found` is sorted: re-ranking
-            // that prefix gives what re-ranking all of it would.
-            var limit = Float.infinity
-            if let kth = found.lazy.filter({ $0.id != excluded }).dropFirst(k - 1).first {
-                let queryNorm = Double(Kernels.dot(query, query, count: index.dim)).squareRoot()
-                limit = (kth.distance + CandidateFilters.slack(metric: index.metric, dim: index.dim, queryNorm: queryNorm,
-                                                               maxNorm: index.maxNorm, scoreError: error)).nextUp
-            }
-            topK.reset()
-            for candidate in found where candidate.id != excluded {
-                if candidate.distance > limit { break }
-                topK.push(index.metric.exactKey(query, index.point(candidate.id), dim: index.dim), candidate.id)
-                reRanked += 1
-            }
-            topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
+        let query = batch.vectors.row(q)
+        var navigation = NavigationQuery(floats: query), error = 0.0
+        if let codes = index.codes { (navigation, error) = codes.query(query, row: queryWords.pointer, scratch: centred.pointer) }
+        let excluded = batch.excludedID(ofRow: q)
+        var current = graph.entryPoint
+        for layer in stride(from: graph.topLevel, to: 0, by: -1) {
+            current = walker.greedy(navigation, from: current, layer: layer)
+        }
+        let found = walker.searchLayer(navigation, from: current, ef: ef, layer: 0)
+        // Only candidates within the slack of the k-th navigation distance can be among the
+        // exact k nearest of `found` (the argument of `CandidateFilters`, with the navigation
+        // distance as the approximate score), and `found` is sorted: scoring that prefix gives
+        // what scoring all of it would.
+        var limit = Float.infinity
+        if let kth = found.lazy.filter({ $0.id != excluded }).dropFirst(k - 1).first {
+            let queryNorm = Double(Kernels.dot(query, query, count: index.dim)).squareRoot()
+            limit = (kth.distance + CandidateFilters.slack(metric: index.metric, dim: index.dim, queryNorm: queryNorm,
+                                                           maxNorm: index.maxNorm, scoreError: error)).nextUp
+        }
+        for candidate in found where candidate.id != excluded {
+            if candidate.distance > limit { break }
+            keep(candidate.id)
+            reRanked += 1
         }
     }
 }

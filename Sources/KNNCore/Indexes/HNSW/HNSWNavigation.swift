@@ -15,10 +15,11 @@ public enum HNSWNavigation: String, Sendable, CaseIterable {
     }
 }
 
-/// A query as navigation reads it: the prepared float vector, and under int16 navigation its
-/// code (`words`, `NavigationCodes.rowWords` long), inverse scale and |q − μ|².
+/// A query as navigation reads it: under float32 navigation the prepared float vector, under
+/// int16 navigation its code (`words`, `NavigationCodes.rowWords` long), inverse scale and
+/// |q − μ|² (dataset vectors have no float copy there).
 struct NavigationQuery {
-    var floats: UnsafePointer<Float>
+    var floats: UnsafePointer<Float>?
     var words: UnsafePointer<Int32>?
     var scale: Float = 0
     var square: Float = 0
@@ -43,9 +44,14 @@ final class NavigationCodes: @unchecked Sendable {
     /// Of the encoded vectors (x − μ under l2), for the error bound of `scoreError`.
     let bounds: Int16Quantization.DatasetBounds
 
-    /// Encodes `count` prepared vectors (row-major in `points`) on `threads` workers, centred on
-    /// `Int16Quantization.mean` under l2 (the same at any thread count).
-    init(points: FloatBuffer, count: Int, dim: Int, metric: Metric, threads: Int) {
+    /// The largest norm of the prepared vectors, for the re-rank's error bound.
+    let maxNorm: Double
+
+    /// Encodes the rows of `data`, prepared for `metric` (unit length under cosine), on `threads`
+    /// workers, centred on `Int16Quantization.mean` under l2 (the same at any thread count). A
+    /// mapped dataset's pages are released chunk by chunk: the codes are all that stays resident.
+    init(data: VectorMatrix, metric: Metric, threads: Int) {
+        let dim = data.dim, count = data.rows
         self.dim = dim
         let rowWords = ((dim + 1) / 2 + 15) / 16 * 16
         self.rowWords = rowWords
@@ -53,26 +59,32 @@ final class NavigationCodes: @unchecked Sendable {
         scales = FloatBuffer(count: count)
         squares = FloatBuffer(count: count)
         let chunk = 1 << 12, chunks = (count + chunk - 1) / chunk
-        centre = metric == .l2 || metric == .sqeuclidean
-            ? Int16Quantization.mean(of: VectorMatrix(rows: count, dim: dim, stride: dim, base: points.pointer, owner: points), threads: threads)
-            : nil
+        centre = metric == .l2 || metric == .sqeuclidean ? Int16Quantization.mean(of: data, threads: threads) : nil
         let words = words, scales = scales, squares = squares, centre = centre
         let chunkBounds = ChunkSlots(count: chunks, initial: Int16Quantization.DatasetBounds())
+        let chunkNorms = ChunkSlots(count: chunks, initial: 0.0)
         Parallel.forEach(chunks, threads: threads) { c in
-            let centred = FloatBuffer(count: dim)
+            let prepared = FloatBuffer(count: dim), centred = FloatBuffer(count: dim)
             var bounds = Int16Quantization.DatasetBounds()
-            for v in (c * chunk)..<min((c + 1) * chunk, count) {
-                let code = Int16Quantization.encode(points.pointer + v * dim, dim: dim, centre: centre, negate: false,
+            var largest = 0.0
+            let rows = (c * chunk)..<min((c + 1) * chunk, count)
+            for v in rows {
+                metric.prepare(data.row(v), into: prepared.pointer, dim: dim)
+                largest = max(largest, Double(Kernels.dot(prepared.pointer, prepared.pointer, count: dim)))
+                let code = Int16Quantization.encode(prepared.pointer, dim: dim, centre: centre, negate: false,
                                                     into: words.pointer + v * rowWords, stride: 1, scratch: centred.pointer)
                 scales.pointer[v] = code.inverseScale
                 squares.pointer[v] = centre == nil ? 0 : Float(code.norm * code.norm)
                 bounds.include(code)
             }
+            data.releasePages(rows: rows)
             chunkBounds.values[c] = bounds
+            chunkNorms.values[c] = largest
         }
         var bounds = Int16Quantization.DatasetBounds()
         for c in 0..<chunks { bounds.include(chunkBounds.values[c]) }
         self.bounds = bounds
+        maxNorm = (0..<chunks).map { chunkNorms.values[$0] }.max().map { $0.squareRoot() } ?? 0
     }
 
     /// Encodes a query for `distance`; `row` and `scratch` are the caller's. Also returns how
@@ -107,8 +119,8 @@ final class NavigationCodes: @unchecked Sendable {
         let centred: Bool
 
         /// Dataset vector `v` as a query (for the build).
-        func query(vector v: Int, floats: UnsafePointer<Float>) -> NavigationQuery {
-            NavigationQuery(floats: floats, words: words + v * rowWords, scale: scales[v], square: squares[v])
+        func query(vector v: Int) -> NavigationQuery {
+            NavigationQuery(floats: nil, words: words + v * rowWords, scale: scales[v], square: squares[v])
         }
 
         /// The navigation distance from its integer dot product with vector `v`: one fixed

@@ -1,0 +1,103 @@
+/// The exact rank keys of a block's candidate lists, computed in dataset order, then each
+/// query's k nearest among its candidates (ties by id).
+///
+/// An index that navigates by compressed vectors (HNSW's int16 codes) needs the float32 vectors
+/// only to score its final candidates. Scoring them query by query reads rows all over the
+/// dataset, so the whole of it has to stay resident; scoring a whole block's candidates grouped
+/// by dataset block reads each block of rows once, in order, and a memory-mapped dataset's pages
+/// are released after each, so resident memory holds the compressed vectors and a few blocks of
+/// rows, not a float32 copy of the dataset. The keys are the shared kernels' (`Metric.exactKey`
+/// on vectors prepared by `Metric.prepare`), so results equal scoring query by query.
+struct ExactReRank: @unchecked Sendable {
+    /// The dataset as loaded, not prepared: rows are prepared for the metric as they are read.
+    let data: VectorMatrix
+    let metric: Metric
+
+    /// Dataset rows per block.
+    let blockRows: Int
+
+    /// `blockRows` defaults to about 4 MiB of float32 rows, so that a worker's block stays in
+    /// cache while its candidates are scored.
+    init(data: VectorMatrix, metric: Metric, blockRows: Int? = nil) {
+        self.data = data
+        self.metric = metric
+        self.blockRows = max(1, blockRows ?? max(64, (4 << 20) / max(data.dim * MemoryLayout<Float>.size, 1)))
+    }
+
+    /// Scores rows `0..<rows` of `candidates` against `queries` (row r is the query of candidate
+    /// row r; `queriesArePrepared` false prepares them for the metric here) and writes each row's
+    /// k nearest into `results`, padded as `TopK.drain` pads.
+    func run(_ candidates: CandidateTable, rows: Int, queries: VectorMatrix, queriesArePrepared: Bool,
+             into results: ResultRows, threads: Int) {
+        precondition(rows <= candidates.capacity && rows <= queries.rows && rows <= results.count)
+        let perRow = candidates.perRow, ids = candidates.ids, counts = candidates.counts
+        let blockRows = blockRows, blockCount = (data.rows + blockRows - 1) / blockRows
+        // Candidate slots (r × perRow + j) bucketed by dataset block, each bucket in slot order.
+        var starts = [Int](repeating: 0, count: blockCount + 1)
+        for r in 0..<rows {
+            for j in 0..<Int(counts[r]) { starts[Int(ids[r * perRow + j]) / blockRows + 1] += 1 }
+        }
+        for b in 0..<blockCount { starts[b + 1] += starts[b] }
+        let slots = AlignedBuffer<Int>(count: starts[blockCount], zeroed: false)
+        var cursor = starts
+        for r in 0..<rows {
+            for j in 0..<Int(counts[r]) {
+                let slot = r * perRow + j, b = Int(ids[slot]) / blockRows
+                slots.pointer[cursor[b]] = slot
+                cursor[b] += 1
+            }
+        }
+        let bucketStarts = starts
+        Parallel.forEach(blockCount, threads: threads) { b in
+            let bucket = slots.pointer + bucketStarts[b]
+            let size = bucketStarts[b + 1] - bucketStarts[b]
+            guard size > 0 else { return }
+            scoreBucket(bucket, count: size, candidates: candidates, queries: queries, queriesArePrepared: queriesArePrepared)
+            data.releasePages(rows: (b * blockRows)..<min((b + 1) * blockRows, data.rows))
+        }
+        // Each row's k nearest among its scored candidates, in chunks of rows.
+        let chunk = 256, k = results.k
+        Parallel.forEach((rows + chunk - 1) / chunk, threads: threads) { c in
+            let topK = TopK(k: k)
+            for r in (c * chunk)..<min((c + 1) * chunk, rows) {
+                topK.reset()
+                for j in 0..<Int(candidates.counts[r]) {
+                    topK.push(candidates.keys[r * perRow + j], Int(candidates.ids[r * perRow + j]))
+                }
+                topK.drain(ids: results.ids(ofRow: r), distances: results.distances(ofRow: r))
+            }
+        }
+    }
+
+    /// Scores one dataset block's slots, sorted by dataset id so that each row is read, and
+    /// prepared, once and the block's pages in order.
+    private func scoreBucket(_ bucket: UnsafeMutablePointer<Int>, count: Int, candidates: CandidateTable, queries: VectorMatrix,
+                             queriesArePrepared: Bool) {
+        let ids = candidates.ids, perRow = candidates.perRow, dim = data.dim
+        var sorted = UnsafeMutableBufferPointer(start: bucket, count: count)
+        sorted.sort { (ids[$0], $0) < (ids[$1], $1) }
+        let prepareRows = metric.normalizesVectors
+        let prepareQueries = prepareRows && !queriesArePrepared
+        let rowScratch = FloatBuffer(count: prepareRows ? dim : 0), queryScratch = FloatBuffer(count: prepareQueries ? dim : 0)
+        var current = -1
+        var row = data.row(0)
+        for i in 0..<count {
+            let slot = bucket[i], id = Int(ids[slot])
+            if id != current {
+                current = id
+                if prepareRows {
+                    metric.prepare(data.row(id), into: rowScratch.pointer, dim: dim)
+                    row = UnsafePointer(rowScratch.pointer)
+                } else {
+                    row = data.row(id)
+                }
+            }
+            var query = queries.row(slot / perRow)
+            if prepareQueries {
+                metric.prepare(query, into: queryScratch.pointer, dim: dim)
+                query = UnsafePointer(queryScratch.pointer)
+            }
+            candidates.keys[slot] = metric.exactKey(query, row, dim: dim)
+        }
+    }
+}

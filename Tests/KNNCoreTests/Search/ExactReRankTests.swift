@@ -1,0 +1,96 @@
+import Testing
+@testable import KNNCore
+
+@Suite struct ExactReRankTests {
+    /// Fills a candidate table from lists of ids.
+    func table(_ lists: [[Int]], perRow: Int) -> CandidateTable {
+        let table = CandidateTable(capacity: lists.count, perRow: perRow)
+        let rows = table.rows(0..<lists.count)
+        for (r, list) in lists.enumerated() {
+            for (j, id) in list.enumerated() { rows.ids(ofRow: r)[j] = Int32(id) }
+            rows.setCount(list.count, ofRow: r)
+        }
+        return table
+    }
+
+    /// (id, distance bits) per rank of each row, after `finalize`.
+    func run(_ reRank: ExactReRank, _ lists: [[Int]], perRow: Int, queries: VectorMatrix, prepared: Bool, k: Int,
+             threads: Int = 1) -> [[(Int64, UInt32)]] {
+        let results = ResultTable(capacity: lists.count, k: k)
+        let rows = results.rows(0..<lists.count)
+        reRank.run(table(lists, perRow: perRow), rows: lists.count, queries: queries, queriesArePrepared: prepared, into: rows, threads: threads)
+        rows.finalize(metric: reRank.metric)
+        return (0..<lists.count).map { r in (0..<k).map { (results.id(row: r, rank: $0), results.distance(row: r, rank: $0).bitPattern) } }
+    }
+
+    @Test func handCheckedScoresTiesAndPadding() {
+        let data = VectorMatrix([[0, 0], [1, 0], [0, 1], [3, 4], [1, 1]])
+        let queries = VectorMatrix([[0, 0], [1, 1], [5, 5]])
+        // Query 0: squared distances 25, 1, 1, 0 to ids 3, 1, 2, 0 — ids 1 and 2 tie, the smaller
+        // id first. Query 1: one candidate, padded. Query 2: none, all padding.
+        let lists = [[3, 1, 2, 0], [4], []]
+        let expected: [[(Int64, Float)]] = [[(0, 0), (1, 1), (2, 1)], [(4, 0), (-1, .infinity), (-1, .infinity)],
+                                            [(-1, .infinity), (-1, .infinity), (-1, .infinity)]]
+        for blockRows in [1, 2, nil] {
+            let got = run(ExactReRank(data: data, metric: .sqeuclidean, blockRows: blockRows), lists, perRow: 4, queries: queries, prepared: true, k: 3)
+            for r in 0..<3 {
+                #expect(got[r].map(\.0) == expected[r].map(\.0), "row \(r), blocks of \(String(describing: blockRows))")
+                #expect(got[r].map(\.1) == expected[r].map(\.1.bitPattern), "row \(r), blocks of \(String(describing: blockRows))")
+            }
+        }
+        // Under l2 the reported distance is the root: 5 for id 3.
+        let l2 = run(ExactReRank(data: data, metric: .l2), [[3]], perRow: 1, queries: queries, prepared: true, k: 1)
+        #expect(l2[0][0].0 == 3 && l2[0][0].1 == Float(5).bitPattern)
+    }
+
+    /// Against scoring each query's candidates one by one on prepared vectors, for every metric,
+    /// block size and thread count, with the queries prepared before or by the pass.
+    @Test(arguments: Metric.allCases)
+    func equalsScoringEachQueryAlone(metric: Metric) throws {
+        let n = 500, dim = 24, k = 10, perRow = 30
+        let raw = Fixtures.randomVectors(n, dim, seed: 71)
+        let rawQueries = Fixtures.randomVectors(40, dim, seed: 72)
+        var rng = SplitMix64(seed: 73)
+        let lists = (0..<rawQueries.count).map { _ in Array((0..<n).shuffled(using: &rng).prefix(Int.random(in: 0...perRow, using: &rng))) }
+        let data = try VectorMatrix(raw).prepared(for: metric), queries = try VectorMatrix(rawQueries).prepared(for: metric)
+        let expected: [[(Int64, UInt32)]] = lists.enumerated().map { r, list in
+            let topK = TopK(k: k)
+            for id in list { topK.push(metric.exactKey(queries.row(r), data.row(id), dim: dim), id) }
+            var ids = [Int64](repeating: 0, count: k), keys = [Float](repeating: 0, count: k)
+            topK.drain(ids: &ids, distances: &keys)
+            return (0..<k).map { (ids[$0], (ids[$0] < 0 ? keys[$0] : metric.reported(rankKey: keys[$0])).bitPattern) }
+        }
+        #expect(expected.contains { $0.contains { $0.0 < 0 } } && expected.contains { $0.allSatisfy { $0.0 >= 0 } })
+        for blockRows in [1, 7, 64, nil] {
+            for threads in [1, 3] {
+                for prepared in [true, false] {
+                    let reRank = ExactReRank(data: VectorMatrix(raw), metric: metric, blockRows: blockRows)
+                    let got = run(reRank, lists, perRow: perRow, queries: prepared ? queries : VectorMatrix(rawQueries), prepared: prepared,
+                                  k: k, threads: threads)
+                    for r in 0..<lists.count {
+                        #expect(got[r].map(\.0) == expected[r].map(\.0) && got[r].map(\.1) == expected[r].map(\.1),
+                                "\(metric) row \(r) blocks \(String(describing: blockRows)) threads \(threads) prepared \(prepared)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A memory-mapped fvecs file (rows strided past their headers, pages released block by
+    /// block) scores as the same vectors in memory do.
+    @Test func mappedDatasetScoresAsInMemory() throws {
+        let folder = TemporaryFolder()
+        let raw = Fixtures.randomVectors(300, 16, seed: 81)
+        let path = folder.write("base.fvecs", Fixtures.fvecs(raw))
+        let mapped = try VectorLoader.load(VectorSource(path: path, format: .fvecs)).matrix
+        #expect(mapped.stride == 17)
+        let queries = VectorMatrix(Fixtures.randomVectors(20, 16, seed: 82))
+        var rng = SplitMix64(seed: 83)
+        let lists = (0..<20).map { _ in Array((0..<300).shuffled(using: &rng).prefix(25)) }
+        for metric in Metric.allCases {
+            let fromFile = run(ExactReRank(data: mapped, metric: metric, blockRows: 16), lists, perRow: 25, queries: queries, prepared: false, k: 5)
+            let inMemory = run(ExactReRank(data: VectorMatrix(raw), metric: metric), lists, perRow: 25, queries: queries, prepared: false, k: 5)
+            for r in 0..<20 { #expect(fromFile[r].map(\.0) == inMemory[r].map(\.0) && fromFile[r].map(\.1) == inMemory[r].map(\.1), "\(metric) row \(r)") }
+        }
+    }
+}
