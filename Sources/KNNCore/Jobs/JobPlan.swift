@@ -23,9 +23,7 @@ public struct JobPlan {
         try spec.checkOutputsAreNotInputs()
         try AtomicOutputFile.checkWritable(spec.output.path)
         try AtomicOutputFile.checkWritable(spec.output.reportPath)
-        let planner = Planner(queryCount: queryCount, k: spec.k, threads: threads,
-                              blockQueries: spec.planner.blockQueries, sliceQueries: spec.planner.sliceQueries ?? spec.index.preferredSliceQueries,
-                              candidatesPerQuery: spec.index.deferredCandidates(k: spec.k, dim: dataset.dim, count: dataset.rows, metric: spec.metric))
+        let planner = Planner.forJob(spec, queryCount: queryCount, datasetRows: dataset.rows, dim: dataset.dim, threads: threads)
         return JobPlan(spec: spec, dataset: dataset, queries: queries, groundtruthRows: groundtruthRows, threads: threads, planner: planner)
     }
 
@@ -41,8 +39,10 @@ public struct JobPlan {
         if !dataset.memoryMapped { total += datasetBytes }
         if let queries { total += (queries.memoryMapped ? planner.blockSize : queries.rows) * queries.dim * floatBytes }
         total += 2 * planner.blockSize * spec.k * 12
-        let candidates = spec.index.deferredCandidates(k: spec.k, dim: dataset.dim, count: dataset.rows, metric: spec.metric)
-        if candidates > 0 { total += planner.blockSize * candidates * 8 + threads * (4 << 20) }
+        if planner.candidatesPerQuery > 0 {
+            total += planner.blockSize * planner.candidatesPerQuery * (8 + ExactReRank.bytesPerSlot) + threads * (4 << 20)
+            if spec.metric.normalizesVectors { total += planner.blockSize * dataset.dim * floatBytes }
+        }
         total += threads * (planner.sliceSize * dataset.dim * floatBytes + spec.k * 16)
         if let groundtruthRows { total += groundtruthRows * spec.k * 4 }
         return total + (24 << 20)

@@ -10,6 +10,8 @@ public struct Planner: Equatable, Sendable {
     public let threads: Int
     public let blockSize: Int
     public let sliceSize: Int
+    /// Candidate slots per query left to the block's exact scoring, 0 for none.
+    public let candidatesPerQuery: Int
 
     /// Result rows of one block (ids and distances, and candidate lists) are capped to this many
     /// bytes, whatever the job asks for.
@@ -19,12 +21,15 @@ public struct Planner: Equatable, Sendable {
 
     /// `sliceQueries` is the job's setting, else the index type's preference, else 64.
     /// `candidatesPerQuery` is the size of the candidate lists an index leaves to the block
-    /// (`DeferredScoring`): they count against the block's bytes too.
-    public init(queryCount: Int, k: Int, threads: Int, blockQueries: Int? = nil, sliceQueries: Int? = nil, candidatesPerQuery: Int = 0) {
+    /// (`DeferredScoring`), and `preparedQueryBytes` what a block keeps per query for scoring
+    /// them (its unit-length copy under cosine): they count against the block's bytes too.
+    public init(queryCount: Int, k: Int, threads: Int, blockQueries: Int? = nil, sliceQueries: Int? = nil, candidatesPerQuery: Int = 0,
+                preparedQueryBytes: Int = 0) {
         self.queryCount = queryCount
         self.threads = max(1, threads)
-        let rowBytes = k * (MemoryLayout<Int64>.size + MemoryLayout<Float>.size)
-            + candidatesPerQuery * (MemoryLayout<Int32>.size + MemoryLayout<Float>.size)
+        self.candidatesPerQuery = candidatesPerQuery
+        let rowBytes = k * (MemoryLayout<Int64>.size + MemoryLayout<Float>.size) + preparedQueryBytes
+            + candidatesPerQuery * (MemoryLayout<Int32>.size + MemoryLayout<Float>.size + ExactReRank.bytesPerSlot)
         let cap = max(1, Self.blockResultBytes / rowBytes)
         blockSize = max(1, min(blockQueries ?? Self.defaultBlockQueries, cap, max(queryCount, 1)))
         sliceSize = max(1, min(sliceQueries ?? Self.defaultSliceQueries, blockSize))
@@ -42,5 +47,16 @@ public struct Planner: Equatable, Sendable {
     public func slices(ofBlockWith rows: Int) -> [Range<Int>] {
         let size = max(1, min(sliceSize, (rows + threads - 1) / threads))
         return stride(from: 0, to: rows, by: size).map { $0..<min($0 + size, rows) }
+    }
+}
+
+extension Planner {
+    /// The plan of a job, the same for `validate` and `run`: the index's deferred candidate lists
+    /// (and, under cosine, the block's unit-length queries that score them) count against blocks.
+    static func forJob(_ spec: JobSpec, queryCount: Int, datasetRows: Int, dim: Int, threads: Int) -> Planner {
+        let candidates = spec.index.deferredCandidates(k: spec.k, dim: dim, count: datasetRows, metric: spec.metric)
+        return Planner(queryCount: queryCount, k: spec.k, threads: threads, blockQueries: spec.planner.blockQueries,
+                       sliceQueries: spec.planner.sliceQueries ?? spec.index.preferredSliceQueries, candidatesPerQuery: candidates,
+                       preparedQueryBytes: candidates > 0 && spec.metric.normalizesVectors ? dim * MemoryLayout<Float>.size : 0)
     }
 }

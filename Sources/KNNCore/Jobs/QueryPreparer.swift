@@ -11,6 +11,18 @@ final class QueryPreparer {
         buffer = metric.normalizesVectors ? FloatBuffer(count: maxRows * queries.dim) : nil
     }
 
+    /// Under cosine, prepares into `block` (when given) from row `atRow` on instead of this
+    /// preparer's buffer: a block buffer that workers fill, each its own rows, and that is read
+    /// again after the block's search.
+    func batch(_ rows: Range<Int>, excludesOwnID: Bool, into block: FloatBuffer?, atRow: Int) -> QueryBatch {
+        guard let block, metric.normalizesVectors else { return batch(rows, excludesOwnID: excludesOwnID) }
+        let dim = queries.dim, start = block.pointer + atRow * dim
+        precondition((atRow + rows.count) * dim <= block.count)
+        for (i, row) in rows.enumerated() { metric.prepare(queries.row(row), into: start + i * dim, dim: dim) }
+        return QueryBatch(vectors: VectorMatrix(rows: rows.count, dim: dim, stride: dim, base: UnsafePointer(start), owner: block),
+                          firstQuery: rows.lowerBound, excludesOwnID: excludesOwnID)
+    }
+
     func batch(_ rows: Range<Int>, excludesOwnID: Bool) -> QueryBatch {
         let dim = queries.dim
         let vectors: VectorMatrix

@@ -3,11 +3,12 @@
 ///
 /// An index that navigates by compressed vectors (HNSW's int16 codes) needs the float32 vectors
 /// only to score its final candidates. Scoring them query by query reads rows all over the
-/// dataset, so the whole of it has to stay resident; scoring a whole block's candidates grouped
-/// by dataset block reads each block of rows once, in order, and a memory-mapped dataset's pages
-/// are released after each, so resident memory holds the compressed vectors and a few blocks of
-/// rows, not a float32 copy of the dataset. The keys are the shared kernels' (`Metric.exactKey`
-/// on vectors prepared by `Metric.prepare`), so results equal scoring query by query.
+/// dataset, so the whole of it has to stay resident; scoring a whole block of queries' candidates
+/// grouped by dataset block reads each needed row once per block of queries, in order, and a
+/// memory-mapped dataset's pages are released after each dataset block, so resident memory holds
+/// the compressed vectors and a few blocks of rows, not a float32 copy of the dataset. The keys
+/// are the shared kernels' (`Metric.exactKey` on vectors prepared by `Metric.prepare`), so
+/// results equal scoring query by query.
 struct ExactReRank: @unchecked Sendable {
     /// The dataset as loaded, not prepared: rows are prepared for the metric as they are read.
     let data: VectorMatrix
@@ -15,14 +16,21 @@ struct ExactReRank: @unchecked Sendable {
 
     /// Dataset rows per block.
     let blockRows: Int
+    /// Whether a memory-mapped dataset's pages are released after each dataset block: yes for a
+    /// whole block of queries; no when one worker scores a slice while others read the same pages.
+    let releasesPages: Bool
 
-    /// `blockRows` defaults to about 4 MiB of float32 rows, so that a worker's block stays in
-    /// cache while its candidates are scored.
-    init(data: VectorMatrix, metric: Metric, blockRows: Int? = nil) {
+    /// `blockRows` defaults to about 4 MiB of float32 rows: what each worker may hold resident
+    /// at a time, and large enough that releasing it is rare.
+    init(data: VectorMatrix, metric: Metric, blockRows: Int? = nil, releasesPages: Bool = true) {
         self.data = data
         self.metric = metric
         self.blockRows = max(1, blockRows ?? max(64, (4 << 20) / max(data.dim * MemoryLayout<Float>.size, 1)))
+        self.releasesPages = releasesPages
     }
+
+    /// Bytes of scratch per candidate slot beside the table's id and key: its index in a bucket.
+    static let bytesPerSlot = MemoryLayout<UInt32>.size
 
     /// Scores rows `0..<rows` of `candidates` against `queries` (row r is the query of candidate
     /// row r; `queriesArePrepared` false prepares them for the metric here) and writes each row's
@@ -30,6 +38,7 @@ struct ExactReRank: @unchecked Sendable {
     func run(_ candidates: CandidateTable, rows: Int, queries: VectorMatrix, queriesArePrepared: Bool,
              into results: ResultRows, threads: Int) {
         precondition(rows <= candidates.capacity && rows <= queries.rows && rows <= results.count)
+        precondition(rows * candidates.perRow <= Int(UInt32.max), "candidate slots must fit 32 bits")
         let perRow = candidates.perRow, ids = candidates.ids, counts = candidates.counts
         let blockRows = blockRows, blockCount = (data.rows + blockRows - 1) / blockRows
         // Candidate slots (r × perRow + j) bucketed by dataset block, each bucket in slot order.
@@ -38,12 +47,12 @@ struct ExactReRank: @unchecked Sendable {
             for j in 0..<Int(counts[r]) { starts[Int(ids[r * perRow + j]) / blockRows + 1] += 1 }
         }
         for b in 0..<blockCount { starts[b + 1] += starts[b] }
-        let slots = AlignedBuffer<Int>(count: starts[blockCount], zeroed: false)
+        let slots = AlignedBuffer<UInt32>(count: starts[blockCount], zeroed: false)
         var cursor = starts
         for r in 0..<rows {
             for j in 0..<Int(counts[r]) {
                 let slot = r * perRow + j, b = Int(ids[slot]) / blockRows
-                slots.pointer[cursor[b]] = slot
+                slots.pointer[cursor[b]] = UInt32(slot)
                 cursor[b] += 1
             }
         }
@@ -53,7 +62,7 @@ struct ExactReRank: @unchecked Sendable {
             let size = bucketStarts[b + 1] - bucketStarts[b]
             guard size > 0 else { return }
             scoreBucket(bucket, count: size, candidates: candidates, queries: queries, queriesArePrepared: queriesArePrepared)
-            data.releasePages(rows: (b * blockRows)..<min((b + 1) * blockRows, data.rows))
+            if releasesPages { data.releasePages(rows: (b * blockRows)..<min((b + 1) * blockRows, data.rows)) }
         }
         // Each row's k nearest among its scored candidates, in chunks of rows.
         let chunk = 256, k = results.k
@@ -71,18 +80,18 @@ struct ExactReRank: @unchecked Sendable {
 
     /// Scores one dataset block's slots, sorted by dataset id so that each row is read, and
     /// prepared, once and the block's pages in order.
-    private func scoreBucket(_ bucket: UnsafeMutablePointer<Int>, count: Int, candidates: CandidateTable, queries: VectorMatrix,
+    private func scoreBucket(_ bucket: UnsafeMutablePointer<UInt32>, count: Int, candidates: CandidateTable, queries: VectorMatrix,
                              queriesArePrepared: Bool) {
         let ids = candidates.ids, perRow = candidates.perRow, dim = data.dim
         var sorted = UnsafeMutableBufferPointer(start: bucket, count: count)
-        sorted.sort { (ids[$0], $0) < (ids[$1], $1) }
+        sorted.sort { (ids[Int($0)], $0) < (ids[Int($1)], $1) }
         let prepareRows = metric.normalizesVectors
         let prepareQueries = prepareRows && !queriesArePrepared
         let rowScratch = FloatBuffer(count: prepareRows ? dim : 0), queryScratch = FloatBuffer(count: prepareQueries ? dim : 0)
         var current = -1
         var row = data.row(0)
         for i in 0..<count {
-            let slot = bucket[i], id = Int(ids[slot])
+            let slot = Int(bucket[i]), id = Int(ids[slot])
             if id != current {
                 current = id
                 if prepareRows {

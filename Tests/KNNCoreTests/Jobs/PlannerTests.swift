@@ -25,10 +25,11 @@ import Testing
         // The cap holds even when the job asks for more.
         let asked = Planner(queryCount: 10_000_000, k: 1 << 20, threads: 2, blockQueries: 1_000_000)
         #expect(asked.blockSize * (1 << 20) * 12 <= Planner.blockResultBytes)
-        // Candidate lists left to the block (8 bytes per slot) count too: 64 MiB / (120 + 8000)
-        // bytes per query is 8,264 queries.
+        // Candidate lists left to the block (12 bytes per slot) count too: 64 MiB / (120 + 12,000)
+        // bytes per query is 5,537 queries; with 1,536 bytes of prepared query, 4,914.
         let deferred = Planner(queryCount: 10_000_000, k: 10, threads: 2, candidatesPerQuery: 1000)
-        #expect(deferred.blockSize == 8264)
+        #expect(deferred.blockSize == 5537)
+        #expect(Planner(queryCount: 10_000_000, k: 10, threads: 2, candidatesPerQuery: 1000, preparedQueryBytes: 1536).blockSize == 4914)
     }
 
     @Test func smallBlocksAreSplitAcrossWorkers() {

@@ -191,7 +191,8 @@ final class HNSWSearcher: NeighborSearcher, CandidateSearcher {
             if (ownCandidates?.capacity ?? -1) < rows { ownCandidates = CandidateTable(capacity: rows, perRow: candidatesPerQuery) }
             let table = ownCandidates!
             findCandidates(batch, into: table.rows(0..<rows))
-            ExactReRank(data: index.data, metric: index.metric)
+            // Other workers may be reading the same mapped pages: leave them resident.
+            ExactReRank(data: index.data, metric: index.metric, releasesPages: false)
                 .run(table, rows: rows, queries: batch.vectors, queriesArePrepared: true, into: results, threads: 1)
             return
         }
