@@ -67,6 +67,30 @@ enum Int16Quantization {
         return encode(scratch, dim: dim, negate: negate, into: words, stride: stride)
     }
 
+    /// What encoding a dataset folds, per chunk of rows: the codes' bounds and the largest
+    /// squared norm of the prepared vectors (not centred).
+    typealias ChunkSummary = (bounds: DatasetBounds, largestSquare: Double)
+
+    /// Encodes one prepared dataset vector as `encode` does (centred when `centre` is given) and
+    /// folds it into `summary`; returns its inverse scale and |x − μ|² (0 uncentred).
+    static func encodeRow(_ prepared: UnsafePointer<Float>, dim: Int, centre: FloatBuffer?, into words: UnsafeMutablePointer<Int32>,
+                          stride: Int, scratch: UnsafeMutablePointer<Float>, summary: inout ChunkSummary) -> (inverseScale: Float, square: Float) {
+        let code = encode(prepared, dim: dim, centre: centre, negate: false, into: words, stride: stride, scratch: scratch)
+        summary.bounds.include(code)
+        summary.largestSquare = max(summary.largestSquare, Double(Kernels.dot(prepared, prepared, count: dim)))
+        return (code.inverseScale, centre == nil ? 0 : Float(code.norm * code.norm))
+    }
+
+    /// The dataset's bounds and largest prepared norm from its chunks' summaries.
+    static func combine(_ summaries: [ChunkSummary]) -> (bounds: DatasetBounds, maxNorm: Double) {
+        var bounds = DatasetBounds(), largest = 0.0
+        for summary in summaries {
+            bounds.include(summary.bounds)
+            largest = max(largest, summary.largestSquare)
+        }
+        return (bounds, largest.squareRoot())
+    }
+
     /// The mean of the rows of `data` (as stored: l2 and sqeuclidean prepare nothing), summed in
     /// double precision per fixed chunk and the chunks added in order, so it is the same at any
     /// thread count; a mapped source's pages are released as they are read. Centring codes on it

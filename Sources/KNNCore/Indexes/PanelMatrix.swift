@@ -60,11 +60,11 @@ extension PanelMatrix {
         max(2, ((rows + 2 * lanes - 1) / (2 * lanes)) * 2)
     }
 
-    /// The packing loop both panel layouts share: on `threads` workers, each taking chunks of
-    /// 256 whole panels (disjoint memory), calls `startChunk` with the chunk's panels and then
-    /// `row` for each of its rows, prepared for the metric, with the worker's scratch (`dim`
-    /// floats), folding into the chunk's copy of `summary`; releases a mapped source's pages as they are consumed. Returns the chunks'
-    /// summaries.
+    /// The packing loop both panel layouts (and HNSW's navigation codes) share: on `threads`
+    /// workers, each taking chunks of 256 whole panels (disjoint memory), calls `startChunk`
+    /// with the chunk's panels and then `row` for each of its rows, prepared for the metric,
+    /// with the worker's scratch (`dim` floats), folding into the chunk's copy of `summary`;
+    /// releases a mapped source's pages as they are consumed. Returns the chunks' summaries.
     static func pack<Summary: Sendable>(data: VectorMatrix, metric: Metric, panelCount: Int, threads: Int, summary: Summary,
                               startChunk: @Sendable (Range<Int>) -> Void,
                               row: @Sendable (Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>, inout Summary) -> Void) -> [Summary] {

@@ -40,24 +40,15 @@ final class QuantizedPanelMatrix: @unchecked Sendable {
         self.centre = centre
         let words = words, scales = scales, bias = bias
         let summaries = PanelMatrix.pack(data: data, metric: metric, panelCount: panelCount, threads: threads,
-                                         summary: (Int16Quantization.DatasetBounds(), 0.0)) { panelRange in
+                                         summary: Int16Quantization.ChunkSummary(Int16Quantization.DatasetBounds(), 0.0)) { panelRange in
             (words.pointer + panelRange.lowerBound * pairs * lanes).update(repeating: 0, count: panelRange.count * pairs * lanes)
         } row: { i, source, scratch, summary in
             let (panel, lane) = i.quotientAndRemainder(dividingBy: lanes)
-            let code = Int16Quantization.encode(source, dim: dim, centre: centre, negate: false,
-                                                into: words.pointer + panel * pairs * lanes + lane, stride: lanes, scratch: scratch)
-            scales.pointer[i] = code.inverseScale
-            bias.pointer[i] = centre == nil ? 0 : Float(code.norm * code.norm)
-            summary.0.include(code)
-            summary.1 = max(summary.1, Double(Kernels.dot(source, source, count: dim)))
+            (scales.pointer[i], bias.pointer[i]) = Int16Quantization.encodeRow(source, dim: dim, centre: centre,
+                                                                               into: words.pointer + panel * pairs * lanes + lane, stride: lanes,
+                                                                               scratch: scratch, summary: &summary)
         }
-        var bounds = Int16Quantization.DatasetBounds(), largest = 0.0
-        for (chunk, normSquared) in summaries {
-            bounds.include(chunk)
-            largest = max(largest, normSquared)
-        }
-        self.bounds = bounds
-        maxNorm = largest.squareRoot()
+        (bounds, maxNorm) = Int16Quantization.combine(summaries)
         for i in data.rows..<(panelCount * lanes) { bias.pointer[i] = .infinity }
     }
 

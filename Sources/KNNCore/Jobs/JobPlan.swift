@@ -40,7 +40,7 @@ public struct JobPlan {
         if let queries { total += (queries.memoryMapped ? planner.blockSize : queries.rows) * queries.dim * floatBytes }
         total += 2 * planner.blockSize * spec.k * 12
         if planner.candidatesPerQuery > 0 {
-            total += planner.blockSize * planner.candidatesPerQuery * (8 + ExactReRank.bytesPerSlot) + threads * (4 << 20)
+            total += planner.blockSize * planner.candidatesPerQuery * (8 + ExactReRank.bytesPerSlot) + threads * ExactReRank.blockBytes
             if spec.metric.normalizesVectors { total += planner.blockSize * dataset.dim * floatBytes }
         }
         total += threads * (planner.sliceSize * dataset.dim * floatBytes + spec.k * 16)

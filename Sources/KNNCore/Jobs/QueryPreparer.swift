@@ -14,27 +14,15 @@ final class QueryPreparer {
     /// Under cosine, prepares into `block` (when given) from row `atRow` on instead of this
     /// preparer's buffer: a block buffer that workers fill, each its own rows, and that is read
     /// again after the block's search.
-    func batch(_ rows: Range<Int>, excludesOwnID: Bool, into block: FloatBuffer?, atRow: Int) -> QueryBatch {
-        guard let block, metric.normalizesVectors else { return batch(rows, excludesOwnID: excludesOwnID) }
-        let dim = queries.dim, start = block.pointer + atRow * dim
-        precondition((atRow + rows.count) * dim <= block.count)
-        for (i, row) in rows.enumerated() { metric.prepare(queries.row(row), into: start + i * dim, dim: dim) }
-        return QueryBatch(vectors: VectorMatrix(rows: rows.count, dim: dim, stride: dim, base: UnsafePointer(start), owner: block),
-                          firstQuery: rows.lowerBound, excludesOwnID: excludesOwnID)
-    }
-
-    func batch(_ rows: Range<Int>, excludesOwnID: Bool) -> QueryBatch {
-        let dim = queries.dim
-        let vectors: VectorMatrix
-        if let buffer {
-            for (i, row) in rows.enumerated() {
-                metric.prepare(queries.row(row), into: buffer.pointer + i * dim, dim: dim)
-            }
-            vectors = VectorMatrix(rows: rows.count, dim: dim, stride: dim, base: UnsafePointer(buffer.pointer), owner: buffer)
-        } else {
-            vectors = queries.subrange(rows)
+    func batch(_ rows: Range<Int>, excludesOwnID: Bool, into block: FloatBuffer? = nil, atRow: Int = 0) -> QueryBatch {
+        guard let target = block ?? buffer, metric.normalizesVectors else {
+            return QueryBatch(vectors: queries.subrange(rows), firstQuery: rows.lowerBound, excludesOwnID: excludesOwnID)
         }
-        return QueryBatch(vectors: vectors, firstQuery: rows.lowerBound, excludesOwnID: excludesOwnID)
+        let dim = queries.dim, start = target.pointer + atRow * dim
+        precondition((atRow + rows.count) * dim <= target.count)
+        for (i, row) in rows.enumerated() { metric.prepare(queries.row(row), into: start + i * dim, dim: dim) }
+        return QueryBatch(vectors: VectorMatrix(rows: rows.count, dim: dim, stride: dim, base: UnsafePointer(start), owner: target),
+                          firstQuery: rows.lowerBound, excludesOwnID: excludesOwnID)
     }
 }
 

@@ -20,12 +20,15 @@ struct ExactReRank: @unchecked Sendable {
     /// whole block of queries; no when one worker scores a slice while others read the same pages.
     let releasesPages: Bool
 
-    /// `blockRows` defaults to about 4 MiB of float32 rows: what each worker may hold resident
-    /// at a time, and large enough that releasing it is rare.
+    /// The default dataset block: what each worker may hold resident at a time, and large
+    /// enough that releasing it is rare.
+    static let blockBytes = 4 << 20
+
+    /// `blockRows` defaults to `blockBytes` of float32 rows.
     init(data: VectorMatrix, metric: Metric, blockRows: Int? = nil, releasesPages: Bool = true) {
         self.data = data
         self.metric = metric
-        self.blockRows = max(1, blockRows ?? max(64, (4 << 20) / max(data.dim * MemoryLayout<Float>.size, 1)))
+        self.blockRows = max(1, blockRows ?? max(64, Self.blockBytes / max(data.dim * MemoryLayout<Float>.size, 1)))
         self.releasesPages = releasesPages
     }
 

@@ -58,33 +58,16 @@ final class NavigationCodes: @unchecked Sendable {
         words = AlignedBuffer(count: count * rowWords)
         scales = FloatBuffer(count: count)
         squares = FloatBuffer(count: count)
-        let chunk = 1 << 12, chunks = (count + chunk - 1) / chunk
         centre = metric == .l2 || metric == .sqeuclidean ? Int16Quantization.mean(of: data, threads: threads) : nil
         let words = words, scales = scales, squares = squares, centre = centre
-        let chunkBounds = ChunkSlots(count: chunks, initial: Int16Quantization.DatasetBounds())
-        let chunkNorms = ChunkSlots(count: chunks, initial: 0.0)
-        Parallel.forEach(chunks, threads: threads) { c in
-            let prepared = FloatBuffer(count: dim), centred = FloatBuffer(count: dim)
-            var bounds = Int16Quantization.DatasetBounds()
-            var largest = 0.0
-            let rows = (c * chunk)..<min((c + 1) * chunk, count)
-            for v in rows {
-                metric.prepare(data.row(v), into: prepared.pointer, dim: dim)
-                largest = max(largest, Double(Kernels.dot(prepared.pointer, prepared.pointer, count: dim)))
-                let code = Int16Quantization.encode(prepared.pointer, dim: dim, centre: centre, negate: false,
-                                                    into: words.pointer + v * rowWords, stride: 1, scratch: centred.pointer)
-                scales.pointer[v] = code.inverseScale
-                squares.pointer[v] = centre == nil ? 0 : Float(code.norm * code.norm)
-                bounds.include(code)
-            }
-            data.releasePages(rows: rows)
-            chunkBounds.values[c] = bounds
-            chunkNorms.values[c] = largest
+        // Rows in order, not panels: the shared loop's panel count only groups rows into chunks.
+        let summaries = PanelMatrix.pack(data: data, metric: metric, panelCount: (count + PanelMatrix.lanes - 1) / PanelMatrix.lanes,
+                                         threads: threads, summary: Int16Quantization.ChunkSummary(Int16Quantization.DatasetBounds(), 0.0)) { _ in
+        } row: { v, prepared, scratch, summary in
+            (scales.pointer[v], squares.pointer[v]) = Int16Quantization.encodeRow(prepared, dim: dim, centre: centre, into: words.pointer + v * rowWords,
+                                                                                  stride: 1, scratch: scratch, summary: &summary)
         }
-        var bounds = Int16Quantization.DatasetBounds()
-        for c in 0..<chunks { bounds.include(chunkBounds.values[c]) }
-        self.bounds = bounds
-        maxNorm = (0..<chunks).map { chunkNorms.values[$0] }.max().map { $0.squareRoot() } ?? 0
+        (bounds, maxNorm) = Int16Quantization.combine(summaries)
     }
 
     /// Encodes a query for `distance`; `row` and `scratch` are the caller's. Also returns how
