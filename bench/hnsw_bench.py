@@ -4,15 +4,20 @@ the same M and efConstruction, the same thread count, in one run.
 
     python3 bench/hnsw_bench.py [--threads 2] [--cases l2-128,cosine-384] [--m 16] [--ef-construction 128]
                                 [--repeats 3] [--efs 10,16,...] [--python ~/.knn-peers/bin/python]
+                                [--binary .build/release/knnbatch]
 
 Uses the datasets of bench/flat_bench.py (run it once first, or this script makes them), and
-knnbatch's exact flat output as ground truth. For each expansion_search / ef in the sweep it
-records recall@10 and batch queries/s of the search phase (knnbatch: its report; hnswlib:
-knn_query over all queries with num_threads; each search is timed --repeats times and the
-median kept), and each process's peak resident memory (knnbatch: its report's
-peak_memory_bytes, the largest over its runs; peers: getrusage's maximum RSS). knnbatch rebuilds the index for each run (the same graph every time; its build
-time is the median of those builds). Prints the sweep and, for recall ≥ 0.95 and ≥ 0.99,
-each library's best queries/s and the ratio.
+knnbatch's exact flat output as ground truth. The libraries run in --repeats rounds, one after
+another within each round, so that a busy spell of this shared machine falls on all of them
+alike. In a round each library builds its index and, for each expansion_search / ef of the
+sweep, searches all queries once (knnbatch: one run per ef, the search phase of its report;
+the peers: one process that builds once, warms up on 200 queries and times knn_query / search
+over all queries with the same thread count). Printed per ef: the median over rounds of recall@10
+and of batch queries/s (the peers' recall varies between rounds, because their multi-threaded
+builds differ; knnbatch builds the same graph every time); the median build time; each process's
+peak resident memory (knnbatch: its report's peak_memory_bytes; peers: getrusage's maximum RSS),
+the largest over rounds. Then, for recall ≥ 0.95 and ≥ 0.99, each library's best queries/s
+and the ratio.
 """
 import argparse
 import json
@@ -52,7 +57,7 @@ if lib == "hnswlib":
         index.set_ef(max(ef, 10))
         index.knn_query(xq[:200], k=10, num_threads=threads)
         times = []
-        for _ in range(3):
+        for _ in range(repeats):
             t = time.perf_counter(); ids, _ = index.knn_query(xq, k=10, num_threads=threads); times.append(time.perf_counter() - t)
         recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(ids, truth)])
         out.append({"ef": ef, "recall": float(recall), "qps": len(xq) / sorted(times)[len(times) // 2]})
@@ -64,6 +69,7 @@ else:
     t0 = time.perf_counter(); index.add(xb); build = time.perf_counter() - t0
     for ef in efs:
         index.hnsw.efSearch = max(ef, 10)
+        index.search(xq[:200], 10)
         times = []
         for _ in range(repeats):
             t = time.perf_counter(); _, ids = index.search(xq, 10); times.append(time.perf_counter() - t)
@@ -99,6 +105,14 @@ def knnbatch_sweep(binary, folder, metric, m, efc, threads, efs, repeats):
     return statistics.median(builds), sweep, max(peaks)
 
 
+def combine(runs):
+    """One library's rounds: the median build time, per ef the median recall and queries/s, and
+    the largest peak memory."""
+    sweep = [{"ef": points[0]["ef"], "recall": statistics.median(p["recall"] for p in points),
+              "qps": statistics.median(p["qps"] for p in points)} for points in zip(*(run[1] for run in runs))]
+    return statistics.median(run[0] for run in runs), sweep, max(run[2] for run in runs)
+
+
 def best(sweep, floor):
     ok = [p for p in sweep if p["recall"] >= floor]
     return max(ok, key=lambda p: p["qps"]) if ok else None
@@ -112,29 +126,36 @@ def main():
     parser.add_argument("--ef-construction", type=int, default=128)
     parser.add_argument("--python", default=os.path.expanduser("~/.knn-peers/bin/python"))
     parser.add_argument("--libs", default="hnswlib,faiss")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="rounds")
     parser.add_argument("--efs", default=",".join(map(str, EFS)))
+    parser.add_argument("--binary", help="a knnbatch binary to measure instead of building this checkout's")
     args = parser.parse_args()
     efs = [int(e) for e in args.efs.split(",")]
-    subprocess.run(["swift", "build", "-c", "release", "--product", "knnbatch"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    binary = os.path.join(ROOT, ".build", "release", "knnbatch")
+    binary = args.binary
+    if binary is None:
+        subprocess.run(["swift", "build", "-c", "release", "--product", "knnbatch"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        binary = os.path.join(ROOT, ".build", "release", "knnbatch")
     for name in args.cases.split(","):
         n, nq, dim, metric, _ = flat_bench.CASES[name]
         folder = flat_bench.make_dataset(name)
         if not os.path.exists(os.path.join(folder, "knnbatch-out.npy")):
             flat_bench.knnbatch_run(binary, folder, metric, 10, args.threads)  # exact ground truth
-        results = {"knnbatch": knnbatch_sweep(binary, folder, metric, args.m, args.ef_construction, args.threads, efs, args.repeats)}
-        for lib in args.libs.split(","):
-            out = subprocess.run([args.python, "-c", PEER, os.path.join(folder, "base.fvecs"), os.path.join(folder, "query.fvecs"),
-                                  os.path.join(folder, "knnbatch-out.npy"), metric, str(args.m), str(args.ef_construction),
-                                  str(args.threads), ",".join(map(str, efs)), lib, str(args.repeats)],
-                                 capture_output=True, text=True,
-                                 env=dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_CORETYPE="SkylakeX"))
-            if out.returncode == 0:
-                data = json.loads(out.stdout.strip().splitlines()[-1])
-                results[lib] = (data["build"], data["sweep"], data["peak_bytes"])
-            else:
-                print(f"{lib}: failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        rounds = {}
+        for _ in range(args.repeats):
+            rounds.setdefault("knnbatch", []).append(
+                knnbatch_sweep(binary, folder, metric, args.m, args.ef_construction, args.threads, efs, 1))
+            for lib in args.libs.split(","):
+                out = subprocess.run([args.python, "-c", PEER, os.path.join(folder, "base.fvecs"), os.path.join(folder, "query.fvecs"),
+                                      os.path.join(folder, "knnbatch-out.npy"), metric, str(args.m), str(args.ef_construction),
+                                      str(args.threads), ",".join(map(str, efs)), lib, "1"],
+                                     capture_output=True, text=True,
+                                     env=dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_CORETYPE="SkylakeX"))
+                if out.returncode == 0:
+                    data = json.loads(out.stdout.strip().splitlines()[-1])
+                    rounds.setdefault(lib, []).append((data["build"], data["sweep"], data["peak_bytes"]))
+                else:
+                    print(f"{lib}: failed: {out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+        results = {lib: combine(runs) for lib, runs in rounds.items()}
         print(f"\n### {name}: {n}×{dim}, {nq} queries, {metric}, k 10, M {args.m}, efConstruction {args.ef_construction}, "
               f"{args.threads} threads\n")
         print("| library | build s | peak MB | " + " | ".join(f"ef {e}" for e in efs) + " |")

@@ -64,6 +64,10 @@ final class MinHeap<Element: Comparable & BitwiseCopyable> {
 
     func removeAll() { count = 0 }
 
+    /// The smallest element, left in place; nil when empty.
+    @inline(__always)
+    var first: Element? { count > 0 ? storage[0] : nil }
+
     @inline(__always)
     func push(_ element: Element) {
         if count == capacity {

@@ -39,10 +39,8 @@ final class HNSWIndex: VectorIndex, DeferredScoringIndex, @unchecked Sendable {
     let codes: NavigationCodes?
     /// The largest prepared vector norm, for the re-rank's error bound.
     let maxNorm: Double
-    /// The storage as the hot paths read it: raw pointers, because reading a class out of an
-    /// optional retains and releases it on every distance.
-    private let pointRows: UnsafePointer<Float>?
-    private let codeView: NavigationCodes.View?
+    /// The navigation distances, as the hot paths read them.
+    let space: NavigationSpace
 
     /// `navigation` defaults to `HNSWNavigation.preferred(kernel:dim:)`.
     init(data: VectorMatrix, metric: Metric, parameters: HNSWParameters, kernel: KernelVariant = .selected, threads: Int = 1,
@@ -76,42 +74,19 @@ final class HNSWIndex: VectorIndex, DeferredScoringIndex, @unchecked Sendable {
             self.points = points
             codes = nil
         }
-        pointRows = points.map { UnsafePointer($0.pointer) }
-        codeView = codes?.view
+        space = NavigationSpace(metric: metric, kernel: kernel, dim: dim, points: points.map { UnsafePointer($0.pointer) }, codes: codes?.view)
         graph = HNSWGraph(count: count, connectivity: parameters.connectivity, seed: parameters.seed)
         HNSWBuilder(index: self, threads: threads).build()
     }
 
     /// Prepared vector `v`, under float32 navigation.
-    @inline(__always) func point(_ v: Int) -> UnsafePointer<Float> { pointRows.unsafelyUnwrapped + v * dim }
+    @inline(__always) func point(_ v: Int) -> UnsafePointer<Float> { space.point(v) }
 
     /// Dataset vector `v` as a navigation query (for the build).
-    @inline(__always)
-    func navigationQuery(vector v: Int) -> NavigationQuery {
-        codeView?.query(vector: v) ?? NavigationQuery(floats: point(v))
-    }
+    @inline(__always) func navigationQuery(vector v: Int) -> NavigationQuery { space.query(vector: v) }
 
     /// The navigation distance from a query to vector `v`.
-    @inline(__always)
-    func distance(_ query: NavigationQuery, _ v: Int) -> Float {
-        if let codes = codeView, let words = query.words {
-            return codes.distance(dot: kernel.quantizedDot(words, codes.words + v * codes.rowWords, words: codes.rowWords), query, v)
-        }
-        return kernel.navigationDistance(metric, query.floats.unsafelyUnwrapped, point(v), dim: dim)
-    }
-
-    /// `distance` to the vectors `ids[0..<count]`, into `out`; `dots` is scratch of `count`.
-    @inline(__always)
-    func distances(_ query: NavigationQuery, ids: UnsafePointer<Int32>, count: Int, into out: UnsafeMutablePointer<Float>,
-                   dots: UnsafeMutablePointer<Int32>) {
-        if let codes = codeView, let words = query.words {
-            kernel.quantizedDots(words, base: codes.words, words: codes.rowWords, ids: ids, count: count, into: dots)
-            for i in 0..<count { out[i] = codes.distance(dot: dots[i], query, Int(ids[i])) }
-        } else {
-            kernel.navigationDistances(metric, query.floats.unsafelyUnwrapped, base: pointRows.unsafelyUnwrapped, dim: dim, ids: ids,
-                                       count: count, into: out)
-        }
-    }
+    @inline(__always) func distance(_ query: NavigationQuery, _ v: Int) -> Float { space.distance(query, v) }
 
     /// Under int16 navigation the exact scores are left to the block (see the type's comment).
     func deferredScoring(k: Int) -> DeferredScoring? {

@@ -1,3 +1,5 @@
+import KNNKernelsVNNI
+
 /// One worker's scratch for walking an HNSW graph: a visited mark per vector with a generation
 /// counter (bumped per walk instead of clearing), a min-heap of candidates to expand and a
 /// bounded max-heap of the best found. Nothing is allocated per walk once capacity is reached.
@@ -6,8 +8,16 @@ final class HNSWWalker {
     /// references on every expansion cost more than a tenth of the build.
     unowned(unsafe) let index: HNSWIndex
     private unowned(unsafe) let graph: HNSWGraph
-    private let visited: UnsafeMutablePointer<UInt32>
-    private var generation: UInt32 = 0
+    /// What the walk reads on every expansion, as raw pointers and values (see `NavigationSpace`):
+    /// the distances, and layer 0's links (`HNSWGraph`'s layout).
+    private let space: NavigationSpace
+    private let links0: UnsafePointer<Int32>
+    private let counts0: UnsafePointer<Int32>
+    private let width0: Int
+    /// One byte per vector, so that the marks of a 1M-vector dataset fit in a core's L2 cache;
+    /// they are cleared once every 255 walks.
+    private let visited: UnsafeMutablePointer<UInt8>
+    private var generation: UInt8 = 0
     /// Candidates to expand, nearest first.
     private let candidates = MinHeap<Neighbor>(capacity: 256)
     /// Bounded max-heap of the best found.
@@ -22,6 +32,10 @@ final class HNSWWalker {
     init(index: HNSWIndex) {
         self.index = index
         graph = index.graph
+        space = index.space
+        links0 = UnsafePointer(index.graph.links0)
+        counts0 = UnsafePointer(index.graph.counts0)
+        width0 = index.graph.capacity(layer: 0)
         visited = .allocate(capacity: max(index.count, 1))
         visited.initialize(repeating: 0, count: max(index.count, 1))
         found = .allocate(capacity: foundCapacity)
@@ -51,24 +65,36 @@ final class HNSWWalker {
     /// them when `markVisited` is false), left in `batchIDs`/`batchDistances`; returns how many.
     @inline(__always)
     private func expand(_ query: NavigationQuery, _ node: Int, layer: Int, markVisited: Bool) -> Int {
-        let (links, count) = graph.links(of: node, layer: layer)
-        var n = 0
-        for i in 0..<Int(count.pointee) {
-            let next = links[i]
-            if markVisited {
-                if visited[Int(next)] == generation { continue }
-                visited[Int(next)] = generation
-            }
-            batchIDs[n] = next
-            n += 1
+        let links: UnsafePointer<Int32>, count: UnsafePointer<Int32>
+        if layer == 0 {
+            (links, count) = (links0 + node &* width0, counts0 + node)
+        } else {
+            let upper = graph.links(of: node, layer: layer)
+            (links, count) = (UnsafePointer(upper.links), UnsafePointer(upper.count))
         }
-        index.distances(query, ids: batchIDs, count: n, into: batchDistances, dots: batchDots)
+        var n = 0
+        if markVisited {
+            // Without a branch on the mark: each link's mark is then an independent load, and
+            // their cache misses overlap instead of each waiting for the branch before it.
+            let generation = generation
+            for i in 0..<Int(count.pointee) {
+                let next = links[i]
+                let difference = visited[Int(next)] ^ generation
+                visited[Int(next)] = generation
+                batchIDs[n] = next
+                n &+= Int((difference | (0 &- difference)) >> 7)
+            }
+        } else {
+            batchIDs.update(from: links, count: Int(count.pointee))
+            n = Int(count.pointee)
+        }
+        space.distances(query, ids: batchIDs, count: n, into: batchDistances, dots: batchDots)
         return n
     }
 
     /// Greedy descent on one layer: moves to the nearest neighbour until none is nearer.
     func greedy(_ query: NavigationQuery, from start: Int, layer: Int) -> Int {
-        var best = Neighbor(distance: index.distance(query, start), id: start)
+        var best = Neighbor(distance: space.distance(query, start), id: start)
         var moved = true
         while moved {
             moved = false
@@ -93,7 +119,7 @@ final class HNSWWalker {
             found = .allocate(capacity: ef)
         }
         nextGeneration()
-        let first = Neighbor(distance: index.distance(query, start), id: start)
+        let first = Neighbor(distance: space.distance(query, start), id: start)
         visited[start] = generation
         candidates.removeAll()
         candidates.push(first)
@@ -102,6 +128,12 @@ final class HNSWWalker {
         while let nearest = candidates.pop() {
             // The nearest unexpanded candidate is farther than everything kept: done.
             if foundCount == ef && found[0] < nearest { break }
+            // The next node to expand is often the nearest left now: its links' cache misses
+            // then overlap this expansion.
+            if layer == 0, let next = candidates.first {
+                Prefetch.read(links0 + next.id &* width0)
+                Prefetch.read(counts0 + next.id)
+            }
             let n = expand(query, nearest.id, layer: layer, markVisited: true)
             for i in 0..<n {
                 let candidate = Neighbor(distance: batchDistances[i], id: Int(batchIDs[i]))

@@ -140,6 +140,59 @@ import Testing
         }
     }
 
+    /// The walker's layer search (marks of one byte reused across walks, branch-free marking,
+    /// prefetches, its heaps) finds exactly what the paper's SEARCH-LAYER written plainly finds,
+    /// with a set of visited ids and sorted arrays, from the same navigation distances. One walker
+    /// serves 600 walks, so its marks wrap round (every 255 walks) twice; the walks that reuse
+    /// the first walk's mark are wide (ef 400), the others narrow (ef 2, from one vector), so
+    /// marks left over from a wide walk would hide vectors from the next wide one.
+    @Test(arguments: HNSWNavigation.allCases)
+    func theWalkIsThePapersSearchLayer(navigation: HNSWNavigation) {
+        let data = Self.clustered(3000, 48, seed: 41), queries = Self.clustered(300, 48, seed: 42)
+        let index = hnsw(data, .l2, navigation: navigation)
+        let walker = HNSWWalker(index: index)
+        let words = AlignedBuffer<Int32>(count: index.codes?.rowWords ?? 0), scratch = FloatBuffer(count: index.dim)
+        for walk in 0..<600 {
+            let wide = walk % 255 == 0
+            let q = walk % queries.count, ef = wide ? 400 : 2, start = wide ? (walk * 37) % data.count : 0
+            queries[q].withUnsafeBufferPointer { vector in
+                let query = index.codes?.query(vector.baseAddress!, row: words.pointer, scratch: scratch.pointer).0
+                    ?? NavigationQuery(floats: vector.baseAddress!)
+                let found = Array(walker.searchLayer(query, from: start, ef: ef, layer: 0))
+                #expect(found.count == ef)
+                let expected = Self.referenceSearchLayer(index, query, from: start, ef: ef)
+                let difference = zip(found, expected).enumerated().first { $1.0 != $1.1 }?.offset
+                #expect(found.count == expected.count && difference == nil, "\(navigation) walk \(walk): first difference at \(difference ?? -1)")
+            }
+        }
+    }
+
+    /// SEARCH-LAYER on layer 0 as the paper states it, with the index's navigation distances.
+    static func referenceSearchLayer(_ index: HNSWIndex, _ query: NavigationQuery, from start: Int, ef: Int) -> [Neighbor] {
+        func distance(_ v: Int) -> Float {
+            var id = Int32(v), out: Float = 0, dot: Int32 = 0
+            index.space.distances(query, ids: &id, count: 1, into: &out, dots: &dot)
+            return out
+        }
+        var visited: Set<Int> = [start]
+        var candidates = [Neighbor(distance: distance(start), id: start)]
+        var found = candidates
+        while let nearest = candidates.min() {
+            candidates.removeAll { $0 == nearest }
+            if found.count == ef && found.max()! < nearest { break }
+            let (links, count) = index.graph.links(of: nearest.id, layer: 0)
+            for next in (0..<Int(count.pointee)).map({ Int(links[$0]) }) where visited.insert(next).inserted {
+                let candidate = Neighbor(distance: distance(next), id: next)
+                if found.count < ef || candidate < found.max()! {
+                    candidates.append(candidate)
+                    found.append(candidate)
+                    if found.count > ef, let worst = found.max() { found.removeAll { $0 == worst } }
+                }
+            }
+        }
+        return found.sorted()
+    }
+
     @Test(arguments: HNSWNavigation.allCases)
     func theGraphIsTheSameAtAnyThreadCount(navigation: HNSWNavigation) {
         let data = Self.clustered(3000, 16, seed: 5)
