@@ -6,9 +6,9 @@ version before it on this noisy machine.
 
 Uses the datasets of bench/flat_bench.py (.bench-data/flat-l2-128 and flat-cosine-384): l2 and
 cosine with their 10,000 queries, and a cosine self-join. For each job prints the median search
-time (each binary's report), every run's time, the largest peak memory, and whether the two
-outputs are byte for byte the same. Build the old version in a separate worktree, e.g.
-`git worktree add /tmp/old <commit> && (cd /tmp/old && swift build -c release)`.
+time (each binary's report), every run's time, the median build time, the largest peak memory,
+and whether the two outputs are byte for byte the same. Build the old version in a separate
+worktree, e.g. `git worktree add /tmp/old <commit> && (cd /tmp/old && swift build -c release)`.
 """
 import argparse
 import json
@@ -33,6 +33,7 @@ def main():
         folder = os.path.join(ROOT, ".bench-data", f"flat-{case}")
         searches = {name: [] for name in binaries}
         peaks = {name: [] for name in binaries}
+        builds = {name: [] for name in binaries}
         for _ in range(args.repeats):
             for name, binary in binaries.items():
                 job = os.path.join(folder, f"job-ab-{name}.json")
@@ -45,11 +46,12 @@ def main():
                     report = json.load(f)
                 searches[name].append(report["timings"]["search"])
                 peaks[name].append(report["peak_memory_bytes"])
+                builds[name].append(report["timings"]["build"])
         with open(os.path.join(folder, "ab-old.npy"), "rb") as f_old, open(os.path.join(folder, "ab-new.npy"), "rb") as f_new:
             same = f_old.read() == f_new.read()
         print(f"{case} {'self-join' if queries == 'self' else 'queries'}, ef {args.ef}: " + "; ".join(
             f"{name} search median {statistics.median(times):.3f} s (runs {', '.join(f'{t:.3f}' for t in sorted(times))}), "
-            f"peak {max(peaks[name]) / 1e6:,.0f} MB" for name, times in searches.items())
+            f"build median {statistics.median(builds[name]):.2f} s, peak {max(peaks[name]) / 1e6:,.0f} MB" for name, times in searches.items())
             + ("; outputs identical" if same else "; OUTPUTS DIFFER"), flush=True)
 
 

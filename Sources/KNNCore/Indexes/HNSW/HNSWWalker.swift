@@ -138,6 +138,10 @@ final class HNSWWalker {
             for i in 0..<n {
                 let candidate = Neighbor(distance: batchDistances[i], id: Int(batchIDs[i]))
                 if foundCount < ef || candidate < found[0] {
+                    if layer == 0 {
+                        Prefetch.read(links0 + candidate.id &* width0)
+                        Prefetch.read(counts0 + candidate.id)
+                    }
                     candidates.push(candidate)
                     BoundedHeap.push(found, count: &foundCount, k: ef, candidate)
                 }
