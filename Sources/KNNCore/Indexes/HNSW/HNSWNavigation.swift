@@ -66,8 +66,9 @@ final class NavigationCodes: @unchecked Sendable {
         let summaries = PanelMatrix.pack(data: data, metric: metric, panelCount: (count + PanelMatrix.lanes - 1) / PanelMatrix.lanes,
                                          threads: threads, summary: Int16Quantization.ChunkSummary(Int16Quantization.DatasetBounds(), 0.0)) { _ in
         } row: { v, prepared, scratch, summary in
-            (factors.pointer[2 * v], factors.pointer[2 * v + 1]) = Int16Quantization.encodeRow(prepared, dim: dim, centre: centre, into: words.pointer + v * rowWords,
-                                                                                  stride: 1, scratch: scratch, summary: &summary)
+            (factors.pointer[2 * v], factors.pointer[2 * v + 1]) =
+                Int16Quantization.encodeRow(prepared, dim: dim, centre: centre, into: words.pointer + v * rowWords, stride: 1,
+                                            scratch: scratch, summary: &summary)
         }
         (bounds, maxNorm) = Int16Quantization.combine(summaries)
     }
