@@ -1,7 +1,4 @@
 // Compiled twice, like QuantizedTileScan.swift (see there): KNNKernelsVNNI holds a symlink.
-#if VNNI
-import Builtin
-#endif
 
 /// Inner products of int16 codes (two per 32-bit word, as `QuantizedTileScan` stores them), one
 /// pair of rows at a time, for graph indexes that compare a query with scattered vectors. The
@@ -32,7 +29,7 @@ public enum QuantizedPairDot {
             let row = UnsafeRawPointer(base + Int(ids[i]) * words)
             var offset = 0
             while offset < words &* 4 {
-                Builtin.int_prefetch_RawPointer((row + offset)._rawValue, Int32(0)._value, Int32(3)._value, Int32(1)._value)
+                Prefetch.read(row + offset)
                 offset &+= 64
             }
         }
