@@ -35,11 +35,15 @@ struct JobInputs {
         }
     }
 
-    /// Warnings worth a line on stderr and in the report.
-    static func warnings(spec: JobSpec, datasetRows: Int) -> [String] {
+    /// Warnings worth a line on stderr and in the report: the readers' notes on how they read
+    /// the inputs, and k beyond the dataset.
+    static func warnings(spec: JobSpec, dataset: VectorFileInfo, queries: VectorFileInfo?) -> [String] {
+        var warnings = dataset.notes + (queries?.notes ?? [])
+        let datasetRows = dataset.rows
         let available = spec.queries == .dataset ? datasetRows - 1 : datasetRows
-        guard spec.k > available else { return [] }
+        guard spec.k > available else { return warnings }
         let what = spec.queries == .dataset ? "\(datasetRows) dataset vectors leave \(available) neighbours per query in a self-join" : "the dataset has \(datasetRows) vectors"
-        return ["k = \(spec.k) but \(what): each query's neighbours are padded to k with id -1 (distance +inf in npy, missing rows in csv)"]
+        warnings.append("k = \(spec.k) but \(what): each query's neighbours are padded to k with id -1 (distance +inf in npy, missing rows in csv)")
+        return warnings
     }
 }

@@ -71,7 +71,7 @@ public struct JobPlan {
             "plan         \(planner.queryCount) queries in \(planner.blockCount) block(s) of up to \(planner.blockSize), slices of up to \(planner.sliceSize)",
             "memory       about \(Format.bytes(expectedMemoryBytes))",
         ]
-        lines += JobInputs.warnings(spec: spec, datasetRows: dataset.rows).map { "warning      \($0)" }
+        lines += JobInputs.warnings(spec: spec, dataset: dataset, queries: queries).map { "warning      \($0)" }
         return lines.joined(separator: "\n")
     }
 }

@@ -41,14 +41,15 @@ public enum JobRunner {
 
         let inputs = try JobInputs.load(spec)
         let loaded = Clock.now()
-        let warnings = JobInputs.warnings(spec: spec, datasetRows: inputs.dataset.info.rows)
+        let warnings = JobInputs.warnings(spec: spec, dataset: inputs.dataset.info, queries: inputs.queries?.info)
         if !options.quiet { for warning in warnings { printError("warning: \(warning)") } }
 
         let index = try spec.index.build(data: inputs.dataset.matrix, metric: spec.metric, threads: threads, file: spec.dataset.path)
         let built = Clock.now()
 
         let queries = inputs.queryMatrix
-        let planner = Planner.forJob(spec, queryCount: queries.rows, datasetRows: inputs.dataset.info.rows, dim: inputs.dataset.info.dim, threads: threads)
+        let planner = Planner.forJob(spec, queryCount: queries.rows, datasetRows: inputs.dataset.info.rows, dim: inputs.dataset.info.dim, threads: threads,
+                                     candidatesPerQuery: (index as? DeferredScoringIndex)?.deferredScoring(k: spec.k)?.candidatesPerQuery ?? 0)
         let writer = try ResultWriters.make(spec.output.format, file: output, queryCount: queries.rows, k: spec.k,
                                             labels: OutputLabels(queries: inputs.queryLabels, dataset: inputs.dataset.labels))
         let search = BlockSearch(index: index, queries: queries, planner: planner, k: spec.k,

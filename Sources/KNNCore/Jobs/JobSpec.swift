@@ -138,6 +138,10 @@ public struct JobSpec: Sendable {
                 throw object.error(key, "applies to csv files only; this file is \(format.rawValue)")
             }
         }
+        source.text.labelSpaces = try object.bool("label_spaces") ?? false
+        if format != .text && object.value("label_spaces") != nil {
+            throw object.error("label_spaces", "applies to word-vector text files only; this file is \(format.rawValue)")
+        }
         try object.rejectUnknownKeys()
         return source
     }
@@ -187,6 +191,7 @@ public struct JobSpec: Sendable {
             var members: [(key: String, value: JSONValue)] = [("path", .string(Paths.absolute(s.path))), ("format", .string(s.format.rawValue))]
             if let labels = s.labelsPath { members.append(("labels", .string(Paths.absolute(labels)))) }
             if let header = s.csv.header { members.append(("header", .bool(header))) }
+            if s.text.labelSpaces { members.append(("label_spaces", .bool(true))) }
             switch s.csv.labelColumn {
             case .name(let name)?: members.append(("label_column", .string(name)))
             case .index(let index)?: members.append(("label_column", .integer(index)))

@@ -53,8 +53,10 @@ public struct Planner: Equatable, Sendable {
 extension Planner {
     /// The plan of a job, the same for `validate` and `run`: the index's deferred candidate lists
     /// (and, under cosine, the block's unit-length queries that score them) count against blocks.
-    static func forJob(_ spec: JobSpec, queryCount: Int, datasetRows: Int, dim: Int, threads: Int) -> Planner {
-        let candidates = spec.index.deferredCandidates(k: spec.k, dim: dim, count: datasetRows, metric: spec.metric)
+    /// `candidatesPerQuery` is the built index's count, which can exceed the spec's estimate when
+    /// the data holds identical rows (`DuplicateRows`).
+    static func forJob(_ spec: JobSpec, queryCount: Int, datasetRows: Int, dim: Int, threads: Int, candidatesPerQuery: Int? = nil) -> Planner {
+        let candidates = candidatesPerQuery ?? spec.index.deferredCandidates(k: spec.k, dim: dim, count: datasetRows, metric: spec.metric)
         return Planner(queryCount: queryCount, k: spec.k, threads: threads, blockQueries: spec.planner.blockQueries,
                        sliceQueries: spec.planner.sliceQueries ?? spec.index.preferredSliceQueries, candidatesPerQuery: candidates,
                        preparedQueryBytes: candidates > 0 && spec.metric.normalizesVectors ? dim * MemoryLayout<Float>.size : 0)

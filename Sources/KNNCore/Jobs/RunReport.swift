@@ -23,6 +23,8 @@ struct RunReport {
         if let hnsw = index as? HNSWIndex {
             members.removeAll { $0.key == "navigation" }
             members.append(("navigation", .string(hnsw.navigation.rawValue)))
+            // Identical rows share one graph node (`DuplicateRows`).
+            members.append(("duplicate_rows", .integer(hnsw.duplicates?.copies ?? 0)))
         }
         if let reason { members += [("chosen_by", .string("auto")), ("reason", .string(reason))] }
         return .object(members)
@@ -30,11 +32,13 @@ struct RunReport {
 
     var json: JSONValue {
         func vectors(_ info: VectorFileInfo) -> JSONValue {
-            .object([
+            var members: [(key: String, value: JSONValue)] = [
                 ("path", .string(Paths.absolute(info.path))), ("format", .string(info.format.rawValue)),
                 ("rows", .integer(info.rows)), ("dim", .integer(info.dim)), ("element_type", .string(info.element.rawValue)),
                 ("file_bytes", .integer(info.fileBytes)), ("memory_mapped", .bool(info.memoryMapped)), ("labels", .bool(info.hasLabels)),
-            ])
+            ]
+            if let header = info.header { members.append(("header", .bool(header))) }
+            return .object(members)
         }
         func seconds(_ value: Double) -> JSONValue { .decimal(value) }
         let queryCount = planner.queryCount

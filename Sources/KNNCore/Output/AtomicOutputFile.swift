@@ -16,11 +16,8 @@ public final class AtomicOutputFile {
         self.path = path
         let folder = Paths.directory(of: path)
         temporaryPath = folder + "/." + Paths.fileName(of: path) + ".\(getpid()).knnbatch-tmp"
+        try Self.checkDestination(path)
         try Self.makeFolders(folder, for: path)
-        var info = stat()
-        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
-            throw KNNError.io(path: path, message: "cannot write the output: it is a folder")
-        }
         fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw KNNError.io(path: path, message: "cannot write in folder \(folder): \(systemErrorText(errno))")
@@ -87,10 +84,8 @@ public final class AtomicOutputFile {
     /// Checks, without creating anything, that `path` could be written: its nearest existing
     /// ancestor is a folder we may write in, and the path itself is not a folder.
     public static func checkWritable(_ path: String) throws(KNNError) {
+        try checkDestination(path)
         var info = stat()
-        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
-            throw KNNError.io(path: path, message: "cannot write the output: it is a folder")
-        }
         var folder = Paths.directory(of: path)
         while stat(folder, &info) != 0 {
             let parent = Paths.directory(of: folder)
@@ -99,6 +94,22 @@ public final class AtomicOutputFile {
         }
         guard (info.st_mode & S_IFMT) == S_IFDIR else { throw KNNError.io(path: path, message: "cannot write the output: \(folder) is not a folder") }
         guard access(folder, W_OK) == 0 else { throw KNNError.io(path: path, message: "cannot write in folder \(folder): \(systemErrorText(errno))") }
+    }
+
+    /// An existing destination must be a regular file (or a link to one): the new file is
+    /// renamed over it, so a device or a FIFO (`/dev/null` in a root cron job) would be replaced
+    /// by a regular file.
+    private static func checkDestination(_ path: String) throws(KNNError) {
+        guard Paths.isWithinLimits(path) else {
+            throw KNNError.io(path: Paths.abbreviated(path), message: "cannot write the output: the path is longer than the system allows")
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }
+        let kind = info.st_mode & S_IFMT
+        if kind == S_IFDIR { throw KNNError.io(path: path, message: "cannot write the output: it is a folder") }
+        guard kind == S_IFREG else {
+            throw KNNError.io(path: path, message: "cannot write the output: it exists and is \(FileKind.name(of: info.st_mode)), not a regular file; knnbatch writes a new file and renames it into place, which would replace it")
+        }
     }
 
     private static func makeFolders(_ folder: String, for path: String) throws(KNNError) {

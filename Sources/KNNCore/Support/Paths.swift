@@ -38,4 +38,31 @@ enum Paths {
         let cwd = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return normalize(cwd + "/" + path)
     }
+
+    /// Whether the path fits the system's limits (PATH_MAX in all, NAME_MAX per component):
+    /// checked before any work, since a longer one fails only when the file is opened.
+    static func isWithinLimits(_ path: String) -> Bool {
+        path.utf8.count < Int(PATH_MAX) && path.split(separator: "/").allSatisfy { $0.utf8.count <= Int(NAME_MAX) }
+    }
+
+    /// The start and end of a path too long to print whole.
+    static func abbreviated(_ path: String) -> String {
+        path.count <= 120 ? path : String(path.prefix(60)) + "…" + String(path.suffix(40)) + " (\(path.utf8.count) bytes)"
+    }
+}
+
+/// Names of the kinds of file that `stat` distinguishes, for messages.
+enum FileKind {
+    static func name(of mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: return "a regular file"
+        case S_IFDIR: return "a folder"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFSOCK: return "a socket"
+        case S_IFLNK: return "a symbolic link"
+        default: return "a special file"
+        }
+    }
 }

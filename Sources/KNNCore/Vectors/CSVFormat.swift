@@ -2,8 +2,14 @@
 /// optional label column. Fields may be quoted as RFC 4180 describes (`"Paris, FR"`), with `""`
 /// for a quote inside a quoted field; quoted fields do not span lines.
 ///
-/// Whether the first line is a header: `header: true/false` in the job spec decides; when it is
-/// absent, the first line is a header exactly when one of its numeric-column fields is not a number.
+/// Whether the first line is a header: `header: true/false` in the job spec decides. When it is
+/// absent, the first line is a header when one of its numeric-column fields is not a number, or
+/// when its fields are the column numbers 0, 1, 2, … that pandas writes for an unnamed matrix
+/// (three columns or more); that second case could be a vector, so it comes with a note.
+///
+/// pandas' index column: a first column whose header is empty (or "Unnamed: 0") and whose values
+/// are the row numbers 0, 1, 2, … is the row index `DataFrame.to_csv` writes by default, not a
+/// dimension; it is dropped, with a note.
 enum CSVFormat {
     struct Options: Equatable {
         var header: Bool? = nil
@@ -20,6 +26,10 @@ enum CSVFormat {
         var labels: [String]?
         /// Line number (1-based) of each vector, for error messages.
         var lines: [Int]
+        /// Whether the first line was read as a header.
+        var header: Bool
+        /// Decisions the file did not settle by itself, for the report and stderr.
+        var notes: [String] = []
     }
 
     /// Splits one line into fields; nil when a quote is unbalanced.
@@ -87,9 +97,16 @@ enum CSVFormat {
         let numericColumns = (0..<columnCount).filter { $0 != labelIndex }
         guard !numericColumns.isEmpty else { throw fail(first.number, "no numeric columns besides the label column") }
 
+        var notes: [String] = []
         let hasHeader: Bool
-        if case .name? = options.labelColumn { hasHeader = true } else {
-            hasHeader = options.header ?? numericColumns.contains { number(firstFields[$0]) == nil }
+        if case .name? = options.labelColumn { hasHeader = true } else if let header = options.header { hasHeader = header } else if
+            numericColumns.contains(where: { number(firstFields[$0]) == nil }) { hasHeader = true } else if
+            isColumnNumbering(numericColumns.map { firstFields[$0] }) {
+            hasHeader = true
+            let preview = firstFields.count > 4 ? firstFields.prefix(3).joined(separator: ",") + ",…," + firstFields.last! : firstFields.joined(separator: ",")
+            notes.append("\(file.path): line \(first.number) (\(preview)) is read as a header: its fields are the column numbers pandas writes; set \"header\": false if it is a vector")
+        } else {
+            hasHeader = false
         }
 
         var values: [Float] = []
@@ -111,7 +128,22 @@ enum CSVFormat {
             try addRow(number, row)
         }
         guard !lineNumbers.isEmpty else { throw KNNError.data(file: file.path, location: nil, message: "no data rows after the header line: no vectors") }
-        let matrix = VectorMatrix(rows: lineNumbers.count, dim: numericColumns.count, values: values)
-        return Parsed(matrix: matrix, labels: labelIndex == nil ? nil : labels, lines: lineNumbers)
+        var dim = numericColumns.count
+        let rows = lineNumbers.count
+        if hasHeader, numericColumns.first == 0, dim > 1, ["", "Unnamed: 0"].contains(firstFields[0].trimmingSpaces),
+           (0..<rows).allSatisfy({ values[$0 * dim] == Float($0) }) {
+            values = (0..<rows).flatMap { values[($0 * dim + 1)..<(($0 + 1) * dim)] }
+            dim -= 1
+            notes.append("\(file.path): column 1 has no name and holds the row numbers 0 to \(rows - 1), the index pandas writes: it is not read as a dimension")
+        }
+        let matrix = VectorMatrix(rows: rows, dim: dim, values: values)
+        return Parsed(matrix: matrix, labels: labelIndex == nil ? nil : labels, lines: lineNumbers, header: hasHeader, notes: notes)
+    }
+
+    /// Whether `fields` are 0, 1, 2, … written as plain integers, at least three of them (a
+    /// 2-d vector (0, 1) is too common to take for a header).
+    static func isColumnNumbering(_ fields: [String]) -> Bool {
+        guard fields.count >= 3 else { return false }
+        return fields.enumerated().allSatisfy { $1.trimmingSpaces == String($0) }
     }
 }

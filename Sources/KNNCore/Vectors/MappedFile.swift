@@ -9,7 +9,9 @@ public final class MappedFile: @unchecked Sendable {
 
     public init(path: String) throws(KNNError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO would otherwise wait for a writer for ever; it is refused
+        // below, and has no effect on regular files.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             let code = errno
             throw KNNError.io(path: path, message: code == ENOENT ? "no such file" : "cannot open: \(systemErrorText(code))")
@@ -22,7 +24,7 @@ public final class MappedFile: @unchecked Sendable {
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw KNNError.io(path: path, message: "not a regular file")
+            throw KNNError.io(path: path, message: "not a regular file (\(FileKind.name(of: info.st_mode)))")
         }
         let size = Int(info.st_size)
         descriptor = fd

@@ -7,6 +7,8 @@ public struct VectorSource: Equatable, Sendable {
     public var labelsPath: String?
     /// CSV only: header and label column.
     var csv = CSVFormat.Options()
+    /// Word-vector text only: whether labels may contain spaces.
+    var text = WordVectorFormat.Options()
 
     public init(path: String, format: VectorFormat, labelsPath: String? = nil) {
         self.path = path
@@ -27,6 +29,11 @@ public struct VectorFileInfo: Equatable, Sendable {
     /// Whether the vectors are searched straight from the memory map (float32 binary files).
     public var memoryMapped: Bool
     public var hasLabels: Bool
+    /// CSV only: whether the first line was read as a header.
+    public var header: Bool? = nil
+    /// How the reader settled what the file did not say plainly (a header made of numbers,
+    /// pandas' index column): warnings, on stderr and in the report.
+    public var notes: [String] = []
 }
 
 /// Loaded vectors with their labels and, for text formats, the line each vector came from.
@@ -101,8 +108,10 @@ public enum VectorLoader {
             let parsed = try CSVFormat.parse(file, options: source.csv)
             loaded = LoadedVectors(info: info(source, file, rows: parsed.matrix.rows, dim: parsed.matrix.dim, element: .float32, mapped: false, labels: parsed.labels != nil),
                                    matrix: parsed.matrix, labels: parsed.labels, lines: parsed.lines)
+            loaded.info.header = parsed.header
+            loaded.info.notes = parsed.notes
         case .text:
-            let parsed = try WordVectorFormat.parse(file)
+            let parsed = try WordVectorFormat.parse(file, options: source.text)
             loaded = LoadedVectors(info: info(source, file, rows: parsed.matrix.rows, dim: parsed.matrix.dim, element: .float32, mapped: false, labels: true),
                                    matrix: parsed.matrix, labels: parsed.labels, lines: parsed.lines)
         }

@@ -4,9 +4,11 @@ import Testing
 @Suite struct TextFormatTests {
     let folder = TemporaryFolder()
 
-    func load(_ name: String, _ format: VectorFormat, csv: CSVFormat.Options = .init(), labels: String? = nil) throws -> LoadedVectors {
+    func load(_ name: String, _ format: VectorFormat, csv: CSVFormat.Options = .init(), text: WordVectorFormat.Options = .init(),
+              labels: String? = nil) throws -> LoadedVectors {
         var source = VectorSource(path: folder.file(name), format: format, labelsPath: labels.map(folder.file))
         source.csv = csv
+        source.text = text
         return try VectorLoader.load(source)
     }
 
@@ -85,13 +87,68 @@ import Testing
         #expect(dataError { _ = try load("wrong.vec", .text) }! == ("line 1", "header line announces 3 vectors, the file has 1"))
     }
 
-    @Test func wordVectorLabelsMayContainSpacesButRowsMayNotBeShort() throws {
+    @Test func wordVectorLabelsMayContainSpacesOnlyWhenAskedAndRowsMayNotBeShort() throws {
         folder.write("s.txt", text: "a 1 2\nat name 3 4\n")
-        #expect(try load("s.txt", .text).labels == ["a", "at name"])
+        #expect(try load("s.txt", .text, text: .init(labelSpaces: true)).labels == ["a", "at name"])
+        #expect(dataError { _ = try load("s.txt", .text) }! == ("line 2", "expected a label and 2 numbers (the dimension of line 1), found 4 fields; "
+                                                                + "if labels contain spaces, set \"label_spaces\": true"))
         folder.write("short.txt", text: "a 1 2\nb 3\n")
-        #expect(dataError { _ = try load("short.txt", .text) }! == ("line 2", "expected a label and 2 numbers, found 2 fields"))
+        #expect(dataError { _ = try load("short.txt", .text) }! == ("line 2", "expected a label and 2 numbers (the dimension of line 1), found 2 fields"))
         folder.write("nan.txt", text: "a 1 2\nb 3 x\n")
         #expect(dataError { _ = try load("nan.txt", .text) }! == ("line 2", "value 2 (\"x\") is not a number"))
+    }
+
+    /// A short first line used to set the dimension and fold the other lines' extra numbers into
+    /// their labels, silently.
+    @Test func aShortFirstLineIsAnErrorNotADimension() {
+        let eight = (1...8).map { " 0.\($0)" }.joined()
+        folder.write("short-first.txt", text: "the 0.5 0.25\nof\(eight)\nand\(eight)\n")
+        let error = dataError { _ = try load("short-first.txt", .text) }
+        #expect(error?.location == "line 2")
+        #expect(error?.message.hasPrefix("expected a label and 2 numbers (the dimension of line 1), found 9 fields") == true)
+    }
+
+    /// A first line of two digit strings is a fastText header even when a number overflows: an
+    /// error naming the line, not a one-dimensional vector labelled with the count.
+    @Test func anOverflowingFastTextHeaderIsAnError() {
+        folder.write("huge.vec", text: "99999999999999999999999 3\nhello 1 2 3\n")
+        #expect(dataError { _ = try load("huge.vec", .text) }! ==
+                ("line 1", "header line \"99999999999999999999999 3\" announces more vectors or dimensions than can be read"))
+        folder.write("wide.vec", text: "1 99999999\nhello 1 2 3\n")
+        #expect(dataError { _ = try load("wide.vec", .text) }?.location == "line 1")
+        folder.write("other.vec", text: "1 3\nhello 1 2\n")
+        #expect(dataError { _ = try load("other.vec", .text) }! == ("line 2", "expected a label and 3 numbers (the dimension of the header on line 1), found 3 fields"))
+    }
+
+    /// pandas' `to_csv(index=False)` of an unnamed matrix writes the column numbers as its header.
+    @Test func csvHeaderOfColumnNumbersIsAHeaderWithANote() throws {
+        folder.write("p.csv", text: "0,1,2\n0.5,1.5,2.5\n3,4,5\n")
+        let loaded = try load("p.csv", .csv)
+        #expect(loaded.matrix.toArrays() == [[0.5, 1.5, 2.5], [3, 4, 5]])
+        #expect(loaded.info.header == true)
+        #expect(loaded.info.notes.count == 1 && loaded.info.notes[0].contains("line 1 (0,1,2) is read as a header"))
+        // Told otherwise, the line is a vector and nothing is noted.
+        let asData = try load("p.csv", .csv, csv: .init(header: false))
+        #expect(asData.matrix.toArrays().first == [0, 1, 2] && asData.info.notes.isEmpty && asData.info.header == false)
+        // Not the column numbers: data.
+        for text in ["0,2,1\n1,1,1\n", "0,1.0,2\n1,1,1\n", "1,2,3\n1,1,1\n", "0,1\n1,1\n", "0\n1\n"] {
+            folder.write("d.csv", text: text)
+            let d = try load("d.csv", .csv)
+            #expect(d.info.header == false && d.info.notes.isEmpty, "\(text)")
+        }
+    }
+
+    /// pandas' default `to_csv()` adds an unnamed index column of row numbers: not a dimension.
+    @Test func csvPandasIndexColumnIsNotADimension() throws {
+        folder.write("i.csv", text: ",0,1\n0,0.5,1.5\n1,2.5,3.5\n2,4,5\n")
+        let loaded = try load("i.csv", .csv)
+        #expect(loaded.matrix.toArrays() == [[0.5, 1.5], [2.5, 3.5], [4, 5]])
+        #expect(loaded.info.notes.count == 1 && loaded.info.notes[0].contains("column 1 has no name and holds the row numbers 0 to 2"))
+        folder.write("u.csv", text: "Unnamed: 0,a,b\n0,0.5,1.5\n1,2.5,3.5\n")
+        #expect(try load("u.csv", .csv).matrix.dim == 2)
+        // An unnamed first column that is not the row numbers stays a dimension.
+        folder.write("v.csv", text: ",a,b\n0,0.5,1.5\n7,2.5,3.5\n")
+        #expect(try load("v.csv", .csv).matrix.toArrays() == [[0, 0.5, 1.5], [7, 2.5, 3.5]])
     }
 
     @Test func labelsFileMustMatchTheVectorCount() throws {

@@ -23,10 +23,12 @@ final class HNSWBuilder: @unchecked Sendable {
     }
 
     func build() {
-        let graph = index.graph, n = index.count
+        let graph = index.graph
+        // The nodes: every row, or one row of each group of identical rows.
+        var order = index.duplicates?.representatives ?? Array(0..<index.count)
+        let n = order.count
         guard n > 0 else { return }
         // The insertion order: a Fisher–Yates shuffle seeded from the job's seed.
-        var order = Array(0..<n)
         var rng = SplitMix(seed: index.parameters.seed ^ 0x5851_F42D_4C95_7F2D)
         for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
         graph.entryPoint = order[0]

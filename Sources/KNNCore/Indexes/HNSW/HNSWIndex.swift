@@ -41,6 +41,9 @@ final class HNSWIndex: VectorIndex, DeferredScoringIndex, @unchecked Sendable {
     let maxNorm: Double
     /// The navigation distances, as the hot paths read them.
     let space: NavigationSpace
+    /// Groups of identical rows: the graph holds one node per group (see `DuplicateRows`); nil
+    /// when every row is distinct.
+    let duplicates: DuplicateRows?
 
     /// `navigation` defaults to `HNSWNavigation.preferred(kernel:dim:)`.
     init(data: VectorMatrix, metric: Metric, parameters: HNSWParameters, kernel: KernelVariant = .selected, threads: Int = 1,
@@ -75,6 +78,7 @@ final class HNSWIndex: VectorIndex, DeferredScoringIndex, @unchecked Sendable {
             codes = nil
         }
         space = NavigationSpace(metric: metric, kernel: kernel, dim: dim, points: points.map { UnsafePointer($0.pointer) }, codes: codes?.view)
+        duplicates = DuplicateRows.find(in: data, metric: metric, threads: threads)
         graph = HNSWGraph(count: count, connectivity: parameters.connectivity, seed: parameters.seed)
         HNSWBuilder(index: self, threads: threads).build()
     }
@@ -93,9 +97,12 @@ final class HNSWIndex: VectorIndex, DeferredScoringIndex, @unchecked Sendable {
         codes == nil ? nil : DeferredScoring(reRank: ExactReRank(data: data, metric: metric), candidatesPerQuery: candidateSlots(k: k))
     }
 
-    /// The most candidates a query can return: the layer-0 search keeps `ef` (one more than k
-    /// when the query's own id is excluded).
-    func candidateSlots(k: Int) -> Int { max(parameters.expansionSearch, k + 1) }
+    /// The most candidates a query can return: the layer-0 search keeps `ef` nodes (one more
+    /// than k when the query's own id is excluded), and a node with copies stands for up to k ids.
+    func candidateSlots(k: Int) -> Int {
+        let nodes = max(parameters.expansionSearch, k + 1)
+        return duplicates?.expandedCount(nodes: nodes, limit: k) ?? nodes
+    }
 
     func makeSearcher(k: Int) -> any NeighborSearcher { HNSWSearcher(index: self, k: k) }
 
@@ -203,6 +210,16 @@ final class HNSWSearcher: NeighborSearcher, CandidateSearcher {
             let queryNorm = Double(Kernels.dot(query, query, count: index.dim)).squareRoot()
             limit = (kth.distance + CandidateFilters.slack(metric: index.metric, dim: index.dim, queryNorm: queryNorm,
                                                            maxNorm: index.maxNorm, scoreError: error)).nextUp
+        }
+        if let duplicates = index.duplicates {
+            for candidate in found {
+                if candidate.distance > limit { break }
+                duplicates.forEachMember(of: candidate.id, excluding: excluded, limit: k) { id in
+                    keep(id)
+                    reRanked += 1
+                }
+            }
+            return
         }
         for candidate in found where candidate.id != excluded {
             if candidate.distance > limit { break }
