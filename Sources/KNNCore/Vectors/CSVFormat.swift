@@ -1,6 +1,6 @@
 /// Comma-separated vectors: one vector per line, numeric columns, an optional header line and an
 /// optional label column. Fields may be quoted as RFC 4180 describes (`"Paris, FR"`), with `""`
-/// for a quote inside a quoted field; quoted fields do not span lines.
+/// for a quote inside a quoted field and line breaks inside quotes.
 ///
 /// Whether the first line is a header: `header: true/false` in the job spec decides. When it is
 /// absent, the first line is a header when one of its numeric-column fields is not a number, or
@@ -32,37 +32,61 @@ enum CSVFormat {
         var notes: [String] = []
     }
 
-    /// Splits one line into fields; nil when a quote is unbalanced.
-    static func fields(_ line: UnsafeRawBufferPointer) -> [String]? {
-        var fields: [String] = []
-        var field: [UInt8] = []
-        var i = 0
-        var quoted = false
-        var wasQuoted = false
-        while i < line.count {
-            let c = line[i]
-            if quoted {
-                if c == 0x22 {
-                    if i + 1 < line.count && line[i + 1] == 0x22 { field.append(0x22); i += 1 } else { quoted = false }
-                } else {
-                    field.append(c)
+    /// The records of a CSV text: fields split at commas, RFC 4180 quotes (`""` for a quote
+    /// inside quotes, line breaks inside quotes kept in the field), blank lines skipped. `line`
+    /// is where a record starts; `fields` is nil when a quote is still open at the end of the text.
+    struct Records: Sequence, IteratorProtocol {
+        let bytes: UnsafeRawBufferPointer
+        private var position = 0
+        private var lineNumber = 1
+
+        init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+        mutating func next() -> (line: Int, fields: [String]?)? {
+            while position < bytes.count {
+                let start = lineNumber
+                var fields: [String] = []
+                var field: [UInt8] = []
+                var quoted = false, wasQuoted = false, blank = true
+                func endField() {
+                    fields.append(String(decoding: field, as: UTF8.self))
+                    field.removeAll(keepingCapacity: true)
+                    wasQuoted = false
                 }
-            } else if c == 0x2C {
-                fields.append(String(decoding: field, as: UTF8.self))
-                field.removeAll(keepingCapacity: true)
-                wasQuoted = false
-            } else if c == 0x22 && field.allSatisfy({ $0 == 0x20 }) && !wasQuoted {
-                field.removeAll()
-                quoted = true
-                wasQuoted = true
-            } else {
-                field.append(c)
+                while position < bytes.count {
+                    let c = bytes[position]
+                    position += 1
+                    if c == 0x0A { lineNumber += 1 }
+                    if quoted {
+                        if c == 0x22 {
+                            if position < bytes.count && bytes[position] == 0x22 { field.append(0x22); position += 1 } else { quoted = false }
+                        } else {
+                            field.append(c)
+                        }
+                    } else if c == 0x0A {
+                        break
+                    } else if c == 0x0D && (position == bytes.count || bytes[position] == 0x0A) {
+                        continue  // "\r\n" ends a line as "\n" does
+                    } else if c == 0x2C {
+                        blank = false
+                        endField()
+                    } else if c == 0x22 && field.allSatisfy({ $0 == 0x20 }) && !wasQuoted {
+                        field.removeAll()
+                        quoted = true
+                        wasQuoted = true
+                        blank = false
+                    } else {
+                        if c != 0x20 && c != 0x09 { blank = false }
+                        field.append(c)
+                    }
+                }
+                if quoted { return (start, nil) }
+                if blank { continue }
+                endField()
+                return (start, fields)
             }
-            i += 1
+            return nil
         }
-        guard !quoted else { return nil }
-        fields.append(String(decoding: field, as: UTF8.self))
-        return fields
     }
 
     static func number(_ field: String) -> Float? {
@@ -75,27 +99,27 @@ enum CSVFormat {
         // A UTF-8 byte order mark is not part of the first field.
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
         let text = file.bytes.starts(with: bom) ? UnsafeRawBufferPointer(rebasing: file.bytes[3...]) : file.bytes
-        var lines = TextLines(text).lazy.filter { !$0.line.isBlank }.makeIterator()
-        guard let first = lines.next() else { throw KNNError.data(file: file.path, location: nil, message: "file is empty: no vectors") }
-        guard let firstFields = fields(first.line) else { throw fail(first.number, "unbalanced double quote") }
+        var records = Records(text)
+        guard let first = records.next() else { throw KNNError.data(file: file.path, location: nil, message: "file is empty: no vectors") }
+        guard let firstFields = first.fields else { throw fail(first.line, "unbalanced double quote") }
         let columnCount = firstFields.count
 
         // Which column holds labels, if any; by name it needs a header.
         var labelIndex: Int? = nil
         switch options.labelColumn {
         case .index(let index)?:
-            guard index < columnCount else { throw fail(first.number, "label_column \(index) does not exist: the line has \(columnCount) columns (numbered from 0)") }
+            guard index < columnCount else { throw fail(first.line, "label_column \(index) does not exist: the line has \(columnCount) columns (numbered from 0)") }
             labelIndex = index
         case .name(let name)?:
             guard options.header != false else { throw KNNError.data(file: file.path, location: nil, message: "label_column \"\(name)\" names a header column, but header is false") }
             guard let index = firstFields.firstIndex(where: { $0.trimmingSpaces == name }) else {
-                throw fail(first.number, "no column named \"\(name)\" in the header (columns: \(firstFields.joined(separator: ", ")))")
+                throw fail(first.line, "no column named \"\(name)\" in the header (columns: \(firstFields.joined(separator: ", ")))")
             }
             labelIndex = index
         case nil: break
         }
         let numericColumns = (0..<columnCount).filter { $0 != labelIndex }
-        guard !numericColumns.isEmpty else { throw fail(first.number, "no numeric columns besides the label column") }
+        guard !numericColumns.isEmpty else { throw fail(first.line, "no numeric columns besides the label column") }
 
         var notes: [String] = []
         let hasHeader: Bool
@@ -104,7 +128,7 @@ enum CSVFormat {
             isColumnNumbering(numericColumns.map { firstFields[$0] }) {
             hasHeader = true
             let preview = firstFields.count > 4 ? firstFields.prefix(3).joined(separator: ",") + ",…," + firstFields.last! : firstFields.joined(separator: ",")
-            notes.append("\(file.path): line \(first.number) (\(preview)) is read as a header: its fields are the column numbers pandas writes; set \"header\": false if it is a vector")
+            notes.append("\(file.path): line \(first.line) (\(preview)) is read as a header: its fields are the column numbers pandas writes; set \"header\": false if it is a vector")
         } else {
             hasHeader = false
         }
@@ -122,9 +146,9 @@ enum CSVFormat {
             if let labelIndex { labels.append(row[labelIndex]) }
             lineNumbers.append(number)
         }
-        if !hasHeader { try addRow(first.number, firstFields) }
-        while let (number, line) = lines.next() {
-            guard let row = fields(line) else { throw fail(number, "unbalanced double quote") }
+        if !hasHeader { try addRow(first.line, firstFields) }
+        while let (number, fields) = records.next() {
+            guard let row = fields else { throw fail(number, "unbalanced double quote") }
             try addRow(number, row)
         }
         guard !lineNumbers.isEmpty else { throw KNNError.data(file: file.path, location: nil, message: "no data rows after the header line: no vectors") }

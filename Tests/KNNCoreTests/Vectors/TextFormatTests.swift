@@ -50,6 +50,19 @@ import Testing
         #expect(byIndex.labels == byName.labels)
     }
 
+    /// RFC 4180 allows line breaks inside quotes; line numbers stay those of the file.
+    @Test func csvQuotedFieldsMaySpanLines() throws {
+        folder.write("m.csv", text: "x,name,y\r\n1,\"two\r\nlines\",2\r\n3,\"x\",4\r\n\r\n5,\"a\"\"b\n\nc\",oops\n")
+        let error = dataError { _ = try load("m.csv", .csv, csv: .init(labelColumn: .name("name"))) }
+        #expect(error?.location == "line 6" && error?.message == "column 3: \"oops\" is not a number")
+        folder.write("n.csv", text: "x,name,y\n1,\"two\nlines\",2\n3,\"x\",4\n")
+        let loaded = try load("n.csv", .csv, csv: .init(labelColumn: .name("name")))
+        #expect(loaded.labels == ["two\nlines", "x"])
+        #expect(loaded.matrix.toArrays() == [[1, 2], [3, 4]])
+        folder.write("open.csv", text: "1,2\n3,\"4\n5,6\n")
+        #expect(dataError { _ = try load("open.csv", .csv) }! == ("line 2", "unbalanced double quote"))
+    }
+
     @Test func csvErrorsNameLineAndColumn() {
         folder.write("bad.csv", text: "1,2\n3,x4\n")
         #expect(dataError { _ = try load("bad.csv", .csv) }! == ("line 2", "column 2: \"x4\" is not a number"))
