@@ -34,6 +34,9 @@ let package = Package(
         .target(name: "KNNCore", dependencies: ["KNNKernelsBaseline", "KNNKernelsAVX2", "KNNKernelsAVX512", "KNNKernelsVNNI"],
                 swiftSettings: [optimizedInDebug, .unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "knnbatch", dependencies: ["KNNCore"]),
+        // Fuzz targets for the parsers (Tests/Fuzz/run.sh builds them with -sanitize=fuzzer);
+        // built normally, a tool that replays inputs through them.
+        .executableTarget(name: "knnbatch-fuzz", dependencies: ["KNNCore"]),
         .testTarget(name: "KNNCoreTests", dependencies: ["KNNCore"]),
         // Runs the built `knnbatch` binary on the jobs in jobs/ and on bad inputs.
         .testTarget(name: "EndToEndTests", dependencies: ["knnbatch", "KNNCore"]),

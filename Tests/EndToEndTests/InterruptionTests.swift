@@ -33,7 +33,24 @@ import Testing
         if signal != SIGKILL {
             // Caught signals remove the temporary files; only kill -9 can leave one behind.
             #expect(running.process.terminationStatus == 128 + signal)
+            let stderr = String(decoding: running.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(stderr.hasPrefix("error: stopped by SIG"), "\(stderr)")
             #expect(!w.allFiles.contains { $0.hasSuffix(".knnbatch-tmp") }, "\(w.allFiles)")
         }
+    }
+
+    /// A mapped input truncated while it is read raises SIGBUS: the error names the file.
+    @Test func anInputThatShrinksIsNamed() throws {
+        let w = Workspace()
+        slowJob(w)
+        let running = try Knnbatch.start(["run", "job.json", "--quiet"], in: w.path)
+        #expect(waitForTemporary(w))
+        usleep(300_000)
+        #expect(truncate(w.file("base.fvecs"), 4096) == 0)
+        running.process.waitUntilExit()
+        let stderr = String(decoding: running.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(running.process.terminationStatus == 74)
+        #expect(stderr.contains("base.fvecs: an input file shrank or vanished"), "\(stderr)")
+        #expect(w.text("result.npy") == "previous complete result")
     }
 }

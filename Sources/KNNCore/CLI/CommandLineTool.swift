@@ -12,8 +12,12 @@ public enum CommandLineTool {
     public static func main(_ arguments: [String]) -> Int32 {
         do {
             let invocation = try parse(Array(arguments.dropFirst()))
-            return try execute(invocation)
+            let status = try execute(invocation)
+            TemporaryFiles.finishCreatedFolders(keep: true)
+            return status
         } catch {
+            // Folders created for the outputs of a run that failed go too, when empty.
+            TemporaryFiles.finishCreatedFolders(keep: false)
             if case .usage = error {
                 printError("error: \(error) (see knnbatch --help)")
             } else {
@@ -74,6 +78,7 @@ public enum CommandLineTool {
     }
 
     static func execute(_ invocation: Invocation) throws(KNNError) -> Int32 {
+        if invocation.command == .run || invocation.command == .validate { try KernelVariant.checkEnvironment() }
         switch invocation.command {
         case .version:
             print("knnbatch \(Version.current)")
@@ -84,6 +89,7 @@ public enum CommandLineTool {
             let options = JobRunner.Options(threads: invocation.threads)
             let plan = try JobPlan.make(spec, threads: JobRunner.threadCount(spec: spec, options: options))
             print(plan.summary)
+            try plan.checkMemory()
             print("ok: the job is valid")
         case .run:
             TemporaryFiles.installSignalHandlers()

@@ -43,6 +43,19 @@ public enum KernelVariant: String, CaseIterable, Sendable {
         return supported.first ?? .baseline
     }()
 
+    /// Refuses a `KNNBATCH_KERNEL` that names no build, or one this CPU cannot run, instead of
+    /// quietly running another.
+    static func checkEnvironment() throws(KNNError) {
+        guard let forced = getenv("KNNBATCH_KERNEL").map({ String(cString: $0) }) else { return }
+        guard let variant = KernelVariant(rawValue: forced) else {
+            throw KNNError.usage("KNNBATCH_KERNEL=\(forced): no such kernel build (builds: \(allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard variant.isSupported else {
+            let missing = variant.requiredFlags.subtracting(cpuFlags).sorted().joined(separator: ", ")
+            throw KNNError.usage("KNNBATCH_KERNEL=\(forced): this CPU cannot run that build (it lacks \(missing); builds it can run: \(supported.map(\.rawValue).joined(separator: ", ")))")
+        }
+    }
+
     static let cpuFlags: Set<String> = {
         guard let line = ProcFile.line(startingWith: "flags", in: "/proc/cpuinfo") else { return [] }
         return Set(line.split(separator: ":", maxSplits: 1).last?.split(separator: " ").map { $0.trimmingSpaces } ?? [])

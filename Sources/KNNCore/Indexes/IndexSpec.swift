@@ -53,7 +53,7 @@ public enum IndexSpec: Equatable, Sendable {
             spec = type == "kdtree" ? .kdtree(parameters) : .balltree(parameters)
         case "hnsw":
             var parameters = HNSWParameters()
-            if let m = try object.int("connectivity", in: 0...Int.max) {
+            if let m = try object.int("connectivity", in: Int.min...Int.max) {
                 guard m >= 2 else { throw object.error("connectivity", "must be at least 2, found \(m): with fewer links per vector the graph degenerates into chains") }
                 guard m <= 256 else { throw object.error("connectivity", "must be at most 256, found \(m)") }
                 parameters.connectivity = m

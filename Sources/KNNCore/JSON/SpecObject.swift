@@ -51,6 +51,9 @@ struct SpecObject {
     /// short for the operating system after every check had looked at the whole string).
     mutating func path(_ key: String) throws(KNNError) -> String? {
         guard let text = try string(key) else { return nil }
+        guard Paths.isWithinLimits(text) else {
+            throw error(key, "the path is longer than the system allows (\(text.utf8.count) bytes; at most \(PATH_MAX - 1), \(NAME_MAX) per name)")
+        }
         guard !text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
             throw error(key, "contains a control character; paths must be plain text")
         }

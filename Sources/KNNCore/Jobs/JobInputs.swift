@@ -28,6 +28,25 @@ struct JobInputs {
         return JobInputs(dataset: dataset, queries: queries, groundtruth: groundtruth)
     }
 
+    /// The bytes that loading the binary inputs converts to float32 (all but aligned float32,
+    /// which is mapped), from their headers alone, so that a conversion too big for memory fails
+    /// before it starts. Text inputs are sized once parsed.
+    static func conversionBytes(_ spec: JobSpec) throws(KNNError) -> Int {
+        var sources = [spec.dataset]
+        if case .file(let source) = spec.queries { sources.append(source) }
+        var total = 0
+        for source in sources {
+            let layout: BinaryLayout
+            switch source.format {
+            case .npy: layout = try NPYFormat.layout(of: MappedFile(path: source.path))
+            case .fvecs, .bvecs, .ivecs: layout = try TexmexFormat.layout(of: MappedFile(path: source.path), format: source.format)
+            case .csv, .text: continue
+            }
+            if !layout.isMappable { total += layout.rows * layout.dim * MemoryLayout<Float>.size }
+        }
+        return total
+    }
+
     static func checkDimensions(dataset: VectorFileInfo, queries: VectorFileInfo, spec: JobSpec) throws(KNNError) {
         guard dataset.dim == queries.dim else {
             throw KNNError.data(file: queries.path, location: nil,

@@ -27,6 +27,12 @@ public struct JobPlan {
         return JobPlan(spec: spec, dataset: dataset, queries: queries, groundtruthRows: groundtruthRows, threads: threads, planner: planner)
     }
 
+    /// The program itself: about 24 MiB of runtime, measured.
+    static let runtimeBytes = 24 << 20
+
+    /// Address space the memory-mapped inputs take (counted by `ulimit -v`, not as resident memory).
+    var mappedBytes: Int { [dataset, queries].compactMap { $0 }.filter(\.memoryMapped).map(\.fileBytes).reduce(0, +) }
+
     /// Bytes the run is expected to hold at its peak: the index (its copy or codes of the dataset
     /// and its structure; a mapped input's pages are released as they are read, a converted or
     /// parsed input stays), one block of queries, two blocks of results and the block's candidate
@@ -43,9 +49,48 @@ public struct JobPlan {
             total += planner.blockSize * planner.candidatesPerQuery * (8 + ExactReRank.bytesPerSlot) + threads * ExactReRank.blockBytes
             if spec.metric.normalizesVectors { total += planner.blockSize * dataset.dim * floatBytes }
         }
-        total += threads * (planner.sliceSize * dataset.dim * floatBytes + spec.k * 16)
+        // Per worker: a slice of prepared queries and its top-k; HNSW's walkers also mark each
+        // vector visited (a byte each), for the build's workers as for the search's.
+        total += planner.workers * (planner.sliceSize * dataset.dim * floatBytes + spec.k * 16)
+        if case .hnsw = spec.index.resolved(dim: dataset.dim, count: dataset.rows, metric: spec.metric).spec {
+            total += max(planner.workers, min(threads, HNSWBuilder.largestBatch)) * dataset.rows
+        }
         if let groundtruthRows { total += groundtruthRows * spec.k * 4 }
-        return total + (24 << 20)
+        return max(total, loadingBytes) + Self.runtimeBytes
+    }
+
+    /// The limits this run would meet here.
+    var memoryBudget: MemoryBudget { MemoryBudget.current(maxMemory: spec.maxMemory) }
+
+    /// Fails when the run would not fit (`validate` says so before any work).
+    func checkMemory() throws(KNNError) {
+        try memoryBudget.check(expected: expectedMemoryBytes, mapped: mappedBytes, file: spec.jobPath, what: "the job")
+    }
+
+    /// The output file's size: npy records are 12 bytes; a CSV line holds the query, rank and id
+    /// numbers and a distance of up to 15 characters (labels counted at 16 bytes each).
+    var expectedOutputBytes: Int {
+        let rows = planner.queryCount * min(spec.k, spec.queries == .dataset ? dataset.rows - 1 : dataset.rows)
+        switch spec.output.format {
+        case .npy: return 128 + planner.queryCount * spec.k * 12
+        case .csv:
+            let digits = { (n: Int) in String(max(n, 1)).count }
+            var line = digits(planner.queryCount) + digits(spec.k) + digits(dataset.rows) + 15 + 4
+            if queries?.hasLabels ?? dataset.hasLabels { line += 17 }
+            if dataset.hasLabels { line += 17 }
+            return 40 + rows * line
+        }
+    }
+
+    /// The peak while the inputs are read: every converted or parsed input, and for the largest
+    /// text input its parser's transient copies (the growing array of values, up to twice its
+    /// size, then the aligned copy) and one record's fields.
+    var loadingBytes: Int {
+        let inputs = [dataset, queries].compactMap { $0 }
+        let held = inputs.filter { !$0.memoryMapped }.map { $0.rows * $0.dim * MemoryLayout<Float>.size }.reduce(0, +)
+        let parsing = inputs.filter { $0.format == .csv || $0.format == .text }
+            .map { 2 * $0.rows * $0.dim * MemoryLayout<Float>.size + $0.dim * 64 }.max() ?? 0
+        return held + parsing
     }
 
     public var summary: String {
@@ -69,9 +114,19 @@ public struct JobPlan {
         lines += [
             "threads      \(threads)",
             "plan         \(planner.queryCount) queries in \(planner.blockCount) block(s) of up to \(planner.blockSize), slices of up to \(planner.sliceSize)",
-            "memory       about \(Format.bytes(expectedMemoryBytes))",
+            "memory       about \(Format.bytes(expectedMemoryBytes))" + (memoryBudget.tightest.map { "; limit \(Format.bytes($0.bytes)), \($0.source)" } ?? ""),
+            "output size  about \(Format.bytes(expectedOutputBytes))",
         ]
         lines += JobInputs.warnings(spec: spec, dataset: dataset, queries: queries).map { "warning      \($0)" }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension JobPlan {
+    /// The plan of inputs already loaded (`run`), with the same estimates as `validate`.
+    init(loaded inputs: JobInputs, spec: JobSpec, threads: Int) {
+        let queryCount = inputs.queryMatrix.rows
+        self.init(spec: spec, dataset: inputs.dataset.info, queries: inputs.queries?.info, groundtruthRows: inputs.groundtruth.map { _ in queryCount },
+                  threads: threads, planner: Planner.forJob(spec, queryCount: queryCount, datasetRows: inputs.dataset.info.rows, dim: inputs.dataset.info.dim, threads: threads))
     }
 }

@@ -39,8 +39,13 @@ public enum JobRunner {
         let output = try AtomicOutputFile(path: spec.output.path)
         let reportFile = try AtomicOutputFile(path: spec.output.reportPath)
 
+        let budget = MemoryBudget.current(maxMemory: spec.maxMemory)
+        try budget.check(expected: JobInputs.conversionBytes(spec) + JobPlan.runtimeBytes, file: spec.jobPath, what: "loading the inputs")
         let inputs = try JobInputs.load(spec)
         let loaded = Clock.now()
+        // Every input's shape is known now: the whole run's estimate, before the build.
+        let plan = JobPlan(loaded: inputs, spec: spec, threads: threads)
+        try budget.check(expected: plan.expectedMemoryBytes, mapped: plan.mappedBytes, file: spec.jobPath, what: "the job")
         let warnings = JobInputs.warnings(spec: spec, dataset: inputs.dataset.info, queries: inputs.queries?.info)
         if !options.quiet { for warning in warnings { printError("warning: \(warning)") } }
 
@@ -125,9 +130,9 @@ final class BlockSearch: @unchecked Sendable {
         self.planner = planner
         self.selfJoin = selfJoin
         self.metric = metric
-        let searchers = (0..<planner.threads).map { _ in index.makeSearcher(k: k) }
+        let searchers = (0..<planner.workers).map { _ in index.makeSearcher(k: k) }
         self.searchers = searchers
-        preparers = (0..<planner.threads).map { _ in QueryPreparer(queries: queries, metric: metric, maxRows: planner.sliceSize) }
+        preparers = (0..<planner.workers).map { _ in QueryPreparer(queries: queries, metric: metric, maxRows: planner.sliceSize) }
         if let scoring = (index as? DeferredScoringIndex)?.deferredScoring(k: k) {
             precondition(scoring.candidatesPerQuery == planner.candidatesPerQuery, "the plan must count the index's candidate lists")
             deferred = Deferred(scoring: scoring, searchers: searchers.map { $0 as! any CandidateSearcher },
@@ -141,7 +146,7 @@ final class BlockSearch: @unchecked Sendable {
     func run(block: Range<Int>, into table: ResultTable, progress: Progress) {
         let slices = planner.slices(ofBlockWith: block.count)
         let next = SliceCounter()
-        DispatchQueue.concurrentPerform(iterations: min(planner.threads, slices.count)) { worker in
+        DispatchQueue.concurrentPerform(iterations: min(planner.workers, slices.count)) { worker in
             while true {
                 let s = next.take()
                 guard s < slices.count else { return }

@@ -18,6 +18,9 @@ public struct JobSpec: Sendable {
     /// An ivecs file with the true neighbour ids of each query.
     public var groundtruthPath: String?
     public var planner: PlannerSettings
+    /// The most memory the run may use, in bytes (`max_memory`): checked against the estimate
+    /// before anything large is loaded or built.
+    public var maxMemory: Int? = nil
 
     public enum QuerySource: Equatable, Sendable {
         /// `"queries": "self"`: every dataset vector is a query that excludes its own id.
@@ -96,12 +99,41 @@ public struct JobSpec: Sendable {
             planner.sliceQueries = try object.int("slice_queries", in: 1...Int.max)
             try object.rejectUnknownKeys()
         }
+        var maxMemory: Int? = nil
+        if let value = root.value("max_memory") { maxMemory = try parseBytes(value, field: "max_memory", in: root) }
         try root.rejectUnknownKeys()
 
-        let spec = JobSpec(jobPath: jobPath, dataset: dataset, queries: queries, k: k, metric: metric, index: index,
+        var spec = JobSpec(jobPath: jobPath, dataset: dataset, queries: queries, k: k, metric: metric, index: index,
                            output: output, threads: threads, groundtruthPath: groundtruthPath, planner: planner)
+        spec.maxMemory = maxMemory
         try spec.checkOutputDoesNotOverwriteInputs()
         return spec
+    }
+
+    /// A size in bytes: a whole number, or a string with a unit ("512MiB", "8 GB", "2G"; K, M,
+    /// G, T as powers of 1,024 with or without "i", and "B" optional).
+    static func parseBytes(_ value: JSONValue, field: String, in object: SpecObject) throws(KNNError) -> Int {
+        let units: [String: Int] = ["": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var bytes: Int? = nil
+        switch value {
+        case .number:
+            bytes = try SpecObject.integer(value, range: 1...Int.max) { message throws(KNNError) in throw object.error(field, message) }
+        case .string(let text):
+            let trimmed = text.trimmingSpaces.uppercased()
+            let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
+            var unit = trimmed.dropFirst(digits.count).trimmingSpaces
+            if unit.hasSuffix("B") { unit.removeLast() }
+            if unit.hasSuffix("I") { unit.removeLast() }
+            if let number = Int(digits), number > 0, let scale = units[unit] {
+                let (product, overflow) = number.multipliedReportingOverflow(by: scale)
+                if !overflow { bytes = product }
+            }
+            guard let bytes else { throw object.error(field, "expected a size such as 8589934592, \"512MiB\" or \"8GiB\", found \"\(text)\"") }
+            return bytes
+        default:
+            throw object.error(field, "expected a size in bytes or a string such as \"8GiB\", found \(value.kindName)")
+        }
+        return bytes!
     }
 
     private static func parseSource(_ object: inout SpecObject, jobPath: String) throws(KNNError) -> VectorSource {
@@ -217,6 +249,7 @@ public struct JobSpec: Sendable {
             ("threads", .integer(threadsUsed)),
         ]
         if let groundtruthPath { members.append(("groundtruth", .object([("path", .string(Paths.absolute(groundtruthPath)))]))) }
+        if let maxMemory { members.append(("max_memory", .integer(maxMemory))) }
         return .object(members)
     }
 }

@@ -37,6 +37,10 @@ public struct Planner: Equatable, Sendable {
 
     public var blockCount: Int { (queryCount + blockSize - 1) / blockSize }
 
+    /// Workers that can have a slice at once: no block has more slices than queries, so threads
+    /// beyond that would only hold scratch.
+    public var workers: Int { min(threads, blockSize) }
+
     public func block(_ index: Int) -> Range<Int> {
         let start = index * blockSize
         return start..<min(start + blockSize, queryCount)

@@ -120,7 +120,9 @@ public final class AtomicOutputFile {
         }
         let parent = Paths.directory(of: folder)
         if parent != folder { try makeFolders(parent, for: path) }
-        if mkdir(folder, 0o755) != 0 && errno != EEXIST {
+        if mkdir(folder, 0o755) == 0 {
+            TemporaryFiles.registerCreatedFolder(folder)
+        } else if errno != EEXIST {
             throw KNNError.io(path: path, message: "cannot create folder \(folder): \(systemErrorText(errno))")
         }
     }

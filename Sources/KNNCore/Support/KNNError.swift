@@ -11,6 +11,9 @@ public enum KNNError: Error, Equatable, CustomStringConvertible {
     case data(file: String, location: String?, message: String)
     /// A missing or unreadable input, or an output that cannot be written (exit 74).
     case io(path: String, message: String)
+    /// The job needs more memory than a limit allows (exit 75, EX_TEMPFAIL: it may fit later,
+    /// or elsewhere).
+    case memory(file: String, message: String)
     /// Anything else (exit 1).
     case failure(String)
 
@@ -19,11 +22,16 @@ public enum KNNError: Error, Equatable, CustomStringConvertible {
         case .usage, .spec: return 64
         case .data: return 65
         case .io: return 74
+        case .memory: return 75
         case .failure: return 1
         }
     }
 
-    public var description: String {
+    /// The message on one line, control characters from user data (a header, a path) escaped
+    /// so that they cannot break the line or drive a terminal.
+    public var description: String { Self.escapingControlCharacters(text) }
+
+    private var text: String {
         switch self {
         case .usage(let message):
             return message
@@ -31,11 +39,30 @@ public enum KNNError: Error, Equatable, CustomStringConvertible {
             return [file, field].compactMap { $0 }.joined(separator: ": ") + ": " + message
         case .data(let file, let location, let message):
             return [file, location].compactMap { $0 }.joined(separator: ": ") + ": " + message
-        case .io(let path, let message):
+        case .io(let path, let message), .memory(let path, let message):
             return "\(path): \(message)"
         case .failure(let message):
             return message
         }
+    }
+}
+
+extension KNNError {
+    static func escapingControlCharacters(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var escaped = ""
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                escaped += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                escaped.unicodeScalars.append(scalar)
+            }
+        }
+        return escaped
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 }
 

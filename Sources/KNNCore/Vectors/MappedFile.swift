@@ -38,9 +38,11 @@ public final class MappedFile: @unchecked Sendable {
             throw KNNError.io(path: path, message: "cannot map into memory: \(systemErrorText(code))")
         }
         bytes = UnsafeRawBufferPointer(start: address, count: size)
+        TemporaryFiles.registerMapping(bytes, path: path)
     }
 
     deinit {
+        TemporaryFiles.unregisterMapping(bytes)
         if let start = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: start), bytes.count) }
         close(descriptor)
     }

@@ -84,13 +84,18 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
     /// as it is filled (the caller must write every element before reading it).
     init(count: Int, zeroed: Bool = true) {
         self.count = count
-        let bytes = max(count, 1) * MemoryLayout<Element>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+        // posix_memalign, not allocate(byteCount:alignment:): its failure is ours to report (one
+        // line and exit 75) instead of the runtime's abort with a backtrace.
+        var memory: UnsafeMutableRawPointer? = nil
+        guard !overflow, posix_memalign(&memory, 64, bytes) == 0, let raw = memory else {
+            TemporaryFiles.exitOutOfMemory(requested: overflow ? Int.max : bytes)
+        }
         if zeroed { raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
         pointer = raw.bindMemory(to: Element.self, capacity: max(count, 1))
     }
 
-    deinit { pointer.deallocate() }
+    deinit { free(pointer) }
 }
 
 typealias FloatBuffer = AlignedBuffer<Float>

@@ -16,10 +16,13 @@ final class HNSWBuilder: @unchecked Sendable {
     private var chosen = UnsafeMutablePointer<[[Int32]]>.allocate(capacity: 1)
     private var chosenCount = 0
 
+    /// No batch has more than this many members, so no more workers can have one at once.
+    static let largestBatch = 1024
+
     init(index: HNSWIndex, threads: Int) {
         self.index = index
-        self.threads = max(1, threads)
-        walkers = (0..<max(1, threads)).map { _ in HNSWWalker(index: index) }
+        self.threads = max(1, min(threads, Self.largestBatch))
+        walkers = (0..<self.threads).map { _ in HNSWWalker(index: index) }
     }
 
     func build() {
@@ -35,7 +38,7 @@ final class HNSWBuilder: @unchecked Sendable {
         graph.topLevel = Int(graph.levels[order[0]])
         var inserted = 1
         while inserted < n {
-            var end = min(n, inserted + min(1024, max(1, inserted / 8)))
+            var end = min(n, inserted + min(Self.largestBatch, max(1, inserted / 8)))
             if let raising = (inserted..<end).first(where: { Int(graph.levels[order[$0]]) > graph.topLevel }) { end = raising + 1 }
             let positions = inserted..<end
             let batch = positions.map { order[$0] }

@@ -1,0 +1,70 @@
+import Foundation
+import KNNCore
+
+/// Fuzz targets for every parser of user input: the job spec and each vector format. Built
+/// with `-sanitize=fuzzer -DFUZZING` (Tests/Fuzz/run.sh), libFuzzer drives `fuzzOne` with the
+/// target named by `KNNBATCH_FUZZ_TARGET`; built normally, `knnbatch-fuzz TARGET FILE...`
+/// replays inputs (a corpus, or a crash found earlier) through the same function.
+///
+/// A parser may reject an input with a `KNNError`; anything else — a crash, a trap, a
+/// sanitizer report — is a bug.
+enum FuzzTarget: String, CaseIterable {
+    case job, npy, fvecs, bvecs, ivecs, csv, text
+
+    /// Vector formats are read from a file, as a job reads them; one scratch file per process.
+    static let scratchPath: String = {
+        let folder = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        return folder + "/knnbatch-fuzz-\(getpid())"
+    }()
+
+    func run(_ bytes: UnsafeRawBufferPointer) {
+        if self == .job {
+            _ = try? JobSpec.parse(Array(bytes), jobPath: "fuzz.json")
+            return
+        }
+        let fd = open(Self.scratchPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { fatalError("cannot write \(Self.scratchPath)") }
+        if let base = bytes.baseAddress { _ = write(fd, base, bytes.count) }
+        close(fd)
+        let format = VectorFormat(rawValue: rawValue)!
+        if let loaded = try? VectorLoader.load(VectorSource(path: Self.scratchPath, format: format)) {
+            // Touch every value, as the checks that follow a load do.
+            var sum: Float = 0
+            for row in 0..<loaded.matrix.rows { for j in 0..<loaded.matrix.dim { sum += loaded.matrix.row(row)[j] } }
+            _ = sum
+        }
+    }
+
+    static let selected: FuzzTarget = {
+        let name = ProcessInfo.processInfo.environment["KNNBATCH_FUZZ_TARGET"] ?? ""
+        guard let target = FuzzTarget(rawValue: name) else {
+            fatalError("set KNNBATCH_FUZZ_TARGET to one of \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return target
+    }()
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    FuzzTarget.selected.run(UnsafeRawBufferPointer(start: data, count: count))
+    return 0
+}
+
+#if !FUZZING
+/// Replays files through a target: `knnbatch-fuzz TARGET FILE...`.
+@main struct Replay {
+    static func main() {
+        let arguments = CommandLine.arguments.dropFirst()
+        guard let name = arguments.first, let target = FuzzTarget(rawValue: name) else {
+            FileHandle.standardError.write(Data("usage: knnbatch-fuzz \(FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")) FILE...\n".utf8))
+            exit(64)
+        }
+        for path in arguments.dropFirst() {
+            guard let data = FileManager.default.contents(atPath: path) else { continue }
+            data.withUnsafeBytes { target.run($0) }
+        }
+        unlink(FuzzTarget.scratchPath)
+        print("replayed \(arguments.count - 1) input(s) through \(name)")
+    }
+}
+#endif
