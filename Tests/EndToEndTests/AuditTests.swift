@@ -94,8 +94,9 @@ import Testing
     }
 
     /// The estimate follows the workers that can run (not 4,096 requested on a small job) and
-    /// counts the parser's buffers for a wide CSV: never more than 3 times the measured peak.
-    /// (Below the peak by more than 3 times when the suite runs in parallel: not asserted yet.)
+    /// counts the parser's buffers for a wide CSV: within a factor of 2 of the measured peak.
+    /// Observed: 24.6 MiB estimated, 25.7 MiB peak (4,096 threads, hnsw); 41.5 and 42.7 MiB
+    /// (200,000 columns).
     @Test func memoryEstimatesFollowTheRun() throws {
         let w = Workspace()
         w.write("base.fvecs", Bytes.fvecs(Bytes.random(500, 8, seed: 24)))
@@ -113,13 +114,13 @@ import Testing
             return (estimate, Double(peak))
         }
         let (threadsEstimate, threadsPeak) = try estimateAndPeak(["--threads", "4096"])
-        #expect(threadsEstimate < 3 * threadsPeak, "\(threadsEstimate) vs \(threadsPeak)")
+        #expect(threadsEstimate < 2 * threadsPeak && threadsEstimate > threadsPeak / 2, "\(threadsEstimate) vs \(threadsPeak)")
         let columns = 200_000
         w.write("wide.csv", text: (0..<2).map { r in (0..<columns).map { "0.\(($0 * 7 + r) % 1000)123" }.joined(separator: ",") }.joined(separator: "\n") + "\n")
         w.write("wq.csv", text: (0..<columns).map { _ in "0.5" }.joined(separator: ",") + "\n")
         w.job(["dataset": #"{"path": "wide.csv"}"#, "queries": #"{"path": "wq.csv"}"#, "k": "1"])
         let (wideEstimate, widePeak) = try estimateAndPeak([])
-        #expect(wideEstimate < 3 * widePeak, "\(wideEstimate) vs \(widePeak)")
+        #expect(wideEstimate < 2 * widePeak && wideEstimate > widePeak / 2, "\(wideEstimate) vs \(widePeak)")
     }
 
     /// As root, an output that is a device was replaced by a regular file.

@@ -98,10 +98,7 @@ enum Clock {
 /// program image. (getrusage's ru_maxrss is not reset by exec, so a process started from a large
 /// parent would report the parent's peak.)
 func peakMemoryBytes() -> Int {
-    if let line = ProcFile.line(startingWith: "VmHWM:", in: "/proc/self/status"),
-       let kib = Int(line.split(separator: " ").first ?? "") {
-        return kib * 1024
-    }
+    if let bytes = ProcFile.kibibytes("VmHWM", in: "/proc/self/status") { return bytes }
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Int(usage.ru_maxrss) * 1024

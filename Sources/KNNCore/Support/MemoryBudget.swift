@@ -1,3 +1,5 @@
+import Foundation
+
 /// How much memory a job may use here, from every limit that can stop it: the memory the kernel
 /// reports available, the cgroup's limit (containers, Slurm, systemd), the address-space limit
 /// (`ulimit -v`) and the job's own `max_memory`. A job whose estimate exceeds one of them fails
@@ -16,13 +18,13 @@ struct MemoryBudget: Equatable {
     static func current(maxMemory: Int?) -> MemoryBudget {
         var limits: [Limit] = []
         if let maxMemory { limits.append(Limit(bytes: maxMemory, source: "max_memory in the job")) }
-        if let available = kibibytes(ProcFile.line(startingWith: "MemAvailable:", in: "/proc/meminfo")) {
+        if let available = ProcFile.kibibytes("MemAvailable", in: "/proc/meminfo") {
             limits.append(Limit(bytes: available, source: "memory available (MemAvailable in /proc/meminfo)"))
         }
         if let cgroup = cgroupLimit() { limits.append(cgroup) }
         var limit = rlimit()
         if getrlimit(RLIMIT_AS_CONSTANT, &limit) == 0 && limit.rlim_cur != rlim_t.max {
-            let used = kibibytes(ProcFile.line(startingWith: "VmSize:", in: "/proc/self/status")) ?? 0
+            let used = ProcFile.kibibytes("VmSize", in: "/proc/self/status") ?? 0
             limits.append(Limit(bytes: max(0, Int(clamping: limit.rlim_cur) - used), source: "address space left under ulimit -v (RLIMIT_AS)"))
         }
         return MemoryBudget(limits: limits)
@@ -42,29 +44,39 @@ struct MemoryBudget: Equatable {
         }
     }
 
-    /// "123 kB" as /proc writes it, in bytes.
-    private static func kibibytes(_ text: Substring?) -> Int? {
-        guard let text, let number = text.split(separator: " ").first.flatMap({ Int($0) }) else { return nil }
-        return number * 1024
-    }
-
-    /// cgroup v2: `memory.max` of this process's group, less what the group holds other than
-    /// reclaimable file cache; cgroup v1: `memory.limit_in_bytes` likewise.
+    /// The tightest cgroup limit: v2's `memory.max` or v1's `memory.limit_in_bytes`, less what
+    /// the group holds other than reclaimable file cache. The group's folder is looked for both
+    /// under its path in /proc/self/cgroup and at the mount point itself (inside a container the
+    /// mount shows the container's own group).
     private static func cgroupLimit() -> Limit? {
         func number(_ path: String) -> Int? {
             ProcFile.line(startingWith: "", in: path).flatMap { Int($0.trimmingSpaces) }
         }
-        if let line = ProcFile.line(startingWith: "0::", in: "/proc/self/cgroup") {
-            let folder = "/sys/fs/cgroup" + line.trimmingSpaces
-            guard let max = number(folder + "/memory.max") else { return nil }  // "max": no limit
-            let used = number(folder + "/memory.current") ?? 0
-            let cache = ProcFile.line(startingWith: "file ", in: folder + "/memory.stat").flatMap { Int($0.trimmingSpaces) } ?? 0
-            return Limit(bytes: Swift.max(0, max - Swift.max(0, used - cache)), source: "the cgroup's memory.max (\(folder))")
+        let memberships = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8))?.split(separator: "\n") ?? []
+        func groupPath(_ prefix: String) -> String? {
+            memberships.first { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
         }
-        let v1 = "/sys/fs/cgroup/memory"
-        guard let max = number(v1 + "/memory.limit_in_bytes"), max < 1 << 60 else { return nil }
-        let used = number(v1 + "/memory.usage_in_bytes") ?? 0
-        return Limit(bytes: Swift.max(0, max - used), source: "the cgroup's memory.limit_in_bytes")
+        var candidates: [(folder: String, limitFile: String, usageFile: String)] = []
+        for folder in Set([groupPath("0::").map { "/sys/fs/cgroup" + $0 }, "/sys/fs/cgroup"].compactMap { $0 }) {
+            candidates.append((folder, "memory.max", "memory.current"))
+        }
+        let v1 = memberships.first { $0.split(separator: ":").dropFirst().first?.split(separator: ",").contains("memory") == true }
+            .map { String($0.split(separator: ":", maxSplits: 2).last ?? "") }
+        for folder in Set([v1.map { "/sys/fs/cgroup/memory" + $0 }, "/sys/fs/cgroup/memory"].compactMap { $0 }) {
+            candidates.append((folder, "memory.limit_in_bytes", "memory.usage_in_bytes"))
+        }
+        var tightest: Limit? = nil
+        for candidate in candidates {
+            // "max" (v2) or a huge number (v1) is no limit.
+            guard let max = number(candidate.folder + "/" + candidate.limitFile), max < 1 << 60 else { continue }
+            let used = number(candidate.folder + "/" + candidate.usageFile) ?? 0
+            let stat = (try? String(contentsOfFile: candidate.folder + "/memory.stat", encoding: .utf8)) ?? ""
+            let cacheLine = stat.split(separator: "\n").first { $0.hasPrefix("file ") || $0.hasPrefix("total_cache ") || $0.hasPrefix("cache ") }
+            let cache = cacheLine.flatMap { $0.split(separator: " ").last.flatMap { Int($0) } } ?? 0
+            let limit = Limit(bytes: Swift.max(0, max - Swift.max(0, used - cache)), source: "the cgroup's \(candidate.limitFile) (\(candidate.folder))")
+            if limit.bytes < tightest?.bytes ?? Int.max { tightest = limit }
+        }
+        return tightest
     }
 }
 

@@ -13,4 +13,12 @@ enum ProcFile {
         }
         return nil
     }
+
+    /// A "Name:  123 kB" field of /proc/meminfo or /proc/self/status, in bytes. (The value is
+    /// preceded by a tab in /proc/self/status, by spaces in /proc/meminfo.)
+    static func kibibytes(_ field: String, in path: String) -> Int? {
+        guard let line = line(startingWith: field + ":", in: path) else { return nil }
+        let number = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first
+        return number.flatMap { Int($0) }.map { $0 * 1024 }
+    }
 }

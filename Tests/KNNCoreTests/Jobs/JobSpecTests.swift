@@ -126,6 +126,25 @@ import Testing
         #expect(error?.message == message)
     }
 
+    @Test(arguments: [
+        ("max_memory", #""8 parsecs""#, "max_memory", "expected a size such as 8589934592, \"512MiB\" or \"8GiB\", found \"8 parsecs\""),
+        ("max_memory", #""99999999999T""#, "max_memory", "expected a size such as 8589934592, \"512MiB\" or \"8GiB\", found \"99999999999T\""),
+        ("max_memory", #"0"#, "max_memory", "must be at least 1, found 0"),
+        ("max_memory", #"true"#, "max_memory", "expected a size in bytes or a string such as \"8GiB\", found a boolean"),
+        ("index", #"{"type": "hnsw", "connectivity": -5}"#, "index.connectivity", "must be at least 2, found -5: with fewer links per vector the graph degenerates into chains"),
+        ("dataset", #"{"path": "w.txt", "label_spaces": 1}"#, "dataset.label_spaces", "expected true or false, found a number"),
+        ("dataset", #"{"path": "b.csv", "label_spaces": true}"#, "dataset.label_spaces", "applies to word-vector text files only; this file is csv"),
+    ])
+    func invalidLimitsAndOptionsNameTheField(key: String, value: String, field: String, message: String) {
+        invalidSpecsNameTheField(key: key, value: value, field: field, message: message)
+    }
+
+    @Test(arguments: [(#"1048576"#, 1 << 20), (#""512MiB""#, 512 << 20), (#""8GiB""#, 8 << 30), (#""8 GB""#, 8 << 30),
+                      (#""2g""#, 2 << 30), (#""100""#, 100), (#""64K""#, 64 << 10), (#""1TiB""#, 1 << 40)])
+    func maxMemoryTakesSizesWithUnits(text: String, bytes: Int) throws {
+        #expect(try parse(with("max_memory", text)).maxMemory == bytes)
+    }
+
     @Test func missingRequiredKeysAreNamed() {
         #expect(specError(#"{"version": 1}"#)?.field == "dataset")
         #expect(specError(#"{"dataset": {"path": "a.fvecs"}}"#)! == ("version", "missing required key (this release reads version 1)"))
