@@ -1,4 +1,4 @@
-import Synchronization
+import Foundation
 
 /// What a run leaves on disk until it succeeds — temporary output files and the folders it
 /// created for them — and the memory-mapped inputs it reads, so that a failure or a signal can
@@ -11,7 +11,8 @@ enum TemporaryFiles {
     nonisolated(unsafe) private static var files = [UnsafeMutablePointer<CChar>?](repeating: nil, count: capacity)
     nonisolated(unsafe) private static var folders = [UnsafeMutablePointer<CChar>?](repeating: nil, count: capacity)
     nonisolated(unsafe) private static var mappings = [(start: UInt, end: UInt, path: UnsafeMutablePointer<CChar>?)](repeating: (0, 0, nil), count: capacity)
-    private static let lock = Mutex(())
+    /// An NSLock (a pthread mutex), which the thread sanitizer understands.
+    private static let lock = NSLock()
 
     static func register(_ path: String) { add(path, to: &files) }
     static func unregister(_ path: String) { remove(path, from: &files) }
@@ -22,7 +23,7 @@ enum TemporaryFiles {
     /// Removes the folders created for outputs, newest first, where they are empty (the run
     /// failed), or forgets them (`keep`, the run succeeded).
     static func finishCreatedFolders(keep: Bool) {
-        lock.withLock { _ in
+        lock.withLock {
             for i in (0..<capacity).reversed() {
                 guard let path = folders[i] else { continue }
                 if !keep { rmdir(path) }
@@ -35,7 +36,7 @@ enum TemporaryFiles {
     /// An input mapped at `bytes`, named if reading it raises SIGBUS (the file shrank).
     static func registerMapping(_ bytes: UnsafeRawBufferPointer, path: String) {
         guard let start = bytes.baseAddress else { return }
-        lock.withLock { _ in
+        lock.withLock {
             guard let free = mappings.firstIndex(where: { $0.path == nil }) else { return }
             let begin = UInt(bitPattern: start)
             mappings[free] = (begin, begin + UInt(bytes.count), strdup(path))
@@ -44,7 +45,7 @@ enum TemporaryFiles {
 
     static func unregisterMapping(_ bytes: UnsafeRawBufferPointer) {
         guard let start = bytes.baseAddress else { return }
-        lock.withLock { _ in
+        lock.withLock {
             for i in 0..<capacity where mappings[i].path != nil && mappings[i].start == UInt(bitPattern: start) {
                 let old = mappings[i].path
                 mappings[i] = (0, 0, nil)
@@ -54,14 +55,14 @@ enum TemporaryFiles {
     }
 
     private static func add(_ path: String, to slots: inout [UnsafeMutablePointer<CChar>?]) {
-        lock.withLock { _ in
+        lock.withLock {
             guard let free = slots.firstIndex(where: { $0 == nil }) else { return }
             slots[free] = strdup(path)
         }
     }
 
     private static func remove(_ path: String, from slots: inout [UnsafeMutablePointer<CChar>?]) {
-        lock.withLock { _ in
+        lock.withLock {
             for i in 0..<capacity where slots[i].map({ String(cString: $0) == path }) == true {
                 let old = slots[i]
                 slots[i] = nil
