@@ -175,12 +175,6 @@ final class BlockSearch: @unchecked Sendable {
     }
 }
 
-/// Hands out slice numbers to workers, each exactly once.
-final class SliceCounter: Sendable {
-    private let value = Atomic<Int>(0)
-    func take() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
-}
-
 /// Writes blocks on a serial queue while the next block is searched. The writer is touched only
 /// on that queue until `finish` has waited for it; at most one write is in flight.
 final class WritePipeline: @unchecked Sendable {

@@ -33,25 +33,27 @@ final class CandidateFilters {
     private let exactCounts: UnsafeMutablePointer<Int>
     /// Per row: 2m.
     private let slacks: UnsafeMutablePointer<Float>
+    /// What owns the arrays above.
+    private let storage: [AnyObject]
 
     init(rows: Int, k: Int) {
         self.k = k
         self.rows = rows
         listCapacity = 4 * k + 64
-        thresholds = .allocate(capacity: rows)
-        heaps = .allocate(capacity: rows * k)
-        heapCounts = .allocate(capacity: rows)
-        lists = .allocate(capacity: rows * listCapacity)
-        listCounts = .allocate(capacity: rows)
-        exact = .allocate(capacity: rows * k)
-        exactCounts = .allocate(capacity: rows)
-        slacks = .allocate(capacity: rows)
+        let thresholds = FloatBuffer(count: rows), slacks = FloatBuffer(count: rows)
+        let heaps = AlignedBuffer<Neighbor>(count: rows * k, zeroed: false), lists = AlignedBuffer<Neighbor>(count: rows * listCapacity, zeroed: false)
+        let exact = AlignedBuffer<Neighbor>(count: rows * k, zeroed: false)
+        let counts = AlignedBuffer<Int>(count: 3 * rows)
+        storage = [thresholds, slacks, heaps, lists, exact, counts]
+        self.thresholds = thresholds.pointer
+        self.slacks = slacks.pointer
+        self.heaps = heaps.pointer
+        self.lists = lists.pointer
+        self.exact = exact.pointer
+        heapCounts = counts.pointer
+        listCounts = counts.pointer + rows
+        exactCounts = counts.pointer + 2 * rows
         for r in 0..<rows { reset(row: r, slack: 0) }
-    }
-
-    deinit {
-        thresholds.deallocate(); heaps.deallocate(); heapCounts.deallocate()
-        lists.deallocate(); listCounts.deallocate(); exact.deallocate(); exactCounts.deallocate(); slacks.deallocate()
     }
 
     /// Starts a query on `row` with bound `slack` (2m).

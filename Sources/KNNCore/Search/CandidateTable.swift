@@ -11,21 +11,16 @@ final class CandidateTable: @unchecked Sendable {
     let ids: UnsafeMutablePointer<Int32>
     let keys: UnsafeMutablePointer<Float>
     let counts: UnsafeMutablePointer<Int32>
+    private let storage: (ids: AlignedBuffer<Int32>, keys: FloatBuffer, counts: AlignedBuffer<Int32>)
 
     init(capacity: Int, perRow: Int) {
         self.capacity = capacity
         self.perRow = max(perRow, 1)
-        let slots = max(capacity * self.perRow, 1)
-        ids = .allocate(capacity: slots)
-        keys = .allocate(capacity: slots)
-        counts = .allocate(capacity: max(capacity, 1))
-        counts.initialize(repeating: 0, count: max(capacity, 1))
-    }
-
-    deinit {
-        ids.deallocate()
-        keys.deallocate()
-        counts.deallocate()
+        let slots = capacity * self.perRow
+        storage = (AlignedBuffer(count: slots, zeroed: false), FloatBuffer(count: slots, zeroed: false), AlignedBuffer(count: capacity))
+        ids = storage.ids.pointer
+        keys = storage.keys.pointer
+        counts = storage.counts.pointer
     }
 
     /// The view of rows `rows` (relative to the table) that one worker fills.

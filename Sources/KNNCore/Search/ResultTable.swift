@@ -8,19 +8,14 @@ public final class ResultTable: @unchecked Sendable {
     public let k: Int
     public let ids: UnsafeMutablePointer<Int64>
     public let distances: UnsafeMutablePointer<Float>
+    private let storage: (ids: AlignedBuffer<Int64>, distances: FloatBuffer)
 
     public init(capacity: Int, k: Int) {
         self.capacity = capacity
         self.k = k
-        ids = .allocate(capacity: max(capacity * k, 1))
-        distances = .allocate(capacity: max(capacity * k, 1))
-        ids.initialize(repeating: -1, count: max(capacity * k, 1))
-        distances.initialize(repeating: .infinity, count: max(capacity * k, 1))
-    }
-
-    deinit {
-        ids.deallocate()
-        distances.deallocate()
+        storage = (AlignedBuffer(repeating: -1, count: capacity * k), FloatBuffer(repeating: .infinity, count: capacity * k))
+        ids = storage.ids.pointer
+        distances = storage.distances.pointer
     }
 
     /// The view of rows `rows` (relative to the table) that one worker fills.

@@ -51,16 +51,14 @@ enum BoundedHeap {
 /// A binary min-heap of plain values in storage it owns and reuses: the open set of a
 /// best-first walk (HNSW candidates, tree nodes by bound).
 final class MinHeap<Element: Comparable & BitwiseCopyable> {
+    private var buffer: AlignedBuffer<Element>
     private var storage: UnsafeMutablePointer<Element>
-    private var capacity: Int
     private(set) var count = 0
 
     init(capacity: Int = 64) {
-        self.capacity = max(capacity, 1)
-        storage = .allocate(capacity: self.capacity)
+        buffer = AlignedBuffer(count: max(capacity, 1), zeroed: false)
+        storage = buffer.pointer
     }
-
-    deinit { storage.deallocate() }
 
     func removeAll() { count = 0 }
 
@@ -70,12 +68,11 @@ final class MinHeap<Element: Comparable & BitwiseCopyable> {
 
     @inline(__always)
     func push(_ element: Element) {
-        if count == capacity {
-            let grown = UnsafeMutablePointer<Element>.allocate(capacity: 2 * capacity)
-            grown.update(from: storage, count: count)
-            storage.deallocate()
-            storage = grown
-            capacity *= 2
+        if count == buffer.count {
+            let grown = AlignedBuffer<Element>(count: 2 * count, zeroed: false)
+            grown.pointer.update(from: storage, count: count)
+            buffer = grown
+            storage = grown.pointer
         }
         var i = count
         count += 1
@@ -115,16 +112,16 @@ final class MinHeap<Element: Comparable & BitwiseCopyable> {
 /// Storage is allocated once and reused for every query of a searcher (reset per query).
 public final class TopK {
     public let k: Int
+    private let buffer: AlignedBuffer<Neighbor>
     private let heap: UnsafeMutablePointer<Neighbor>
     public private(set) var count = 0
 
     public init(k: Int) {
         precondition(k >= 1)
         self.k = k
-        heap = .allocate(capacity: k)
+        buffer = AlignedBuffer(count: k, zeroed: false)
+        heap = buffer.pointer
     }
-
-    deinit { heap.deallocate() }
 
     @inline(__always)
     public func reset() { count = 0 }

@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Runs `body(i)` for `i` in `0..<count` on at most `threads` workers, each taking the next item
 /// from a shared counter. `body` must only touch state no other item touches.
@@ -29,4 +30,10 @@ final class ChunkSlots<Value: Sendable>: @unchecked Sendable {
         values.deinitialize(count: count)
         values.deallocate()
     }
+}
+
+/// Hands out slice numbers to workers, each exactly once.
+final class SliceCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    func take() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
 }

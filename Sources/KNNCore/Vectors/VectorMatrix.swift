@@ -73,29 +73,3 @@ public struct VectorMatrix: @unchecked Sendable {
         (0..<rows).map { i in Array(UnsafeBufferPointer(start: row(i), count: dim)) }
     }
 }
-
-/// A 64-byte aligned buffer that frees itself. Workers may share one while each writes
-/// elements no other touches, or all only read.
-final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<Element>
-    let count: Int
-
-    /// `zeroed: false` leaves the memory untouched, so a large buffer costs resident memory only
-    /// as it is filled (the caller must write every element before reading it).
-    init(count: Int, zeroed: Bool = true) {
-        self.count = count
-        let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
-        // posix_memalign, not allocate(byteCount:alignment:): its failure is ours to report (one
-        // line and exit 75) instead of the runtime's abort with a backtrace.
-        var memory: UnsafeMutableRawPointer? = nil
-        guard !overflow, posix_memalign(&memory, 64, bytes) == 0, let raw = memory else {
-            TemporaryFiles.exitOutOfMemory(requested: overflow ? Int.max : bytes)
-        }
-        if zeroed { raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
-        pointer = raw.bindMemory(to: Element.self, capacity: max(count, 1))
-    }
-
-    deinit { free(pointer) }
-}
-
-typealias FloatBuffer = AlignedBuffer<Float>

@@ -11,10 +11,6 @@ final class HNSWBuilder: @unchecked Sendable {
     let index: HNSWIndex
     let threads: Int
     private let walkers: [HNSWWalker]
-    /// Per batch member and layer: the links it chose. Phase 1 writes slot i from one worker
-    /// only (distinct memory, no shared array to copy on write); phases 2 and 3 read.
-    private var chosen = UnsafeMutablePointer<[[Int32]]>.allocate(capacity: 1)
-    private var chosenCount = 0
 
     /// No batch has more than this many members, so no more workers can have one at once.
     static let largestBatch = 1024
@@ -42,23 +38,21 @@ final class HNSWBuilder: @unchecked Sendable {
             if let raising = (inserted..<end).first(where: { Int(graph.levels[order[$0]]) > graph.topLevel }) { end = raising + 1 }
             let positions = inserted..<end
             let batch = positions.map { order[$0] }
-            chosen.deinitialize(count: chosenCount)
-            chosen.deallocate()
-            chosen = .allocate(capacity: batch.count)
-            chosen.initialize(repeating: [], count: batch.count)
-            chosenCount = batch.count
+            // Per member and layer: the links it chose. Phase 1 writes slot i from one worker
+            // only (distinct memory, no shared array to copy on write); phases 2 and 3 read.
+            let chosen = ChunkSlots<[[Int32]]>(count: batch.count, initial: [])
             // Phase 1: each member searches the snapshot and chooses its links (parallel).
             let next = SliceCounter()
             DispatchQueue.concurrentPerform(iterations: min(threads, batch.count)) { worker in
                 while true {
                     let i = next.take()
                     guard i < batch.count else { return }
-                    self.chosen[i] = self.chooseLinks(batch[i], walker: self.walkers[worker])
+                    chosen.values[i] = self.chooseLinks(batch[i], walker: self.walkers[worker])
                 }
             }
             // Phase 2: members take their own links (disjoint lists).
             for (i, v) in batch.enumerated() {
-                for (layer, links) in chosen[i].enumerated() {
+                for (layer, links) in chosen.values[i].enumerated() {
                     let (list, count) = graph.links(of: v, layer: layer)
                     for (j, link) in links.enumerated() { list[j] = link }
                     count.pointee = Int32(links.count)
@@ -67,7 +61,7 @@ final class HNSWBuilder: @unchecked Sendable {
             // Phase 3: reverse links, grouped by (receiver, layer), each group in member order.
             var requests: [(receiver: Int32, layer: Int32, from: Int32)] = []
             for (i, v) in batch.enumerated() {
-                for (layer, links) in chosen[i].enumerated() {
+                for (layer, links) in chosen.values[i].enumerated() {
                     for link in links { requests.append((link, Int32(layer), Int32(v))) }
                 }
             }
@@ -100,11 +94,6 @@ final class HNSWBuilder: @unchecked Sendable {
             }
             inserted = positions.upperBound
         }
-    }
-
-    deinit {
-        chosen.deinitialize(count: chosenCount)
-        chosen.deallocate()
     }
 
     /// Greedy descent to the vector's level, then a search of each of its layers with

@@ -9,6 +9,13 @@ import Foundation
 final class HNSWGraph: @unchecked Sendable {
     let count: Int
     let m: Int
+    /// The arrays, owned by their buffers; the pointers are what the walks read.
+    let levelBuffer: AlignedBuffer<UInt8>
+    let links0Buffer: AlignedBuffer<Int32>
+    let counts0Buffer: AlignedBuffer<Int32>
+    let upperBlockBuffer: AlignedBuffer<Int>
+    let upperLinksBuffer: AlignedBuffer<Int32>
+    let upperCountsBuffer: AlignedBuffer<Int32>
     let levels: UnsafeMutablePointer<UInt8>
     let links0: UnsafeMutablePointer<Int32>
     let counts0: UnsafeMutablePointer<Int32>
@@ -20,33 +27,34 @@ final class HNSWGraph: @unchecked Sendable {
     var topLevel = 0
 
     /// Levels are drawn per vector from its own seeded stream: −ln(u)/ln(M), as the paper does.
-    init(count: Int, connectivity m: Int, seed: UInt64) {
-        self.count = count
-        self.m = m
-        levels = .allocate(capacity: max(count, 1))
-        upperBlock = .allocate(capacity: max(count, 1))
+    convenience init(count: Int, connectivity m: Int, seed: UInt64) {
+        let levels = AlignedBuffer<UInt8>(count: count, zeroed: false)
+        let upperBlock = AlignedBuffer<Int>(count: count, zeroed: false)
         var blocks = 0
         let scale = 1 / log(Double(m))
         for v in 0..<count {
             var rng = SplitMix(seed: seed &+ UInt64(v) &* 0x9E37_79B9_7F4A_7C15)
             let u = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-300)
             let level = min(Int(-log(u) * scale), 30)
-            levels[v] = UInt8(level)
-            upperBlock[v] = blocks
+            levels.pointer[v] = UInt8(level)
+            upperBlock.pointer[v] = blocks
             blocks += level
         }
-        upperBlocks = blocks
-        links0 = .allocate(capacity: max(count * 2 * m, 1))
-        counts0 = .allocate(capacity: max(count, 1))
-        counts0.initialize(repeating: 0, count: max(count, 1))
-        upperLinks = .allocate(capacity: max(blocks * m, 1))
-        upperCounts = .allocate(capacity: max(blocks, 1))
-        upperCounts.initialize(repeating: 0, count: max(blocks, 1))
+        self.init(count: count, m: m, levels: levels, links0: AlignedBuffer(count: count * 2 * m, zeroed: false),
+                  counts0: AlignedBuffer(count: count), upperBlock: upperBlock, upperBlocks: blocks,
+                  upperLinks: AlignedBuffer(count: blocks * m, zeroed: false), upperCounts: AlignedBuffer(count: blocks))
     }
 
-    deinit {
-        levels.deallocate(); upperBlock.deallocate(); links0.deallocate(); counts0.deallocate()
-        upperLinks.deallocate(); upperCounts.deallocate()
+    /// A graph over arrays already filled (built, or mapped from an index file).
+    init(count: Int, m: Int, levels: AlignedBuffer<UInt8>, links0: AlignedBuffer<Int32>, counts0: AlignedBuffer<Int32>,
+         upperBlock: AlignedBuffer<Int>, upperBlocks: Int, upperLinks: AlignedBuffer<Int32>, upperCounts: AlignedBuffer<Int32>) {
+        self.count = count
+        self.m = m
+        self.upperBlocks = upperBlocks
+        levelBuffer = levels; links0Buffer = links0; counts0Buffer = counts0
+        upperBlockBuffer = upperBlock; upperLinksBuffer = upperLinks; upperCountsBuffer = upperCounts
+        self.levels = levels.pointer; self.links0 = links0.pointer; self.counts0 = counts0.pointer
+        self.upperBlock = upperBlock.pointer; self.upperLinks = upperLinks.pointer; self.upperCounts = upperCounts.pointer
     }
 
     /// The most links a vector keeps on `layer`.

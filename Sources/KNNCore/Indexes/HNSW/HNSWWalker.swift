@@ -16,15 +16,17 @@ final class HNSWWalker {
     private let width0: Int
     /// One byte per vector, so that the marks of a 1M-vector dataset fit in a core's L2 cache;
     /// they are cleared once every 255 walks.
+    private let visitedBuffer: AlignedBuffer<UInt8>
     private let visited: UnsafeMutablePointer<UInt8>
     private var generation: UInt8 = 0
     /// Candidates to expand, nearest first.
     private let candidates = MinHeap<Neighbor>(capacity: 256)
     /// Bounded max-heap of the best found.
+    private var foundBuffer = AlignedBuffer<Neighbor>(count: 64, zeroed: false)
     private var found: UnsafeMutablePointer<Neighbor>
-    private var foundCapacity = 64
     private(set) var foundCount = 0
     /// A node's unvisited neighbours and their distances, computed together.
+    private let batchBuffers: (ids: AlignedBuffer<Int32>, distances: FloatBuffer, dots: AlignedBuffer<Int32>)
     private let batchIDs: UnsafeMutablePointer<Int32>
     private let batchDistances: UnsafeMutablePointer<Float>
     private let batchDots: UnsafeMutablePointer<Int32>
@@ -36,21 +38,14 @@ final class HNSWWalker {
         links0 = UnsafePointer(index.graph.links0)
         counts0 = UnsafePointer(index.graph.counts0)
         width0 = index.graph.capacity(layer: 0)
-        visited = .allocate(capacity: max(index.count, 1))
-        visited.initialize(repeating: 0, count: max(index.count, 1))
-        found = .allocate(capacity: foundCapacity)
+        visitedBuffer = AlignedBuffer(count: index.count)
+        visited = visitedBuffer.pointer
+        found = foundBuffer.pointer
         let widest = graph.capacity(layer: 0)
-        batchIDs = .allocate(capacity: widest)
-        batchDistances = .allocate(capacity: widest)
-        batchDots = .allocate(capacity: widest)
-    }
-
-    deinit {
-        visited.deallocate()
-        found.deallocate()
-        batchIDs.deallocate()
-        batchDistances.deallocate()
-        batchDots.deallocate()
+        batchBuffers = (AlignedBuffer(count: widest), FloatBuffer(count: widest), AlignedBuffer(count: widest))
+        batchIDs = batchBuffers.ids.pointer
+        batchDistances = batchBuffers.distances.pointer
+        batchDots = batchBuffers.dots.pointer
     }
 
     private func nextGeneration() {
@@ -113,10 +108,9 @@ final class HNSWWalker {
     /// The paper's SEARCH-LAYER: the `ef` nearest to `query` reachable on `layer` from `start`,
     /// nearest first.
     func searchLayer(_ query: NavigationQuery, from start: Int, ef: Int, layer: Int) -> UnsafeBufferPointer<Neighbor> {
-        if ef > foundCapacity {
-            found.deallocate()
-            foundCapacity = ef
-            found = .allocate(capacity: ef)
+        if ef > foundBuffer.count {
+            foundBuffer = AlignedBuffer(count: ef, zeroed: false)
+            found = foundBuffer.pointer
         }
         nextGeneration()
         let first = Neighbor(distance: space.distance(query, start), id: start)

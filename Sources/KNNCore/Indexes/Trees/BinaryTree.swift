@@ -18,6 +18,10 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
     let count_: Int
     let levels: Int
     let points: FloatBuffer
+    /// The arrays, owned by their buffers; the pointers are what the walks read.
+    let idBuffer: AlignedBuffer<Int32>
+    let nodeStartBuffer: AlignedBuffer<Int>
+    let nodeEndBuffer: AlignedBuffer<Int>
     let ids: UnsafeMutablePointer<Int32>
     let nodeStart: UnsafeMutablePointer<Int>
     let nodeEnd: UnsafeMutablePointer<Int>
@@ -43,9 +47,12 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
         firstLeaf = (1 << (levels - 1)) - 1
         boundsStride = Bounds.floatsPerNode(dim: dim)
         points = FloatBuffer(count: n * dim, zeroed: false)
-        ids = .allocate(capacity: max(n, 1))
-        nodeStart = .allocate(capacity: nodeCount)
-        nodeEnd = .allocate(capacity: nodeCount)
+        idBuffer = AlignedBuffer(count: n, zeroed: false)
+        nodeStartBuffer = AlignedBuffer(count: nodeCount, zeroed: false)
+        nodeEndBuffer = AlignedBuffer(count: nodeCount, zeroed: false)
+        ids = idBuffer.pointer
+        nodeStart = nodeStartBuffer.pointer
+        nodeEnd = nodeEndBuffer.pointer
         bounds = FloatBuffer(count: nodeCount * boundsStride)
 
         // Copy (normalise) in chunks on the workers, releasing a mapped source's pages as it goes.
@@ -68,12 +75,6 @@ final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
         }
         let roots = Array(((1 << depth) - 1)..<((1 << (depth + 1)) - 1))
         Parallel.forEach(roots.count, threads: threads) { builder.build(subtree: roots[$0]) }
-    }
-
-    deinit {
-        ids.deallocate()
-        nodeStart.deallocate()
-        nodeEnd.deallocate()
     }
 
     /// Copies rows of the source into the tree's points (unit length under cosine).

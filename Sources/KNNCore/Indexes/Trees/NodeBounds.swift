@@ -5,7 +5,7 @@
 /// Bounds live in one flat array, `floatsPerNode(dim)` floats per node. Lower bounds are computed
 /// in double precision from float data, so they never exceed the true distance by more than a
 /// rounding of the double result; the tree adds its margin on top.
-protocol NodeBounds {
+protocol NodeBounds: SendableMetatype {
     static var name: String { get }
     static func floatsPerNode(dim: Int) -> Int
     /// Writes the bounds of `rows` (reordered points, row-major) into `bounds`.
