@@ -1,11 +1,37 @@
-/// What every index type implements: it is built once over the prepared dataset, shared
-/// read-only by all workers, and hands each worker a searcher that owns that worker's scratch.
-public protocol VectorIndex: Sendable {
+/// What every built index implements: it is built once over the dataset, shared read-only by all
+/// workers, and searches a job's blocks of queries through the block search it makes.
+protocol VectorIndex: Sendable {
     /// The number of indexed vectors; ids run from 0 to `count − 1`.
     var count: Int { get }
     var metric: Metric { get }
+
+    /// The search of `queries` (raw, as loaded) block by block: per-worker scratch, query
+    /// preparation, any step over a whole block, and the reported distances.
+    func makeBlockSearch(queries: VectorMatrix, planner: Planner, k: Int, selfJoin: Bool) -> any BlockSearch
+
+    /// What that block search keeps beside the result rows, which the planner counts.
+    func blockScratch(k: Int) -> BlockScratch
+
+    /// The report's `index` members beyond the parameters (one named like a parameter replaces it).
+    var reportMembers: [(key: String, value: JSONValue)] { get }
+}
+
+extension VectorIndex {
+    func blockScratch(k: Int) -> BlockScratch { .none }
+    var reportMembers: [(key: String, value: JSONValue)] { [] }
+}
+
+/// Indexes whose searchers answer slices of prepared queries by themselves: they get the common
+/// block search (`SliceBlockSearch`).
+protocol SliceSearchIndex: VectorIndex {
     /// A searcher for one worker; it is used by that worker only and reused for all its slices.
     func makeSearcher(k: Int) -> any NeighborSearcher
+}
+
+extension SliceSearchIndex {
+    func makeBlockSearch(queries: VectorMatrix, planner: Planner, k: Int, selfJoin: Bool) -> any BlockSearch {
+        SliceBlockSearch(index: self, queries: queries, planner: planner, k: k, selfJoin: selfJoin)
+    }
 }
 
 /// Searches slices of queries for one worker, with scratch memory that nothing else touches.
@@ -32,27 +58,4 @@ public struct QueryBatch {
     /// The dataset id that query `row` of this slice must not return, or −1 for none.
     @inline(__always)
     public func excludedID(ofRow row: Int) -> Int { excludesOwnID ? firstQuery + row : -1 }
-}
-
-/// Searchers that return each query's candidates instead of its k nearest, leaving the exact
-/// scores to one `ExactReRank` pass over the block (see `DeferredScoringIndex`).
-protocol CandidateSearcher: NeighborSearcher {
-    /// The most candidates one query can return.
-    var candidatesPerQuery: Int { get }
-    /// For each query of `batch`, writes the dataset ids that may be among its k nearest into
-    /// the matching row of `rows`, and their count.
-    func findCandidates(_ batch: QueryBatch, into rows: CandidateRows)
-}
-
-/// Indexes that can leave the exact scoring of their searchers' candidates to the block.
-protocol DeferredScoringIndex {
-    /// Non-nil when searchers for k neighbours are `CandidateSearcher`s whose candidates the
-    /// block scores with `reRank`.
-    func deferredScoring(k: Int) -> DeferredScoring?
-}
-
-struct DeferredScoring {
-    let reRank: ExactReRank
-    /// Candidate slots per query (`CandidateSearcher.candidatesPerQuery`).
-    let candidatesPerQuery: Int
 }

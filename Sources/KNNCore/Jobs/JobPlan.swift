@@ -33,28 +33,21 @@ public struct JobPlan {
     /// Address space the memory-mapped inputs take (counted by `ulimit -v`, not as resident memory).
     var mappedBytes: Int { [dataset, queries].compactMap { $0 }.filter(\.memoryMapped).map(\.fileBytes).reduce(0, +) }
 
-    /// Bytes the run is expected to hold at its peak: the index (its copy or codes of the dataset
-    /// and its structure; a mapped input's pages are released as they are read, a converted or
-    /// parsed input stays), one block of queries, two blocks of results and the block's candidate
-    /// lists, each worker's scratch (and under deferred scoring its block of dataset rows), and
-    /// the program itself (about 24 MiB of runtime, measured).
+    /// Bytes the run is expected to hold at its peak: the index and its build's scratch (its copy
+    /// or codes of the dataset and its structure; a mapped input's pages are released as they are
+    /// read, a converted or parsed input stays), one block of queries, two blocks of results and
+    /// the block search's scratch, each worker's slice, and the program itself (about 24 MiB of
+    /// runtime, measured).
     public var expectedMemoryBytes: Int {
         let floatBytes = MemoryLayout<Float>.size
         let datasetBytes = dataset.rows * dataset.dim * floatBytes
-        var total = spec.index.estimatedBytes(count: dataset.rows, dim: dataset.dim, metric: spec.metric)
+        var total = spec.index.estimatedBytes(count: dataset.rows, dim: dataset.dim, metric: spec.metric, threads: threads)
         if !dataset.memoryMapped { total += datasetBytes }
         if let queries { total += (queries.memoryMapped ? planner.blockSize : queries.rows) * queries.dim * floatBytes }
-        total += 2 * planner.blockSize * spec.k * 12
-        if planner.candidatesPerQuery > 0 {
-            total += planner.blockSize * planner.candidatesPerQuery * (8 + ExactReRank.bytesPerSlot) + threads * ExactReRank.blockBytes
-            if spec.metric.normalizesVectors { total += planner.blockSize * dataset.dim * floatBytes }
-        }
-        // Per worker: a slice of prepared queries and its top-k; HNSW's walkers also mark each
-        // vector visited (a byte each), for the build's workers as for the search's.
+        // Two blocks of results, and the block search's own scratch.
+        total += 2 * planner.blockSize * spec.k * 12 + planner.blockSize * planner.scratch.perQuery + planner.workers * planner.scratch.perWorker
+        // Per worker: a slice of prepared queries and its top-k.
         total += planner.workers * (planner.sliceSize * dataset.dim * floatBytes + spec.k * 16)
-        if case .hnsw = spec.index.resolved(dim: dataset.dim, count: dataset.rows, metric: spec.metric).spec {
-            total += max(planner.workers, min(threads, HNSWBuilder.largestBatch)) * dataset.rows
-        }
         if let groundtruthRows { total += groundtruthRows * spec.k * 4 }
         return max(total, loadingBytes) + Self.runtimeBytes
     }

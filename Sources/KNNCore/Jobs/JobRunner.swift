@@ -54,11 +54,10 @@ public enum JobRunner {
 
         let queries = inputs.queryMatrix
         let planner = Planner.forJob(spec, queryCount: queries.rows, datasetRows: inputs.dataset.info.rows, dim: inputs.dataset.info.dim, threads: threads,
-                                     candidatesPerQuery: (index as? DeferredScoringIndex)?.deferredScoring(k: spec.k)?.candidatesPerQuery ?? 0)
+                                     scratch: index.blockScratch(k: spec.k))
         let writer = try ResultWriters.make(spec.output.format, file: output, queryCount: queries.rows, k: spec.k,
                                             labels: OutputLabels(queries: inputs.queryLabels, dataset: inputs.dataset.labels))
-        let search = BlockSearch(index: index, queries: queries, planner: planner, k: spec.k,
-                                 selfJoin: spec.queries == .dataset, metric: spec.metric)
+        let search = index.makeBlockSearch(queries: queries, planner: planner, k: spec.k, selfJoin: spec.queries == .dataset)
         let pipeline = WritePipeline(writer: writer)
         let progress = Progress(total: queries.rows, mode: Progress.mode(quiet: options.quiet))
         defer { progress.finish() }
@@ -99,79 +98,6 @@ public enum JobRunner {
         try output.publish()
         try reportFile.publish()
         return Outcome(report: report, warnings: warnings, queryCount: queries.rows, seconds: Clock.now() - start)
-    }
-}
-
-/// One block's search on the workers. Worker `w` uses only `searchers[w]` and `preparers[w]`,
-/// and writes only the result (or candidate, and prepared query) rows of the slices it takes, so
-/// nothing is locked. Under deferred scoring the workers find candidates, then `ExactReRank`
-/// scores the block's; under cosine the queries are prepared once, into a block buffer both
-/// phases read.
-final class BlockSearch: @unchecked Sendable {
-    private let queries: VectorMatrix
-    private let planner: Planner
-    private let selfJoin: Bool
-    private let metric: Metric
-    private let searchers: [any NeighborSearcher]
-    private let preparers: [QueryPreparer]
-    private let deferred: Deferred?
-
-    /// What deferred scoring needs: the pass, the searchers as candidate searchers, the block's
-    /// candidate lists and, under cosine, its prepared queries.
-    private struct Deferred {
-        let scoring: DeferredScoring
-        let searchers: [any CandidateSearcher]
-        let candidates: CandidateTable
-        let preparedQueries: FloatBuffer?
-    }
-
-    init(index: any VectorIndex, queries: VectorMatrix, planner: Planner, k: Int, selfJoin: Bool, metric: Metric) {
-        self.queries = queries
-        self.planner = planner
-        self.selfJoin = selfJoin
-        self.metric = metric
-        let searchers = (0..<planner.workers).map { _ in index.makeSearcher(k: k) }
-        self.searchers = searchers
-        preparers = (0..<planner.workers).map { _ in QueryPreparer(queries: queries, metric: metric, maxRows: planner.sliceSize) }
-        if let scoring = (index as? DeferredScoringIndex)?.deferredScoring(k: k) {
-            precondition(scoring.candidatesPerQuery == planner.candidatesPerQuery, "the plan must count the index's candidate lists")
-            deferred = Deferred(scoring: scoring, searchers: searchers.map { $0 as! any CandidateSearcher },
-                                candidates: CandidateTable(capacity: planner.blockSize, perRow: scoring.candidatesPerQuery),
-                                preparedQueries: metric.normalizesVectors ? FloatBuffer(count: planner.blockSize * queries.dim) : nil)
-        } else {
-            deferred = nil
-        }
-    }
-
-    func run(block: Range<Int>, into table: ResultTable, progress: Progress) {
-        let slices = planner.slices(ofBlockWith: block.count)
-        let next = SliceCounter()
-        DispatchQueue.concurrentPerform(iterations: min(planner.workers, slices.count)) { worker in
-            while true {
-                let s = next.take()
-                guard s < slices.count else { return }
-                let slice = slices[s]
-                let queryRows = (block.lowerBound + slice.lowerBound)..<(block.lowerBound + slice.upperBound)
-                if let deferred {
-                    let batch = preparers[worker].batch(queryRows, excludesOwnID: selfJoin, into: deferred.preparedQueries, atRow: slice.lowerBound)
-                    deferred.searchers[worker].findCandidates(batch, into: deferred.candidates.rows(slice))
-                } else {
-                    let rows = table.rows(slice)
-                    searchers[worker].search(preparers[worker].batch(queryRows, excludesOwnID: selfJoin), into: rows)
-                    rows.finalize(metric: metric)
-                }
-                progress.add(slice.count)
-            }
-        }
-        if let deferred {
-            let rows = table.rows(0..<block.count)
-            let prepared = deferred.preparedQueries.map {
-                VectorMatrix(rows: block.count, dim: queries.dim, stride: queries.dim, base: UnsafePointer($0.pointer), owner: $0)
-            } ?? queries.subrange(block)
-            deferred.scoring.reRank.run(deferred.candidates, rows: block.count, queries: prepared, queriesArePrepared: true,
-                                        into: rows, threads: planner.threads)
-            rows.finalize(metric: metric)
-        }
     }
 }
 

@@ -10,26 +10,21 @@ public struct Planner: Equatable, Sendable {
     public let threads: Int
     public let blockSize: Int
     public let sliceSize: Int
-    /// Candidate slots per query left to the block's exact scoring, 0 for none.
-    public let candidatesPerQuery: Int
+    /// What the block search keeps beside the result rows (`BlockScratch`).
+    let scratch: BlockScratch
 
-    /// Result rows of one block (ids and distances, and candidate lists) are capped to this many
-    /// bytes, whatever the job asks for.
+    /// Result rows of one block (ids and distances, and the block search's scratch per query)
+    /// are capped to this many bytes, whatever the job asks for.
     static let blockResultBytes = 64 << 20
     static let defaultBlockQueries = 16_384
     static let defaultSliceQueries = 64
 
     /// `sliceQueries` is the job's setting, else the index type's preference, else 64.
-    /// `candidatesPerQuery` is the size of the candidate lists an index leaves to the block
-    /// (`DeferredScoring`), and `preparedQueryBytes` what a block keeps per query for scoring
-    /// them (its unit-length copy under cosine): they count against the block's bytes too.
-    public init(queryCount: Int, k: Int, threads: Int, blockQueries: Int? = nil, sliceQueries: Int? = nil, candidatesPerQuery: Int = 0,
-                preparedQueryBytes: Int = 0) {
+    init(queryCount: Int, k: Int, threads: Int, blockQueries: Int? = nil, sliceQueries: Int? = nil, scratch: BlockScratch = .none) {
         self.queryCount = queryCount
         self.threads = max(1, threads)
-        self.candidatesPerQuery = candidatesPerQuery
-        let rowBytes = k * (MemoryLayout<Int64>.size + MemoryLayout<Float>.size) + preparedQueryBytes
-            + candidatesPerQuery * (MemoryLayout<Int32>.size + MemoryLayout<Float>.size + ExactReRank.bytesPerSlot)
+        self.scratch = scratch
+        let rowBytes = k * (MemoryLayout<Int64>.size + MemoryLayout<Float>.size) + scratch.perQuery
         let cap = max(1, Self.blockResultBytes / rowBytes)
         blockSize = max(1, min(blockQueries ?? Self.defaultBlockQueries, cap, max(queryCount, 1)))
         sliceSize = max(1, min(sliceQueries ?? Self.defaultSliceQueries, blockSize))
@@ -55,14 +50,12 @@ public struct Planner: Equatable, Sendable {
 }
 
 extension Planner {
-    /// The plan of a job, the same for `validate` and `run`: the index's deferred candidate lists
-    /// (and, under cosine, the block's unit-length queries that score them) count against blocks.
-    /// `candidatesPerQuery` is the built index's count, which can exceed the spec's estimate when
+    /// The plan of a job, the same for `validate` and `run`: the block search's scratch counts
+    /// against blocks. `scratch` is the built index's, which can exceed the spec's estimate when
     /// the data holds identical rows (`DuplicateRows`).
-    static func forJob(_ spec: JobSpec, queryCount: Int, datasetRows: Int, dim: Int, threads: Int, candidatesPerQuery: Int? = nil) -> Planner {
-        let candidates = candidatesPerQuery ?? spec.index.deferredCandidates(k: spec.k, dim: dim, count: datasetRows, metric: spec.metric)
-        return Planner(queryCount: queryCount, k: spec.k, threads: threads, blockQueries: spec.planner.blockQueries,
-                       sliceQueries: spec.planner.sliceQueries ?? spec.index.preferredSliceQueries, candidatesPerQuery: candidates,
-                       preparedQueryBytes: candidates > 0 && spec.metric.normalizesVectors ? dim * MemoryLayout<Float>.size : 0)
+    static func forJob(_ spec: JobSpec, queryCount: Int, datasetRows: Int, dim: Int, threads: Int, scratch: BlockScratch? = nil) -> Planner {
+        Planner(queryCount: queryCount, k: spec.k, threads: threads, blockQueries: spec.planner.blockQueries,
+                sliceQueries: spec.planner.sliceQueries ?? spec.index.resolved(dim: dim, count: datasetRows, metric: spec.metric).spec.preferredSliceQueries,
+                scratch: scratch ?? spec.index.blockScratch(k: spec.k, dim: dim, count: datasetRows, metric: spec.metric))
     }
 }

@@ -19,12 +19,9 @@ struct RunReport {
         let (resolved, reason) = spec.index.resolved(dim: inputs.dataset.info.dim, count: inputs.dataset.info.rows, metric: spec.metric)
         guard case .object(var members) = resolved.json else { return resolved.json }
         members += [("exact", .bool(resolved.isExact)), ("vectors", .integer(index.count)), ("kernel", .string(KernelVariant.selected.rawValue))]
-        if let flat = index as? FlatIndex { members.append(("scoring", .string(flat.scoring.rawValue))) }
-        if let hnsw = index as? HNSWIndex {
-            members.removeAll { $0.key == "navigation" }
-            members.append(("navigation", .string(hnsw.navigation.rawValue)))
-            // Identical rows share one graph node (`DuplicateRows`).
-            members.append(("duplicate_rows", .integer(hnsw.duplicates?.copies ?? 0)))
+        for member in index.reportMembers {
+            members.removeAll { $0.key == member.key }
+            members.append(member)
         }
         if let reason { members += [("chosen_by", .string("auto")), ("reason", .string(reason))] }
         return .object(members)

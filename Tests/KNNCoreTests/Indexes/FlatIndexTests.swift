@@ -3,16 +3,31 @@ import Testing
 
 /// Searches with any index through the same path the runner uses: prepare, search, finalise.
 func searchAll(_ index: any VectorIndex, queries: VectorMatrix, k: Int, selfJoin: Bool = false) -> [[Neighbor]] {
+    let planner = Planner(queryCount: queries.rows, k: k, threads: 2, scratch: index.blockScratch(k: k))
+    let table = ResultTable(capacity: planner.blockSize, k: k)
+    let search = index.makeBlockSearch(queries: queries, planner: planner, k: k, selfJoin: selfJoin)
+    return (0..<planner.blockCount).flatMap { b -> [[Neighbor]] in
+        let block = planner.block(b)
+        search.run(block: block, into: table, progress: nil)
+        return (0..<block.count).map { q in neighbors(table, row: q, k: k) }
+    }
+}
+
+/// The same search one slice at a time through the index's own searcher (for HNSW under int16
+/// navigation, a path independent of the block's re-rank).
+func searchEachSlice(_ index: any SliceSearchIndex, queries: VectorMatrix, k: Int, selfJoin: Bool = false) -> [[Neighbor]] {
     let table = ResultTable(capacity: queries.rows, k: k)
     let preparer = QueryPreparer(queries: queries, metric: index.metric, maxRows: queries.rows)
     let rows = table.rows(0..<queries.rows)
     index.makeSearcher(k: k).search(preparer.batch(0..<queries.rows, excludesOwnID: selfJoin), into: rows)
     rows.finalize(metric: index.metric)
-    return (0..<queries.rows).map { q in
-        (0..<k).compactMap { r in
-            let id = table.id(row: q, rank: r)
-            return id < 0 ? nil : Neighbor(distance: table.distance(row: q, rank: r), id: Int(id))
-        }
+    return (0..<queries.rows).map { q in neighbors(table, row: q, k: k) }
+}
+
+private func neighbors(_ table: ResultTable, row q: Int, k: Int) -> [Neighbor] {
+    (0..<k).compactMap { r in
+        let id = table.id(row: q, rank: r)
+        return id < 0 ? nil : Neighbor(distance: table.distance(row: q, rank: r), id: Int(id))
     }
 }
 

@@ -59,8 +59,10 @@ import Testing
                 p.navigation = navigation
                 let index = HNSWIndex(data: base, metric: metric, parameters: p, navigation: navigation)
                 // Under int16 the index keeps no float32 copy of the vectors and leaves scoring to the block.
-                #expect((index.deferredScoring(k: 7) != nil) == (navigation == .int16) && (index.points == nil) == (navigation == .int16))
-                let expected = searchAll(index, queries: selfJoin ? base : rawQueries, k: 7, selfJoin: selfJoin)
+                #expect((index.makeBlockSearch(queries: rawQueries, planner: Planner(queryCount: 1, k: 7, threads: 1, scratch: index.blockScratch(k: 7)),
+                                               k: 7, selfJoin: false) is HNSWBlockSearch) == (navigation == .int16)
+                        && (index.points == nil) == (navigation == .int16))
+                let expected = searchEachSlice(index, queries: selfJoin ? base : rawQueries, k: 7, selfJoin: selfJoin)
                 let bytes = outputs[0], header = NPYResultWriter.header(queryCount: expected.count, k: 7).count
                 #expect(bytes.count == header + expected.count * 7 * 12)
                 for (q, neighbours) in expected.enumerated() {

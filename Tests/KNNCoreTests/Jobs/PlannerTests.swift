@@ -25,11 +25,11 @@ import Testing
         // The cap holds even when the job asks for more.
         let asked = Planner(queryCount: 10_000_000, k: 1 << 20, threads: 2, blockQueries: 1_000_000)
         #expect(asked.blockSize * (1 << 20) * 12 <= Planner.blockResultBytes)
-        // Candidate lists left to the block (12 bytes per slot) count too: 64 MiB / (120 + 12,000)
-        // bytes per query is 5,537 queries; with 1,536 bytes of prepared query, 4,914.
-        let deferred = Planner(queryCount: 10_000_000, k: 10, threads: 2, candidatesPerQuery: 1000)
+        // The block search's scratch per query counts too: 64 MiB / (120 + 12,000) bytes per query
+        // is 5,537 queries; with 1,536 bytes more, 4,914.
+        let deferred = Planner(queryCount: 10_000_000, k: 10, threads: 2, scratch: BlockScratch(perQuery: 12_000, perWorker: 0))
         #expect(deferred.blockSize == 5537)
-        #expect(Planner(queryCount: 10_000_000, k: 10, threads: 2, candidatesPerQuery: 1000, preparedQueryBytes: 1536).blockSize == 4914)
+        #expect(Planner(queryCount: 10_000_000, k: 10, threads: 2, scratch: BlockScratch(perQuery: 13_536, perWorker: 1 << 20)).blockSize == 4914)
     }
 
     @Test func smallBlocksAreSplitAcrossWorkers() {

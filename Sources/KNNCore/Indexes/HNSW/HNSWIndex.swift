@@ -23,7 +23,7 @@ import Dispatch
 /// scores a block's candidates against the dataset as loaded, in dataset order (a memory-mapped
 /// file's pages are released as it goes). Under float32 navigation the index holds the prepared
 /// vectors and the graph, and searchers score their own candidates.
-final class HNSWIndex: VectorIndex, DeferredScoringIndex, @unchecked Sendable {
+final class HNSWIndex: SliceSearchIndex, @unchecked Sendable {
     let metric: Metric
     let parameters: HNSWParameters
     let dim: Int
@@ -92,17 +92,31 @@ final class HNSWIndex: VectorIndex, DeferredScoringIndex, @unchecked Sendable {
     /// The navigation distance from a query to vector `v`.
     @inline(__always) func distance(_ query: NavigationQuery, _ v: Int) -> Float { space.distance(query, v) }
 
-    /// Under int16 navigation the exact scores are left to the block (see the type's comment).
-    func deferredScoring(k: Int) -> DeferredScoring? {
-        codes == nil ? nil : DeferredScoring(reRank: ExactReRank(data: data, metric: metric), candidatesPerQuery: candidateSlots(k: k))
+    /// Under int16 navigation the exact scores are left to the block (`HNSWBlockSearch`); under
+    /// float32 navigation searchers score their own candidates (the common block search).
+    func makeBlockSearch(queries: VectorMatrix, planner: Planner, k: Int, selfJoin: Bool) -> any BlockSearch {
+        guard codes != nil else { return SliceBlockSearch(index: self, queries: queries, planner: planner, k: k, selfJoin: selfJoin) }
+        return HNSWBlockSearch(index: self, queries: queries, planner: planner, k: k, selfJoin: selfJoin)
+    }
+
+    func blockScratch(k: Int) -> BlockScratch {
+        guard codes != nil else { return BlockScratch(perQuery: 0, perWorker: count) }
+        return HNSWBlockSearch.scratch(candidates: candidateSlots(k: k), dim: dim, count: count, metric: metric)
+    }
+
+    var reportMembers: [(key: String, value: JSONValue)] {
+        // Identical rows share one graph node (`DuplicateRows`).
+        [("navigation", .string(navigation.rawValue)), ("duplicate_rows", .integer(duplicates?.copies ?? 0))]
     }
 
     /// The most candidates a query can return: the layer-0 search keeps `ef` nodes (one more
     /// than k when the query's own id is excluded), and a node with copies stands for up to k ids.
-    func candidateSlots(k: Int) -> Int {
-        let nodes = max(parameters.expansionSearch, k + 1)
+    static func candidateSlots(ef: Int, k: Int, duplicates: DuplicateRows?) -> Int {
+        let nodes = max(ef, k + 1)
         return duplicates?.expandedCount(nodes: nodes, limit: k) ?? nodes
     }
+
+    func candidateSlots(k: Int) -> Int { Self.candidateSlots(ef: parameters.expansionSearch, k: k, duplicates: duplicates) }
 
     func makeSearcher(k: Int) -> any NeighborSearcher { HNSWSearcher(index: self, k: k) }
 
@@ -133,7 +147,7 @@ final class HNSWIndex: VectorIndex, DeferredScoringIndex, @unchecked Sendable {
 /// Answers queries: descend the upper layers greedily, search layer 0 with `expansion_search`
 /// candidates, keep those that may be among the k nearest, and score them with the exact kernels
 /// — here (`search`), or for a whole block at once (`findCandidates`, then `ExactReRank`).
-final class HNSWSearcher: NeighborSearcher, CandidateSearcher {
+final class HNSWSearcher: NeighborSearcher {
     let index: HNSWIndex
     let walker: HNSWWalker
     let topK: TopK

@@ -11,7 +11,7 @@ import Dispatch
 /// Exactness: a point's exact rank key comes from the same kernels as `flat`'s, and a node is
 /// skipped only when its lower bound exceeds the current k-th key by more than the exact key's
 /// rounding error, so exact searches return exactly `flat`'s neighbours, ties by id included.
-final class BinaryTree<Bounds: NodeBounds>: VectorIndex, @unchecked Sendable {
+final class BinaryTree<Bounds: NodeBounds>: SliceSearchIndex, @unchecked Sendable {
     public let metric: Metric
     public let parameters: TreeParameters
     let dim: Int

@@ -1,6 +1,6 @@
 /// The plain exact search: every query against every dataset vector with the exact kernels,
 /// one pair at a time. `FlatIndex` must return exactly what this returns; tests hold it to that.
-public final class ReferenceFlatIndex: VectorIndex {
+public final class ReferenceFlatIndex: SliceSearchIndex {
     public let data: VectorMatrix
     public let metric: Metric
 

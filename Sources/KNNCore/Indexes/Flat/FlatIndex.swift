@@ -16,7 +16,7 @@ import KNNKernelsBaseline
 /// Work is blocked for the caches: a slice of queries is scanned against one block of panels
 /// (about 1 MiB, resident in L2) at a time, in groups of 8 queries, so the dataset streams from
 /// memory once per slice rather than once per query.
-public final class FlatIndex: VectorIndex {
+public final class FlatIndex: SliceSearchIndex {
     public enum Scoring: String, Sendable, CaseIterable {
         case float32, int16
     }
@@ -74,6 +74,8 @@ public final class FlatIndex: VectorIndex {
     }
 
     public func makeSearcher(k: Int) -> any NeighborSearcher { Searcher(index: self, k: k) }
+
+    var reportMembers: [(key: String, value: JSONValue)] { [("scoring", .string(scoring.rawValue))] }
 
     final class Searcher: NeighborSearcher {
         let index: FlatIndex
