@@ -34,6 +34,11 @@ struct AutoParameters: IndexParameters, Equatable {
         resolved(dim: dim, count: count, metric: metric).parameters.estimatedBytes(count: count, dim: dim, metric: metric, threads: threads)
     }
 
+    /// A saved index records the type `auto` chose.
+    func load(from reader: IndexFileReader, data: VectorMatrix, metric: Metric) throws(KNNError) -> any VectorIndex {
+        throw reader.error("index", "type auto is chosen when an index is built; a saved index names flat or kdtree")
+    }
+
     func build(data: VectorMatrix, metric: Metric, threads: Int) -> any VectorIndex {
         resolved(dim: data.dim, count: data.rows, metric: metric).parameters.build(data: data, metric: metric, threads: threads)
     }

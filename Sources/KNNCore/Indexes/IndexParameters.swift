@@ -36,6 +36,11 @@ protocol IndexParameters: Sendable {
     /// Builds the index over the raw dataset (each index prepares vectors for the metric itself).
     func build(data: VectorMatrix, metric: Metric, threads: Int) -> any VectorIndex
 
+    /// Maps back an index that `VectorIndex.write(to:)` saved with these parameters, for `data`,
+    /// the dataset it was built from. A file that does not hold what these parameters need is an
+    /// error naming the section, never a crash later.
+    func load(from reader: IndexFileReader, data: VectorMatrix, metric: Metric) throws(KNNError) -> any VectorIndex
+
     /// Whether `other` is the same type with the same parameters.
     func isEqual(to other: any IndexParameters) -> Bool
 }

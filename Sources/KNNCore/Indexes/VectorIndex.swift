@@ -14,6 +14,10 @@ protocol VectorIndex: Sendable {
 
     /// The report's `index` members beyond the parameters (one named like a parameter replaces it).
     var reportMembers: [(key: String, value: JSONValue)] { get }
+
+    /// Writes the index's sections to an index file (`IndexFile`); its parameters type maps
+    /// them back (`IndexParameters.load`).
+    func write(to writer: IndexFileWriter) throws(KNNError)
 }
 
 extension VectorIndex {

@@ -16,9 +16,9 @@
 /// are `members[start[g] ..< start[g + 1]]`.
 struct DuplicateRows: Sendable {
     let representatives: [Int]
-    private let group: [Int32]
-    private let start: [Int]
-    private let members: [Int32]
+    let group: [Int32]
+    let start: [Int]
+    let members: [Int32]
 
     /// The number of groups of two or more rows.
     var groupCount: Int { start.count - 1 }
@@ -75,6 +75,13 @@ struct DuplicateRows: Sendable {
         }
         guard start.count > 1 else { return nil }
         return DuplicateRows(representatives: (0..<n).filter { !isCopy[$0] }, group: groupOf, start: start, members: members)
+    }
+
+    /// Whether the layout holds together for `count` rows (a group layout read from a file).
+    func isConsistent(count: Int) -> Bool {
+        guard group.count == count, start.first == 0, zip(start, start.dropFirst()).allSatisfy({ $0 < $1 }), start.last == members.count else { return false }
+        return group.allSatisfy { $0 < groupCount } && members.allSatisfy { (0..<Int32(clamping: count)).contains($0) }
+            && representatives.allSatisfy { (0..<count).contains($0) }
     }
 
     /// Calls `body` with the ids that stand for graph node `v`: `v` itself when it has no

@@ -42,20 +42,28 @@ public final class FlatIndex: SliceSearchIndex {
 
     /// Builds from the raw dataset; vectors are prepared for the metric while they are packed.
     /// `scoring` int16 runs the plain integer tile on CPUs without VNNI.
-    public init(data: VectorMatrix, metric: Metric, kernel: KernelVariant = .selected, threads: Int = 1, scoring: Scoring? = nil) {
-        self.metric = metric
-        self.kernel = kernel
-        dim = data.dim
-        let blockBytes = 1 << 20
+    public convenience init(data: VectorMatrix, metric: Metric, kernel: KernelVariant = .selected, threads: Int = 1, scoring: Scoring? = nil) {
         switch scoring ?? Self.defaultScoring(metric: metric, dim: data.dim, kernel: kernel) {
         case .float32:
-            let panels = PanelMatrix(data: data, metric: metric, threads: threads)
-            storage = .float32(panels)
-            panelCount = panels.panelCount
-            blockPanels = max(2, (blockBytes / max(1, data.dim * PanelMatrix.lanes * 4)) & ~1)
+            self.init(metric: metric, kernel: kernel, dim: data.dim, storage: .float32(PanelMatrix(data: data, metric: metric, threads: threads)))
         case .int16:
-            let codes = QuantizedPanelMatrix(data: data, metric: metric, threads: threads)
-            storage = .int16(codes, source: data)
+            self.init(metric: metric, kernel: kernel, dim: data.dim,
+                      storage: .int16(QuantizedPanelMatrix(data: data, metric: metric, threads: threads), source: data))
+        }
+    }
+
+    /// An index over storage already packed (built, or mapped from an index file).
+    init(metric: Metric, kernel: KernelVariant, dim: Int, storage: Storage) {
+        self.metric = metric
+        self.kernel = kernel
+        self.dim = dim
+        self.storage = storage
+        let blockBytes = 1 << 20
+        switch storage {
+        case .float32(let panels):
+            panelCount = panels.panelCount
+            blockPanels = max(2, (blockBytes / max(1, dim * PanelMatrix.lanes * 4)) & ~1)
+        case .int16(let codes, _):
             panelCount = codes.panelCount
             blockPanels = max(2, (blockBytes / max(1, codes.pairs * PanelMatrix.lanes * 4)) & ~1)
         }

@@ -45,6 +45,16 @@ final class PanelMatrix: @unchecked Sendable {
         maxNorm = largest.squareRoot()
     }
 
+    /// Panels already packed (mapped from an index file).
+    init(count: Int, dim: Int, panelCount: Int, panels: FloatBuffer, bias: FloatBuffer, maxNorm: Double) {
+        self.count = count
+        self.dim = dim
+        self.panelCount = panelCount
+        self.panels = panels
+        self.bias = bias
+        self.maxNorm = maxNorm
+    }
+
     /// Copies vector `id` back into row-major order, exactly as packed.
     @inline(__always)
     func gather(_ id: Int, into row: UnsafeMutablePointer<Float>) {

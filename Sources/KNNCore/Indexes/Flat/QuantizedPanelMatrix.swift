@@ -52,6 +52,21 @@ final class QuantizedPanelMatrix: @unchecked Sendable {
         for i in data.rows..<(panelCount * lanes) { bias.pointer[i] = .infinity }
     }
 
+    /// Codes already packed (mapped from an index file).
+    init(count: Int, dim: Int, panelCount: Int, words: AlignedBuffer<Int32>, scales: FloatBuffer, bias: FloatBuffer, centre: FloatBuffer?,
+         bounds: Int16Quantization.DatasetBounds, maxNorm: Double) {
+        self.count = count
+        self.dim = dim
+        pairs = (dim + 1) / 2
+        self.panelCount = panelCount
+        self.words = words
+        self.scales = scales
+        self.bias = bias
+        self.centre = centre
+        self.bounds = bounds
+        self.maxNorm = maxNorm
+    }
+
     /// Writes a prepared query as the tile reads it (word `j` at `words[j * stride]`, negated,
     /// centred under l2) and returns the inverse scale the tile multiplies by (doubled under
     /// l2), the query's norm, and a bound on how far its scores lie from the true −q·x or

@@ -12,6 +12,9 @@ public final class ReferenceFlatIndex: SliceSearchIndex {
 
     public var count: Int { data.rows }
 
+    /// The oracle keeps nothing but the vectors, which a job reads anyway: nothing to save.
+    func write(to writer: IndexFileWriter) throws(KNNError) {}
+
     public func makeSearcher(k: Int) -> any NeighborSearcher { Searcher(index: self, topK: TopK(k: k)) }
 
     struct Searcher: NeighborSearcher {

@@ -46,41 +46,50 @@ final class HNSWIndex: SliceSearchIndex, @unchecked Sendable {
     let duplicates: DuplicateRows?
 
     /// `navigation` defaults to `HNSWNavigation.preferred(kernel:dim:)`.
-    init(data: VectorMatrix, metric: Metric, parameters: HNSWParameters, kernel: KernelVariant = .selected, threads: Int = 1,
-         navigation: HNSWNavigation? = nil) {
-        self.metric = metric
-        self.parameters = parameters
-        self.kernel = kernel
+    convenience init(data: VectorMatrix, metric: Metric, parameters: HNSWParameters, kernel: KernelVariant = .selected, threads: Int = 1,
+                     navigation: HNSWNavigation? = nil) {
         let navigation = navigation ?? .preferred(kernel: kernel, dim: data.dim)
-        self.navigation = navigation
-        self.data = data
-        dim = data.dim
-        count = data.rows
+        var codes: NavigationCodes? = nil, points: FloatBuffer? = nil, maxNorm = 0.0
         if navigation == .int16 {
-            let codes = NavigationCodes(data: data, metric: metric, threads: threads)
-            self.codes = codes
-            maxNorm = codes.maxNorm
-            points = nil
+            codes = NavigationCodes(data: data, metric: metric, threads: threads)
+            maxNorm = codes!.maxNorm
         } else {
-            let points = FloatBuffer(count: count * dim, zeroed: false)
-            let n = count, dim = dim, chunk = 1 << 14, chunks = (n + chunk - 1) / chunk
+            let buffer = FloatBuffer(count: data.rows * data.dim, zeroed: false)
+            let n = data.rows, dim = data.dim, chunk = 1 << 14, chunks = (n + chunk - 1) / chunk
             let norms = ChunkSlots(count: chunks, initial: 0.0)
             Parallel.forEach(chunks, threads: threads) { c in
                 let rows = (c * chunk)..<min((c + 1) * chunk, n)
-                data.copyPrepared(rows: rows, metric: metric, into: points.pointer + rows.lowerBound * dim)
+                data.copyPrepared(rows: rows, metric: metric, into: buffer.pointer + rows.lowerBound * dim)
                 for v in rows {
-                    let row = points.pointer + v * dim
+                    let row = buffer.pointer + v * dim
                     norms.values[c] = max(norms.values[c], Double(Kernels.dot(row, row, count: dim)))
                 }
             }
             maxNorm = (0..<max(chunks, 1)).map { norms.values[$0] }.max()!.squareRoot()
-            self.points = points
-            codes = nil
+            points = buffer
         }
-        space = NavigationSpace(metric: metric, kernel: kernel, dim: dim, points: points.map { UnsafePointer($0.pointer) }, codes: codes?.view)
-        duplicates = DuplicateRows.find(in: data, metric: metric, threads: threads)
-        graph = HNSWGraph(count: count, connectivity: parameters.connectivity, seed: parameters.seed)
+        self.init(data: data, metric: metric, parameters: parameters, kernel: kernel, navigation: navigation, codes: codes, points: points,
+                  maxNorm: maxNorm, graph: HNSWGraph(count: data.rows, connectivity: parameters.connectivity, seed: parameters.seed),
+                  duplicates: DuplicateRows.find(in: data, metric: metric, threads: threads))
         HNSWBuilder(index: self, threads: threads).build()
+    }
+
+    /// An index over parts already made: a graph to build (above), or one mapped from an index file.
+    init(data: VectorMatrix, metric: Metric, parameters: HNSWParameters, kernel: KernelVariant, navigation: HNSWNavigation,
+         codes: NavigationCodes?, points: FloatBuffer?, maxNorm: Double, graph: HNSWGraph, duplicates: DuplicateRows?) {
+        self.data = data
+        self.metric = metric
+        self.parameters = parameters
+        self.kernel = kernel
+        self.navigation = navigation
+        dim = data.dim
+        count = data.rows
+        self.codes = codes
+        self.points = points
+        self.maxNorm = maxNorm
+        self.graph = graph
+        self.duplicates = duplicates
+        space = NavigationSpace(metric: metric, kernel: kernel, dim: dim, points: points.map { UnsafePointer($0.pointer) }, codes: codes?.view)
     }
 
     /// Prepared vector `v`, under float32 navigation.

@@ -56,7 +56,7 @@ final class NavigationCodes: @unchecked Sendable {
     init(data: VectorMatrix, metric: Metric, threads: Int) {
         let dim = data.dim, count = data.rows
         self.dim = dim
-        let rowWords = ((dim + 1) / 2 + 15) / 16 * 16
+        let rowWords = Self.rowWords(dim: dim)
         self.rowWords = rowWords
         words = AlignedBuffer(count: count * rowWords)
         factors = FloatBuffer(count: 2 * count)
@@ -72,6 +72,20 @@ final class NavigationCodes: @unchecked Sendable {
         }
         (bounds, maxNorm) = Int16Quantization.combine(summaries)
     }
+
+    /// Codes already made (mapped from an index file).
+    init(dim: Int, words: AlignedBuffer<Int32>, factors: FloatBuffer, centre: FloatBuffer?, bounds: Int16Quantization.DatasetBounds, maxNorm: Double) {
+        self.dim = dim
+        rowWords = Self.rowWords(dim: dim)
+        self.words = words
+        self.factors = factors
+        self.centre = centre
+        self.bounds = bounds
+        self.maxNorm = maxNorm
+    }
+
+    /// Words per code row: two components a word, padded to 64 bytes.
+    static func rowWords(dim: Int) -> Int { ((dim + 1) / 2 + 15) / 16 * 16 }
 
     /// Encodes a query for `distance`; `row` and `scratch` are the caller's. Also returns how
     /// far its navigation distances may lie from the true distances (see `scoreError`).

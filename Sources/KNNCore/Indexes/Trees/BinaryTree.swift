@@ -32,29 +32,45 @@ final class BinaryTree<Bounds: NodeBounds>: SliceSearchIndex, @unchecked Sendabl
 
     public var count: Int { count_ }
 
-    init(data: VectorMatrix, metric: Metric, parameters: TreeParameters, threads: Int = 1) {
+    convenience init(data: VectorMatrix, metric: Metric, parameters: TreeParameters, threads: Int = 1) {
         precondition(metric != .ip, "trees need a metric distance")
+        let n = data.rows, shape = Self.shape(count: n, dim: data.dim, leafSize: parameters.leafSize)
+        self.init(metric: metric, parameters: parameters, dim: data.dim, count: n,
+                  points: FloatBuffer(count: n * data.dim, zeroed: false), ids: AlignedBuffer(count: n, zeroed: false),
+                  nodeStart: AlignedBuffer(count: shape.nodeCount, zeroed: false), nodeEnd: AlignedBuffer(count: shape.nodeCount, zeroed: false),
+                  bounds: FloatBuffer(count: shape.nodeCount * Bounds.floatsPerNode(dim: data.dim)))
+        build(from: data, threads: threads)
+    }
+
+    /// scikit-learn's rule: enough levels that leaves hold between leaf_size and 2·leaf_size.
+    static func shape(count n: Int, dim: Int, leafSize: Int) -> (levels: Int, nodeCount: Int) {
+        var levels = 1
+        while (n - 1) / leafSize >= 1 << levels { levels += 1 }
+        return (levels, (1 << levels) - 1)
+    }
+
+    /// A tree over arrays of its shape (`shape`), filled by `build` or mapped from an index file.
+    init(metric: Metric, parameters: TreeParameters, dim: Int, count n: Int, points: FloatBuffer, ids: AlignedBuffer<Int32>,
+         nodeStart: AlignedBuffer<Int>, nodeEnd: AlignedBuffer<Int>, bounds: FloatBuffer) {
         self.metric = metric
         self.parameters = parameters
-        dim = data.dim
-        count_ = data.rows
-        let n = data.rows
-        // scikit-learn's rule: enough levels that leaves hold between leaf_size and 2·leaf_size.
-        var levels = 1
-        while (n - 1) / parameters.leafSize >= 1 << levels { levels += 1 }
-        self.levels = levels
-        nodeCount = (1 << levels) - 1
+        self.dim = dim
+        count_ = n
+        (levels, nodeCount) = Self.shape(count: n, dim: dim, leafSize: parameters.leafSize)
         firstLeaf = (1 << (levels - 1)) - 1
         boundsStride = Bounds.floatsPerNode(dim: dim)
-        points = FloatBuffer(count: n * dim, zeroed: false)
-        idBuffer = AlignedBuffer(count: n, zeroed: false)
-        nodeStartBuffer = AlignedBuffer(count: nodeCount, zeroed: false)
-        nodeEndBuffer = AlignedBuffer(count: nodeCount, zeroed: false)
-        ids = idBuffer.pointer
-        nodeStart = nodeStartBuffer.pointer
-        nodeEnd = nodeEndBuffer.pointer
-        bounds = FloatBuffer(count: nodeCount * boundsStride)
+        self.points = points
+        idBuffer = ids
+        nodeStartBuffer = nodeStart
+        nodeEndBuffer = nodeEnd
+        self.ids = ids.pointer
+        self.nodeStart = nodeStart.pointer
+        self.nodeEnd = nodeEnd.pointer
+        self.bounds = bounds
+    }
 
+    private func build(from data: VectorMatrix, threads: Int) {
+        let n = count_
         // Copy (normalise) in chunks on the workers, releasing a mapped source's pages as it goes.
         let builder = Builder(tree: self)
         let chunk = 1 << 14
