@@ -2,7 +2,7 @@
 /// `error:` line on stderr and its exit status. The executable only calls `main`.
 public enum CommandLineTool {
     struct Invocation: Equatable {
-        enum Command: Equatable { case run, validate, help(topic: String?), version }
+        enum Command: Equatable { case run, build, validate, help(topic: String?), version }
         var command: Command
         var jobPath: String?
         var threads: Int?
@@ -33,10 +33,11 @@ public enum CommandLineTool {
         let command: Invocation.Command
         switch first {
         case "run": command = .run
+        case "build": command = .build
         case "validate": command = .validate
         case "help", "-h", "--help":
             guard rest.count <= 1 else { throw KNNError.usage("help takes at most one command name") }
-            if let topic = rest.first, !["run", "validate"].contains(topic) {
+            if let topic = rest.first, !["run", "build", "validate"].contains(topic) {
                 throw KNNError.usage("no help for unknown command '\(topic)'")
             }
             return Invocation(command: .help(topic: rest.first))
@@ -44,7 +45,7 @@ public enum CommandLineTool {
             guard rest.isEmpty else { throw KNNError.usage("--version takes no arguments") }
             return Invocation(command: .version)
         default:
-            throw KNNError.usage("unknown command '\(first)' (commands: run, validate, help)")
+            throw KNNError.usage("unknown command '\(first)' (commands: run, build, validate, help)")
         }
         var invocation = Invocation(command: command)
         while let argument = rest.popFirst() {
@@ -52,7 +53,7 @@ public enum CommandLineTool {
             case "-h", "--help":
                 return Invocation(command: .help(topic: first))
             case "--quiet", "-q":
-                guard command == .run else { throw KNNError.usage("--quiet applies to 'run' only") }
+                guard command == .run || command == .build else { throw KNNError.usage("--quiet applies to 'run' and 'build' only") }
                 invocation.quiet = true
             case "--threads":
                 guard let value = rest.popFirst() else { throw KNNError.usage("--threads needs a number") }
@@ -78,12 +79,12 @@ public enum CommandLineTool {
     }
 
     static func execute(_ invocation: Invocation) throws(KNNError) -> Int32 {
-        if invocation.command == .run || invocation.command == .validate { try KernelVariant.checkEnvironment() }
+        if [.run, .build, .validate].contains(invocation.command) { try KernelVariant.checkEnvironment() }
         switch invocation.command {
         case .version:
             print("knnbatch \(Version.current)")
         case .help(let topic):
-            print(topic == "run" ? Help.run : topic == "validate" ? Help.validate : Help.overview)
+            print(topic == "run" ? Help.run : topic == "build" ? Help.build : topic == "validate" ? Help.validate : Help.overview)
         case .validate:
             let spec = try JobSpec.load(path: invocation.jobPath!)
             let options = JobRunner.Options(threads: invocation.threads)
@@ -91,6 +92,11 @@ public enum CommandLineTool {
             print(plan.summary)
             try plan.checkMemory()
             print("ok: the job is valid")
+        case .build:
+            TemporaryFiles.installSignalHandlers()
+            let spec = try JobSpec.load(path: invocation.jobPath!)
+            let line = try JobRunner.build(spec, options: JobRunner.Options(threads: invocation.threads, quiet: invocation.quiet))
+            if !invocation.quiet { printError(line) }
         case .run:
             TemporaryFiles.installSignalHandlers()
             let spec = try JobSpec.load(path: invocation.jobPath!)

@@ -5,18 +5,21 @@ enum Help {
 
     USAGE
       knnbatch run JOB.json [--threads N] [--quiet]
+      knnbatch build JOB.json [--threads N] [--quiet]
       knnbatch validate JOB.json [--threads N]
-      knnbatch help [run | validate]
+      knnbatch help [run | build | validate]
       knnbatch --version
 
     COMMANDS
       run        Run a job: load the inputs, build the index, search every query, write the
                  neighbours and a JSON report beside them.
+      build      Build the job's index and save it at its index.path, for later runs to map.
       validate   Check a job spec and the headers of its input files without searching, and
                  print the plan and the memory it expects to need.
 
     The job spec is a JSON file; README.md documents every field. Exit status: 0 success,
-    64 bad usage or invalid job spec, 65 bad input data, 74 input/output failure, 1 other.
+    64 bad usage or invalid job spec, 65 bad input data, 74 input/output failure, 75 not enough
+    memory, 1 other.
     """
 
     static let run = """
@@ -32,6 +35,21 @@ enum Help {
       -h, --help    Show this help.
 
     Progress goes to stderr: a live line on a terminal, a log line every few seconds otherwise.
+    """
+
+    static let build = """
+    USAGE: knnbatch build JOB.json [--threads N] [--quiet]
+
+    Builds the index JOB.json describes over its dataset and saves it at the job's index.path
+    (written atomically), replacing what is there. A later `run` of a job with that index.path
+    maps the saved index instead of building, when it fits: same index type and build
+    parameters, metric, dimension and dataset (size and content hash). Search parameters
+    (expansion_search, eps, max_leaves) may differ.
+
+    OPTIONS
+      --threads N   Worker threads (overrides the job's "threads"; 0 = all cores).
+      --quiet       No summary on stderr; errors are still printed.
+      -h, --help    Show this help.
     """
 
     static let validate = """

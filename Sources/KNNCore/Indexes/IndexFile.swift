@@ -8,51 +8,81 @@
 ///     8       UInt32 format version (1)
 ///     12      zeros to offset 4096
 ///     4096    section 0, zeros to the next multiple of 4096, section 1, …
-///     T       the table: per section 64 bytes — its name (UTF-8, zero-padded to 48 bytes),
-///             UInt64 offset, UInt64 length
-///     end−16  UInt64 T, UInt32 section count, "KIDX"
+///     T       the table: per section 64 bytes — its name (UTF-8, zero-padded to 40 bytes),
+///             UInt64 offset, UInt64 length, UInt64 checksum (`ContentHash` of its bytes)
+///     end−24  UInt64 checksum of the first 4096 bytes and the table, UInt64 T, UInt32 section
+///             count, "KIDX"
 ///
 /// Sections hold an index's arrays as they sit in memory, and JSON for everything else: the
-/// `index` section names the type, its parameters, the metric, the dimension and the count
-/// (`IndexFile.write`), and each index adds what it needs (`VectorIndex.write(to:)`).
+/// `index` section names the release that wrote it, the type and its parameters, the metric, the
+/// dimension and the count, and the fingerprint of the dataset it was built from
+/// (`IndexFile.write`); each index adds what it needs (`VectorIndex.write(to:)`). Every
+/// section's checksum is verified when the file is opened (one sequential read at memory
+/// speed), so a corrupted file is refused before any of it is used.
 enum IndexFile {
     static let magic: [UInt8] = Array("KNNBIDX".utf8) + [0]
     static let trailerMagic: [UInt8] = Array("KIDX".utf8)
     static let formatVersion: UInt32 = 1
     static let alignment = 4096
-    static let nameBytes = 48
+    static let nameBytes = 40
     static let entryBytes = 64
 
-    /// Saves `index`, built with `spec` (resolved) under `metric`, at `path`, atomically.
-    static func write(_ index: any VectorIndex, spec: IndexSpec, metric: Metric, dim: Int, path: String) throws(KNNError) {
-        let writer = try IndexFileWriter(path: path)
+    /// Saves `index`, built with `parameters` (resolved) under `metric` from the dataset whose
+    /// fingerprint is given, at `path`, atomically.
+    static func write(_ index: any VectorIndex, parameters: any IndexParameters, metric: Metric, dim: Int, dataset: DatasetFingerprint,
+                      path: String, threads: Int = 1) throws(KNNError) {
+        let writer = try IndexFileWriter(path: path, threads: threads)
         try writer.add("index", json: .object([
-            ("type", .string(spec.typeName)), ("parameters", spec.json), ("metric", .string(metric.rawValue)),
-            ("dim", .integer(dim)), ("count", .integer(index.count)),
+            ("knnbatch_version", .string(Version.current)), ("type", .string(type(of: parameters).typeName)),
+            ("parameters", .object(parameters.json)), ("metric", .string(metric.rawValue)),
+            ("dim", .integer(dim)), ("count", .integer(index.count)), ("dataset", dataset.json),
         ]))
         try index.write(to: writer)
         try writer.commit()
     }
 
-    /// Maps the index saved at `path` back, for `data` (the dataset it was built from, which
-    /// indexes that re-rank from the vectors read) under `metric`.
-    static func load(path: String, data: VectorMatrix, metric: Metric) throws(KNNError) -> (index: any VectorIndex, spec: IndexSpec) {
-        let reader = try IndexFileReader(path: path)
+    /// Maps back the index saved at `path` for a job whose (resolved) index parameters are
+    /// `parameters`, over `data` (which indexes that re-rank from the vectors read) whose
+    /// fingerprint is `dataset`. Anything that makes the file unfit — not an index file, another
+    /// format version, corrupt, another type, metric or shape, other build parameters, another
+    /// dataset — is a `.data` error naming the file and what differs; search-time parameters
+    /// (`expansion_search`, `eps`, …) are the job's.
+    static func load(path: String, parameters: any IndexParameters, data: VectorMatrix, metric: Metric, dataset: DatasetFingerprint,
+                     threads: Int = 1) throws(KNNError) -> any VectorIndex {
+        let reader = try IndexFileReader(path: path, threads: threads)
         let header = try reader.object("index")
-        let type = try header.string("type")
-        guard let indexType = IndexRegistry.type(named: type) else { throw reader.error("index", "unknown index type \"\(type)\"") }
+        let type = try header.string("type"), wanted = Swift.type(of: parameters).typeName
+        guard type == wanted else { throw reader.error("index", "holds a \(type) index, the job asks for \(wanted)") }
         guard try header.string("metric") == metric.rawValue else {
             throw reader.error("index", "built for metric \(try header.string("metric")), the job asks for \(metric.rawValue)")
         }
         guard try header.int("dim") == data.dim, try header.int("count") == data.rows else {
             throw reader.error("index", "built for \(try header.int("count")) × \(try header.int("dim")) vectors, the dataset has \(data.rows) × \(data.dim)")
         }
-        guard case .object(var members) = try header.value("parameters") else { throw reader.error("index", "parameters: expected an object") }
-        members.removeAll { $0.key == "type" }
-        var object = try SpecObject(.object(members), file: path, path: "parameters")
-        let parameters = try indexType.parse(&object, metric: metric)
-        try object.rejectUnknownKeys()
-        return (try parameters.load(from: reader, data: data, metric: metric), IndexSpec(parameters))
+        let recorded = try DatasetFingerprint(header.value("dataset"), reader: reader)
+        guard recorded.matches(dataset) else {
+            throw reader.error("index", "built from another version of the dataset (\(recorded.describe()); now \(dataset.describe()))")
+        }
+        guard case .object(let saved) = try header.value("parameters") else { throw reader.error("index", "parameters: expected an object") }
+        for key in parameters.buildKeys {
+            let mine = parameters.json.first { $0.key == key }?.value, theirs = saved.first { $0.key == key }?.value
+            guard mine == theirs else {
+                throw reader.error("index", "built with \(key) \(Self.text(theirs)), the job asks for \(Self.text(mine))")
+            }
+        }
+        return try parameters.load(from: reader, data: data, metric: metric)
+    }
+}
+
+extension IndexFile {
+    /// A parameter's value as a message shows it.
+    static func text(_ value: JSONValue?) -> String {
+        switch value {
+        case nil: return "unset"
+        case .number(_, let text)?: return text
+        case .string(let text)?: return text
+        case let other?: return JSONWriter.render(other).trimmingSpaces
+        }
     }
 }
 
@@ -60,19 +90,26 @@ enum IndexFile {
 final class IndexFileWriter {
     private let file: AtomicOutputFile
     private var offset = 0
-    private var table: [(name: String, offset: Int, length: Int)] = []
+    private var table: [(name: String, offset: Int, length: Int, checksum: UInt64)] = []
+    private let threads: Int
 
-    init(path: String) throws(KNNError) {
+    init(path: String, threads: Int = 1) throws(KNNError) {
+        self.threads = threads
         file = try AtomicOutputFile(path: path)
-        var header = IndexFile.magic
-        withUnsafeBytes(of: IndexFile.formatVersion.littleEndian) { header += $0 }
         try write(header)
     }
+
+    /// The file's first bytes; zeros follow to the first section.
+    private let header: [UInt8] = {
+        var header = IndexFile.magic
+        withUnsafeBytes(of: IndexFile.formatVersion.littleEndian) { header += $0 }
+        return header
+    }()
 
     func add(_ name: String, _ bytes: UnsafeRawBufferPointer) throws(KNNError) {
         precondition(name.utf8.count <= IndexFile.nameBytes && !table.contains { $0.name == name }, "section names are short and unique")
         try pad(to: IndexFile.alignment)
-        table.append((name, offset, bytes.count))
+        table.append((name, offset, bytes.count, ContentHash.of(bytes, threads: threads)))
         try file.write(bytes)
         offset += bytes.count
     }
@@ -101,7 +138,12 @@ final class IndexFileWriter {
             bytes += name
             withUnsafeBytes(of: UInt64(entry.offset).littleEndian) { bytes += $0 }
             withUnsafeBytes(of: UInt64(entry.length).littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: entry.checksum.littleEndian) { bytes += $0 }
         }
+        var covered = header + [UInt8](repeating: 0, count: IndexFile.alignment - header.count) + bytes
+        let checksum = covered.withUnsafeBytes { ContentHash.of($0) }
+        covered.removeAll()
+        withUnsafeBytes(of: checksum.littleEndian) { bytes += $0 }
         withUnsafeBytes(of: UInt64(tableOffset).littleEndian) { bytes += $0 }
         withUnsafeBytes(of: UInt32(table.count).littleEndian) { bytes += $0 }
         bytes += IndexFile.trailerMagic
@@ -127,7 +169,7 @@ final class IndexFileReader {
     private let file: MappedFile
     private var sections: [String: Range<Int>] = [:]
 
-    init(path: String) throws(KNNError) {
+    init(path: String, threads: Int = 1) throws(KNNError) {
         self.path = path
         file = try MappedFile(path: path)
         let bytes = file.bytes, size = bytes.count
@@ -142,19 +184,26 @@ final class IndexFileReader {
         guard Array(bytes[(size - 4)..<size]) == IndexFile.trailerMagic else { throw fail("truncated or corrupt index file (no trailer)") }
         let tableOffset = Int(clamping: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: size - 16, as: UInt64.self)))
         let count = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: size - 8, as: UInt32.self)))
-        guard tableOffset >= IndexFile.alignment, count <= 10_000, tableOffset <= size - 16 - count * IndexFile.entryBytes,
-              tableOffset + count * IndexFile.entryBytes == size - 16 else {
+        guard tableOffset >= IndexFile.alignment, count <= 10_000, tableOffset <= size - 24 - count * IndexFile.entryBytes,
+              tableOffset + count * IndexFile.entryBytes == size - 24 else {
             throw fail("truncated or corrupt index file (section table)")
         }
+        let recorded = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: size - 24, as: UInt64.self))
+        let covered = Array(bytes[0..<IndexFile.alignment]) + Array(bytes[tableOffset..<(size - 24)])
+        guard covered.withUnsafeBytes({ ContentHash.of($0) }) == recorded else { throw fail("corrupt index file: its header or section table does not match its checksum") }
         for i in 0..<count {
             let entry = tableOffset + i * IndexFile.entryBytes
             let nameBytes = bytes[entry..<(entry + IndexFile.nameBytes)].prefix { $0 != 0 }
             let name = String(decoding: nameBytes, as: UTF8.self)
             let offset = Int(clamping: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: entry + IndexFile.nameBytes, as: UInt64.self)))
             let length = Int(clamping: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: entry + IndexFile.nameBytes + 8, as: UInt64.self)))
+            let checksum = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: entry + IndexFile.nameBytes + 16, as: UInt64.self))
             guard offset % IndexFile.alignment == 0, offset >= IndexFile.alignment, length <= tableOffset, offset <= tableOffset - length,
                   sections[name] == nil else {
                 throw fail("truncated or corrupt index file (section \"\(name)\")")
+            }
+            guard ContentHash.of(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]), threads: threads) == checksum else {
+                throw fail("corrupt index file: section \"\(name)\" does not match its checksum")
             }
             sections[name] = offset..<(offset + length)
         }

@@ -16,6 +16,10 @@ protocol IndexParameters: Sendable {
     /// Whether results equal the brute-force oracle's.
     var isExact: Bool { get }
 
+    /// The `json` keys that shape the built index; the others (an `expansion_search`, an `eps`)
+    /// only steer the search, so a saved index serves a job that changes them.
+    var buildKeys: [String] { get }
+
     /// The slice size (queries a worker takes at a time) this type searches best in, unless the
     /// job sets one.
     var preferredSliceQueries: Int { get }
@@ -46,6 +50,7 @@ protocol IndexParameters: Sendable {
 }
 
 extension IndexParameters {
+    var buildKeys: [String] { json.map(\.key) }
     var preferredSliceQueries: Int { 64 }
     var maxCount: Int { Int(Int32.max) }
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch { .none }

@@ -2,10 +2,15 @@
 /// one looks its `type` up in `IndexRegistry`; everything else asks the parameters.
 public struct IndexSpec: Equatable, Sendable {
     let parameters: any IndexParameters
+    /// `index.path` and `index.reuse`: where the built index is saved and reused (`IndexStore`).
+    var file: IndexFileSettings?
 
-    init(_ parameters: any IndexParameters) { self.parameters = parameters }
+    init(_ parameters: any IndexParameters, file: IndexFileSettings? = nil) {
+        self.parameters = parameters
+        self.file = file
+    }
 
-    public static func == (a: IndexSpec, b: IndexSpec) -> Bool { a.parameters.isEqual(to: b.parameters) }
+    public static func == (a: IndexSpec, b: IndexSpec) -> Bool { a.parameters.isEqual(to: b.parameters) && a.file == b.file }
 
     public var typeName: String { type(of: parameters).typeName }
 
@@ -14,23 +19,41 @@ public struct IndexSpec: Equatable, Sendable {
 
     var preferredSliceQueries: Int { parameters.preferredSliceQueries }
 
-    static func parse(_ object: inout SpecObject, metric: Metric) throws(KNNError) -> IndexSpec {
+    /// Reads the job's `index` object: the keys every type shares (`type`, `path`, `reuse`),
+    /// then the type's own parameters.
+    static func parse(_ object: inout SpecObject, metric: Metric, jobPath: String) throws(KNNError) -> IndexSpec {
         let name = try object.requiredString("type")
         guard let type = IndexRegistry.type(named: name) else {
             throw object.error("type", "unknown index type \"\(name)\" (known: \(IndexRegistry.typeNames.joined(separator: ", ")))")
         }
-        let spec = IndexSpec(try type.parse(&object, metric: metric))
+        var file: IndexFileSettings? = nil
+        if let path = try object.path("path") {
+            file = IndexFileSettings(path: Paths.resolve(path, relativeToFileAt: jobPath), reuse: .ifValid)
+            if let reuse = try object.string("reuse") {
+                guard let value = IndexFileSettings.Reuse(rawValue: reuse) else {
+                    throw object.error("reuse", "must be \"if_valid\" (rebuild a missing or unfit index, with a warning) or \"require\" (refuse to run without a fit one), found \"\(reuse)\"")
+                }
+                file?.reuse = value
+            }
+        } else if object.value("reuse") != nil {
+            throw object.error("reuse", "applies to a saved index: give \"path\" too")
+        }
+        let spec = IndexSpec(try type.parse(&object, metric: metric), file: file)
         try object.rejectUnknownKeys()
         return spec
     }
 
     /// The spec as it appears in the report, parameters resolved to the values used.
-    var json: JSONValue { .object([("type", .string(typeName))] + parameters.json) }
+    var json: JSONValue {
+        var members: [(key: String, value: JSONValue)] = [("type", .string(typeName))] + parameters.json
+        if let file { members += [("path", .string(Paths.absolute(file.path))), ("reuse", .string(file.reuse.rawValue))] }
+        return .object(members)
+    }
 
     /// `auto` made concrete for a dataset, with the reason; other specs unchanged, reason nil.
     public func resolved(dim: Int, count: Int, metric: Metric) -> (spec: IndexSpec, reason: String?) {
         let (parameters, reason) = parameters.resolved(dim: dim, count: count, metric: metric)
-        return (IndexSpec(parameters), reason)
+        return (IndexSpec(parameters, file: file), reason)
     }
 
     /// Bytes the built index holds, and its build's scratch.
@@ -51,4 +74,17 @@ public struct IndexSpec: Equatable, Sendable {
         }
         return parameters.build(data: data, metric: metric, threads: threads)
     }
+}
+
+/// Where a job's index is saved and when a saved one is used.
+struct IndexFileSettings: Equatable, Sendable {
+    enum Reuse: String, Sendable {
+        /// Use the saved index when it fits the job and the dataset; otherwise build, save and warn.
+        case ifValid = "if_valid"
+        /// Use the saved index or fail (exit 65): a cron job that must not spend a build.
+        case require
+    }
+
+    var path: String
+    var reuse: Reuse
 }

@@ -47,6 +47,13 @@ struct JobInputs {
         return total
     }
 
+    /// The dataset alone, checked as `load` checks it (for `knnbatch build`).
+    static func loadDataset(_ spec: JobSpec) throws(KNNError) -> LoadedVectors {
+        let dataset = try VectorLoader.load(spec.dataset)
+        try VectorChecks.check(dataset, requireNonZero: spec.metric.normalizesVectors)
+        return dataset
+    }
+
     static func checkDimensions(dataset: VectorFileInfo, queries: VectorFileInfo, spec: JobSpec) throws(KNNError) {
         guard dataset.dim == queries.dim else {
             throw KNNError.data(file: queries.path, location: nil,

@@ -46,10 +46,13 @@ public enum JobRunner {
         // Every input's shape is known now: the whole run's estimate, before the build.
         let plan = JobPlan(loaded: inputs, spec: spec, threads: threads)
         try budget.check(expected: plan.expectedMemoryBytes, mapped: plan.mappedBytes, file: spec.jobPath, what: "the job")
-        let warnings = JobInputs.warnings(spec: spec, dataset: inputs.dataset.info, queries: inputs.queries?.info)
+        var warnings = JobInputs.warnings(spec: spec, dataset: inputs.dataset.info, queries: inputs.queries?.info)
         if !options.quiet { for warning in warnings { printError("warning: \(warning)") } }
 
-        let index = try spec.index.build(data: inputs.dataset.matrix, metric: spec.metric, threads: threads, file: spec.dataset.path)
+        let obtained = try IndexStore.obtain(spec, data: inputs.dataset.matrix, threads: threads)
+        let index = obtained.index
+        if !options.quiet { for warning in obtained.warnings { printError("warning: \(warning)") } }
+        warnings += obtained.warnings
         let built = Clock.now()
 
         let queries = inputs.queryMatrix
@@ -90,7 +93,7 @@ public enum JobRunner {
         let report = RunReport(spec: spec, inputs: inputs, threads: threads, planner: planner, index: index,
                                timings: .init(load: loaded - start, build: built - loaded, search: searchSeconds,
                                               write: writeSeconds + (written - commitStart), total: Clock.now() - start),
-                               recall: recall, shortQueries: shortQueries, warnings: warnings).json
+                               recall: recall, shortQueries: shortQueries, warnings: warnings, indexFile: obtained.file).json
         // Both files are complete on disk before either is renamed, so a failure never leaves a new
         // output without its report or replaces the previous output and then fails.
         try reportFile.write(Array(JSONWriter.render(report).utf8))
@@ -98,6 +101,28 @@ public enum JobRunner {
         try output.publish()
         try reportFile.publish()
         return Outcome(report: report, warnings: warnings, queryCount: queries.rows, seconds: Clock.now() - start)
+    }
+}
+
+extension JobRunner {
+    /// `knnbatch build`: builds the job's index over its dataset and saves it at `index.path`,
+    /// whatever is saved there; no search. Returns a line for the user.
+    public static func build(_ spec: JobSpec, options: Options = Options()) throws(KNNError) -> String {
+        let start = Clock.now()
+        guard let file = spec.index.file else {
+            throw KNNError.spec(file: spec.jobPath, field: "index.path", message: "missing: `knnbatch build` saves the index there")
+        }
+        let threads = threadCount(spec: spec, options: options)
+        try spec.checkOutputsAreNotInputs()
+        let budget = MemoryBudget.current(maxMemory: spec.maxMemory)
+        try budget.check(expected: JobInputs.conversionBytes(spec) + JobPlan.runtimeBytes, file: spec.jobPath, what: "loading the inputs")
+        let dataset = try JobInputs.loadDataset(spec)
+        let info = dataset.info
+        let indexBytes = spec.index.estimatedBytes(count: info.rows, dim: info.dim, metric: spec.metric, threads: threads)
+        try budget.check(expected: indexBytes + (info.memoryMapped ? 0 : info.rows * info.dim * 4) + JobPlan.runtimeBytes, file: spec.jobPath, what: "building the index")
+        let obtained = try IndexStore.obtain(spec, data: dataset.matrix, threads: threads, rebuild: true)
+        return "built the \(spec.index.resolved(dim: info.dim, count: info.rows, metric: spec.metric).spec.typeName) index of \(obtained.index.count) vectors "
+            + "in \(Format.duration(Clock.now() - start)): \(file.path)"
     }
 }
 

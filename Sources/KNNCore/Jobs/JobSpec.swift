@@ -77,7 +77,7 @@ public struct JobSpec: Sendable {
         }
 
         guard var indexObject = try root.object("index") else { throw root.error("index", "missing required key") }
-        let index = try IndexSpec.parse(&indexObject, metric: metric)
+        let index = try IndexSpec.parse(&indexObject, metric: metric, jobPath: jobPath)
 
         guard var outputObject = try root.object("output") else { throw root.error("output", "missing required key") }
         let output = try OutputSpec.parse(&outputObject, jobPath: jobPath)
@@ -185,8 +185,14 @@ public struct JobSpec: Sendable {
         return inputs
     }
 
-    /// Refuses an output or report that is an input under another name (a symlink, a hard link,
-    /// an absolute against a relative path): comparing device and inode, before anything is written.
+    /// What the job writes, with the field that names it: the output, the report, and a saved index.
+    var writtenPaths: [(path: String, field: String)] {
+        [(output.path, "output.path"), (output.reportPath, "output.report")] + (index.file.map { [($0.path, "index.path")] } ?? [])
+    }
+
+    /// Refuses an output, report or index file that is an input under another name (a symlink, a
+    /// hard link, an absolute against a relative path): comparing device and inode, before
+    /// anything is written.
     func checkOutputsAreNotInputs() throws(KNNError) {
         func identity(_ path: String) -> (UInt, UInt)? {
             var info = stat()
@@ -194,7 +200,7 @@ public struct JobSpec: Sendable {
             return (UInt(info.st_dev), UInt(info.st_ino))
         }
         let inputs = inputPaths.compactMap(identity)
-        for (target, field) in [(output.path, "output.path"), (output.reportPath, "output.report")] {
+        for (target, field) in writtenPaths {
             guard let id = identity(target) else { continue }
             if inputs.contains(where: { $0 == id }) {
                 throw KNNError.spec(file: jobPath, field: field, message: "\"\(target)\" is the same file as an input of this job; writing it would destroy the input")
@@ -203,17 +209,13 @@ public struct JobSpec: Sendable {
     }
 
     private func checkOutputDoesNotOverwriteInputs() throws(KNNError) {
-        var inputs = [dataset.path, dataset.labelsPath, groundtruthPath, jobPath].compactMap { $0 }
-        if case .file(let source) = queries { inputs += [source.path, source.labelsPath].compactMap { $0 } }
-        let resolvedJob = Paths.normalize(jobPath)
-        for target in [output.path, output.reportPath] {
-            if inputs.contains(where: { Paths.normalize($0) == target }) || target == resolvedJob {
-                throw KNNError.spec(file: jobPath, field: target == output.path ? "output.path" : "output.report",
-                                    message: "\"\(target)\" is also an input of this job; writing it would destroy the input")
-            }
+        let inputs = inputPaths.map { Paths.normalize($0) }
+        let written = writtenPaths
+        for (target, field) in written where inputs.contains(Paths.normalize(target)) {
+            throw KNNError.spec(file: jobPath, field: field, message: "\"\(target)\" is also an input of this job; writing it would destroy the input")
         }
-        if output.path == output.reportPath {
-            throw KNNError.spec(file: jobPath, field: "output.report", message: "must differ from output.path")
+        for (i, (target, field)) in written.enumerated() where written.prefix(i).contains(where: { $0.path == target }) {
+            throw KNNError.spec(file: jobPath, field: field, message: "must differ from \(written.first { $0.path == target }!.field)")
         }
     }
 

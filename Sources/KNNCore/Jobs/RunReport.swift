@@ -13,6 +13,8 @@ struct RunReport {
     var recall: Double?
     var shortQueries: Int
     var warnings: [String]
+    /// What happened to the saved index, when the job names one.
+    var indexFile: IndexStore.FileReport? = nil
 
     /// The index as built: under `auto`, what was chosen and why.
     var indexJSON: JSONValue {
@@ -24,6 +26,7 @@ struct RunReport {
             members.append(member)
         }
         if let reason { members += [("chosen_by", .string("auto")), ("reason", .string(reason))] }
+        if let indexFile { members.append(("file", indexFile.json)) }
         return .object(members)
     }
 

@@ -45,6 +45,9 @@ extension HNSWParameters {
         let state = try reader.object("hnsw")
         let n = data.rows, dim = data.dim, m = connectivity
         guard let navigation = HNSWNavigation(rawValue: try state.string("navigation")) else { throw reader.error("hnsw", "unknown navigation") }
+        guard navigation == resolvedNavigation(dim: dim) else {
+            throw reader.error("hnsw", "built with \(navigation.rawValue) navigation, this job and CPU use \(resolvedNavigation(dim: dim).rawValue)")
+        }
         let upperBlocks = try state.int("upper_blocks"), entryPoint = try state.int("entry_point"), topLevel = try state.int("top_level")
         let graph = HNSWGraph(count: n, m: m, levels: try reader.buffer("hnsw.levels", count: n), links0: try reader.buffer("hnsw.links0", count: n * 2 * m),
                               counts0: try reader.buffer("hnsw.counts0", count: n), upperBlock: try reader.buffer("hnsw.upper_block", count: n),

@@ -61,6 +61,8 @@ extension HNSWParameters: IndexParameters {
 
     var isExact: Bool { false }
 
+    var buildKeys: [String] { ["connectivity", "expansion_add", "seed", "navigation"] }
+
     /// Layer 0: 2M links and a count per vector; upper layers: about 1/M of the vectors, M links
     /// per level. Int16 navigation holds the codes (64-byte rows), a scale and a square per
     /// vector, and no float32 copy (`HNSWIndex`); float32 navigation the vectors. The build's

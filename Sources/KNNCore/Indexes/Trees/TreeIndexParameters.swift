@@ -24,6 +24,8 @@ struct TreeIndexParameters<Bounds: NodeBounds>: IndexParameters, Equatable {
 
     var isExact: Bool { tree.isExact }
 
+    var buildKeys: [String] { ["leaf_size"] }
+
     /// The reordered copy of the vectors, an id per vector, and per node its row range and bounds.
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
         let leaves = max(1, count / max(1, tree.leafSize))

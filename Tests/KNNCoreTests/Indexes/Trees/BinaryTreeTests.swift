@@ -90,7 +90,7 @@ import Testing
 
     @Test func innerProductIsRefusedWithAReason() {
         var object = try! SpecObject(try! JSONParser.parse(Array(#"{"type": "kdtree"}"#.utf8)), file: "j.json", path: "index")
-        let error = knnError { _ = try IndexSpec.parse(&object, metric: .ip) }
+        let error = knnError { _ = try IndexSpec.parse(&object, metric: .ip, jobPath: "j.json") }
         #expect(error?.description.hasPrefix("j.json: index.type: kdtree needs a metric distance") == true)
     }
 
