@@ -47,7 +47,7 @@ enum IndexFile {
     /// format version, corrupt, another type, metric or shape, other build parameters, another
     /// dataset — is a `.data` error naming the file and what differs; search-time parameters
     /// (`expansion_search`, `eps`, …) are the job's.
-    static func load(path: String, parameters: any IndexParameters, data: VectorMatrix, metric: Metric, dataset: DatasetFingerprint,
+    static func load(path: String, parameters: any IndexParameters, data: VectorMatrix, metric: Metric, dataset: DatasetIdentity,
                      threads: Int = 1) throws(KNNError) -> any VectorIndex {
         let reader = try IndexFileReader(path: path, threads: threads)
         let header = try reader.object("index")
@@ -60,7 +60,7 @@ enum IndexFile {
             throw reader.error("index", "built for \(try header.int("count")) × \(try header.int("dim")) vectors, the dataset has \(data.rows) × \(data.dim)")
         }
         let recorded = try DatasetFingerprint(header.value("dataset"), reader: reader)
-        guard recorded.matches(dataset) else {
+        guard try dataset.matches(recorded) else {
             throw reader.error("index", "built from another version of the dataset (\(recorded.describe()); now \(dataset.describe()))")
         }
         guard case .object(let saved) = try header.value("parameters") else { throw reader.error("index", "parameters: expected an object") }

@@ -30,12 +30,12 @@ enum IndexStore {
             return Outcome(index: try spec.index.build(data: data, metric: spec.metric, threads: threads, file: spec.dataset.path), file: nil, warnings: [])
         }
         let parameters = spec.index.resolved(dim: data.dim, count: data.rows, metric: spec.metric).spec.parameters
-        let fingerprint = try DatasetFingerprint.of(path: spec.dataset.path, threads: threads)
+        let dataset = try DatasetIdentity(path: spec.dataset.path, threads: threads)
         var reason: String? = nil
         if !rebuild {
             if access(settings.path, F_OK) == 0 {
                 do throws(KNNError) {
-                    let index = try IndexFile.load(path: settings.path, parameters: parameters, data: data, metric: spec.metric, dataset: fingerprint, threads: threads)
+                    let index = try IndexFile.load(path: settings.path, parameters: parameters, data: data, metric: spec.metric, dataset: dataset, threads: threads)
                     return Outcome(index: index, file: FileReport(path: settings.path, action: .loaded), warnings: [])
                 } catch {
                     guard settings.reuse == .ifValid else { throw error }
@@ -46,7 +46,7 @@ enum IndexStore {
             }
         }
         let index = try spec.index.build(data: data, metric: spec.metric, threads: threads, file: spec.dataset.path)
-        try IndexFile.write(index, parameters: parameters, metric: spec.metric, dim: data.dim, dataset: fingerprint, path: settings.path, threads: threads)
+        try IndexFile.write(index, parameters: parameters, metric: spec.metric, dim: data.dim, dataset: try dataset.fingerprint(), path: settings.path, threads: threads)
         let warnings = reason.map { ["the saved index was not used and was rebuilt: \($0)"] } ?? []
         return Outcome(index: index, file: FileReport(path: settings.path, action: reason == nil ? .built : .rebuilt, reason: reason), warnings: warnings)
     }

@@ -11,12 +11,23 @@ enum ContentHash {
     private static let prime: UInt64 = 0x9E37_79B9_7F4A_7C15
 
     static func of(_ bytes: UnsafeRawBufferPointer, threads: Int = 1) -> UInt64 {
+        of(bytes, threads: threads) { _ in }
+    }
+
+    /// The hash of a mapped file's bytes, each chunk's pages released once hashed, so that
+    /// hashing a large file leaves it no more resident than it was.
+    static func of(_ file: MappedFile, threads: Int) -> UInt64 {
+        of(file.bytes, threads: threads) { file.releasePages($0) }
+    }
+
+    private static func of(_ bytes: UnsafeRawBufferPointer, threads: Int, done: @Sendable (Range<Int>) -> Void) -> UInt64 {
         let chunks = max(1, (bytes.count + chunkBytes - 1) / chunkBytes)
         let hashes = ChunkSlots<UInt64>(count: chunks, initial: 0)
         let view = UncheckedSendable(bytes)
         Parallel.forEach(chunks, threads: threads) { c in
             let range = (c * chunkBytes)..<min((c + 1) * chunkBytes, view.value.count)
             hashes.values[c] = chunk(UnsafeRawBufferPointer(rebasing: view.value[range]))
+            done(range)
         }
         var h = UInt64(bytes.count) &* prime
         for c in 0..<chunks { h = mix(h ^ hashes.values[c]) }

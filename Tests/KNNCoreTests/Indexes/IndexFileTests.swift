@@ -7,14 +7,19 @@ import Testing
 /// file and section, never a crash.
 @Suite struct IndexFileTests {
     let folder = TemporaryFolder()
-    static let fingerprint = DatasetFingerprint(bytes: 1234, modifiedNanoseconds: 5, hash: 0xABCD)
 
-    func save(_ index: any VectorIndex, _ spec: IndexSpec, _ metric: Metric, dim: Int, path: String) throws {
-        try IndexFile.write(index, parameters: spec.parameters, metric: metric, dim: dim, dataset: Self.fingerprint, path: path)
+    /// The file standing for the dataset: its fingerprint is what an index records.
+    var datasetFile: String {
+        if !folder.exists("dataset.bin") { folder.write("dataset.bin", Array("the dataset's bytes".utf8)) }
+        return folder.file("dataset.bin")
     }
 
-    func load(_ path: String, _ spec: IndexSpec, _ data: VectorMatrix, _ metric: Metric, dataset: DatasetFingerprint = fingerprint) throws -> any VectorIndex {
-        try IndexFile.load(path: path, parameters: spec.parameters, data: data, metric: metric, dataset: dataset)
+    func save(_ index: any VectorIndex, _ spec: IndexSpec, _ metric: Metric, dim: Int, path: String) throws {
+        try IndexFile.write(index, parameters: spec.parameters, metric: metric, dim: dim, dataset: DatasetIdentity(path: datasetFile, threads: 1).fingerprint(), path: path)
+    }
+
+    func load(_ path: String, _ spec: IndexSpec, _ data: VectorMatrix, _ metric: Metric, dataset: String? = nil) throws -> any VectorIndex {
+        try IndexFile.load(path: path, parameters: spec.parameters, data: data, metric: metric, dataset: DatasetIdentity(path: dataset ?? datasetFile, threads: 1))
     }
 
     static let specs: [(String, IndexSpec)] = {
@@ -65,10 +70,14 @@ import Testing
         #expect(message { _ = try load(path, .kdtree(), data, .cosine) }?.contains("built for metric l2, the job asks for cosine") == true)
         let other = VectorMatrix(Fixtures.randomVectors(301, 8, seed: 54))
         #expect(message { _ = try load(path, .kdtree(), other, .l2) }?.contains("built for 300 × 8 vectors, the dataset has 301 × 8") == true)
-        let changed = DatasetFingerprint(bytes: 1234, modifiedNanoseconds: 5, hash: 0xABCE)
+        // Another file of the same size, other bytes: another dataset. A copy (same bytes, another
+        // modification time) is the same dataset.
+        let changed = folder.write("changed.bin", Array("the dataset's bites".utf8))
         #expect(message { _ = try load(path, .kdtree(), data, .l2, dataset: changed) }?.contains("built from another version of the dataset") == true)
-        // A touched copy (same bytes, other time) is the same dataset.
-        #expect(throws: Never.self) { _ = try load(path, .kdtree(), data, .l2, dataset: DatasetFingerprint(bytes: 1234, modifiedNanoseconds: 9, hash: 0xABCD)) }
+        let copy = folder.write("copy.bin", Array("the dataset's bytes".utf8))
+        var times = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, copy, &times, 0) == 0)
+        #expect(throws: Never.self) { _ = try load(path, .kdtree(), data, .l2, dataset: copy) }
 
         folder.write("text.knnindex", text: "hello")
         #expect(message { _ = try load(folder.file("text.knnindex"), .kdtree(), data, .l2) }?.contains("not a knnbatch index file") == true)
