@@ -53,4 +53,21 @@ import Testing
         #expect(stderr.contains("base.fvecs: an input file shrank or vanished"), "\(stderr)")
         #expect(w.text("result.npy") == "previous complete result")
     }
+
+    /// One run per output: a second run on the same output fails at once (exit 75, naming the
+    /// first run's process); the first finishes and writes its output.
+    @Test func aSecondRunOnTheSameOutputIsRefused() throws {
+        let w = Workspace()
+        slowJob(w)
+        let first = try Knnbatch.start(["run", "job.json", "--quiet"], in: w.path)
+        #expect(waitForTemporary(w))
+        let second = try Knnbatch.run(["run", "job.json"], in: w.path)
+        #expect(second.status == 75 && second.stderrLines.count == 1, "\(second.stderr)")
+        #expect(second.stderr.contains("result.npy: another knnbatch run (process \(first.process.processIdentifier)) is writing this output"))
+        first.process.waitUntilExit()
+        #expect(first.process.terminationStatus == 0)
+        #expect(w.text("result.npy") != "previous complete result" && w.exists("result.npy.report.json"))
+        // Afterwards the output is free again.
+        #expect(try Knnbatch.run(["run", "job.json", "--quiet", "--threads", "1"], in: w.path).status == 0)
+    }
 }

@@ -35,7 +35,9 @@ public enum JobRunner {
         let start = Clock.now()
         let threads = threadCount(spec: spec, options: options)
         try spec.checkOutputsAreNotInputs()
-        // Open the outputs first: an unwritable folder fails before hours of work, not after.
+        // One run per output, and then open the outputs: a busy output or an unwritable folder
+        // fails before hours of work, not after.
+        let lock = try OutputLock(output: spec.output.path)
         let output = try AtomicOutputFile(path: spec.output.path)
         let reportFile = try AtomicOutputFile(path: spec.output.reportPath)
 
@@ -100,6 +102,7 @@ public enum JobRunner {
         try reportFile.finish()
         try output.publish()
         try reportFile.publish()
+        lock.keep()
         return Outcome(report: report, warnings: warnings, queryCount: queries.rows, seconds: Clock.now() - start)
     }
 }
@@ -114,6 +117,7 @@ extension JobRunner {
         }
         let threads = threadCount(spec: spec, options: options)
         try spec.checkOutputsAreNotInputs()
+        let lock = try OutputLock(output: file.path)
         let budget = MemoryBudget.current(maxMemory: spec.maxMemory)
         try budget.check(expected: JobInputs.conversionBytes(spec) + JobPlan.runtimeBytes, file: spec.jobPath, what: "loading the inputs")
         let dataset = try JobInputs.loadDataset(spec)
@@ -121,6 +125,7 @@ extension JobRunner {
         let indexBytes = spec.index.estimatedBytes(count: info.rows, dim: info.dim, metric: spec.metric, threads: threads)
         try budget.check(expected: indexBytes + (info.memoryMapped ? 0 : info.rows * info.dim * 4) + JobPlan.runtimeBytes, file: spec.jobPath, what: "building the index")
         let obtained = try IndexStore.obtain(spec, data: dataset.matrix, threads: threads, rebuild: true)
+        lock.keep()
         return "built the \(spec.index.resolved(dim: info.dim, count: info.rows, metric: spec.metric).spec.typeName) index of \(obtained.index.count) vectors "
             + "in \(Format.duration(Clock.now() - start)): \(file.path)"
     }

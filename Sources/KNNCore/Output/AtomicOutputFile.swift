@@ -112,7 +112,7 @@ public final class AtomicOutputFile {
         }
     }
 
-    private static func makeFolders(_ folder: String, for path: String) throws(KNNError) {
+    static func makeFolders(_ folder: String, for path: String) throws(KNNError) {
         var info = stat()
         if stat(folder, &info) == 0 {
             guard (info.st_mode & S_IFMT) == S_IFDIR else { throw KNNError.io(path: path, message: "cannot write the output: \(folder) is not a folder") }

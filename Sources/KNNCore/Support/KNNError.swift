@@ -14,6 +14,8 @@ public enum KNNError: Error, Equatable, CustomStringConvertible {
     /// The job needs more memory than a limit allows (exit 75, EX_TEMPFAIL: it may fit later,
     /// or elsewhere).
     case memory(file: String, message: String)
+    /// Another run holds the output (exit 75: it will be free later).
+    case busy(path: String, message: String)
     /// Anything else (exit 1).
     case failure(String)
 
@@ -22,7 +24,7 @@ public enum KNNError: Error, Equatable, CustomStringConvertible {
         case .usage, .spec: return 64
         case .data: return 65
         case .io: return 74
-        case .memory: return 75
+        case .memory, .busy: return 75
         case .failure: return 1
         }
     }
@@ -39,7 +41,7 @@ public enum KNNError: Error, Equatable, CustomStringConvertible {
             return [file, field].compactMap { $0 }.joined(separator: ": ") + ": " + message
         case .data(let file, let location, let message):
             return [file, location].compactMap { $0 }.joined(separator: ": ") + ": " + message
-        case .io(let path, let message), .memory(let path, let message):
+        case .io(let path, let message), .memory(let path, let message), .busy(let path, let message):
             return "\(path): \(message)"
         case .failure(let message):
             return message
