@@ -19,7 +19,7 @@ enum Help {
 
     The job spec is a JSON file; README.md documents every field. Exit status: 0 success,
     64 bad usage or invalid job spec, 65 bad input data, 74 input/output failure, 75 not enough
-    memory, 1 other.
+    memory or the output busy with another run, 1 other.
     """
 
     static let run = """

@@ -38,6 +38,9 @@ public enum JobRunner {
         // One run per output, and then open the outputs: a busy output or an unwritable folder
         // fails before hours of work, not after.
         let lock = try OutputLock(output: spec.output.path)
+        // The result this one is compared with (the output as it stands, unless the job names
+        // one), opened before the new output replaces it.
+        let (churn, churnWarning) = try Churn.forJob(spec)
         let output = try AtomicOutputFile(path: spec.output.path)
         let reportFile = try AtomicOutputFile(path: spec.output.reportPath)
 
@@ -48,7 +51,7 @@ public enum JobRunner {
         // Every input's shape is known now: the whole run's estimate, before the build.
         let plan = JobPlan(loaded: inputs, spec: spec, threads: threads)
         try budget.check(expected: plan.expectedMemoryBytes, mapped: plan.mappedBytes, file: spec.jobPath, what: "the job")
-        var warnings = JobInputs.warnings(spec: spec, dataset: inputs.dataset.info, queries: inputs.queries?.info)
+        var warnings = JobInputs.warnings(spec: spec, dataset: inputs.dataset.info, queries: inputs.queries?.info) + (churnWarning.map { [$0] } ?? [])
         if !options.quiet { for warning in warnings { printError("warning: \(warning)") } }
 
         let obtained = try IndexStore.obtain(spec, data: inputs.dataset.matrix, threads: threads)
@@ -80,6 +83,7 @@ public enum JobRunner {
             searchSeconds += Clock.now() - searchStart
             hits += inputs.groundtruth?.hits(in: table, rows: block.count, firstQuery: block.lowerBound) ?? 0
             shortQueries += (0..<block.count).count { table.id(row: $0, rank: spec.k - 1) < 0 }
+            try churn?.add(table, rows: block.count, firstQuery: block.lowerBound)
             try pipeline.enqueue(table, rows: block.count, firstQuery: block.lowerBound)
             // Pages of a mapped query file are not needed again: keep memory flat however many queries.
             queries.releasePages(rows: block)
@@ -95,7 +99,7 @@ public enum JobRunner {
         let report = RunReport(spec: spec, inputs: inputs, threads: threads, planner: planner, index: index,
                                timings: .init(load: loaded - start, build: built - loaded, search: searchSeconds,
                                               write: writeSeconds + (written - commitStart), total: Clock.now() - start),
-                               recall: recall, shortQueries: shortQueries, warnings: warnings, indexFile: obtained.file).json
+                               recall: recall, shortQueries: shortQueries, warnings: warnings, indexFile: obtained.file, churn: churn?.json).json
         // Both files are complete on disk before either is renamed, so a failure never leaves a new
         // output without its report or replaces the previous output and then fails.
         try reportFile.write(Array(JSONWriter.render(report).utf8))

@@ -247,7 +247,8 @@ public struct JobSpec: Sendable {
             ("metric", .string(metric.rawValue)),
             ("index", index.json),
             ("output", .object([("path", .string(Paths.absolute(output.path))), ("format", .string(output.format.rawValue)),
-                                ("report", .string(Paths.absolute(output.reportPath)))])),
+                                ("report", .string(Paths.absolute(output.reportPath)))]
+                               + (output.previousPath.map { [("previous", .string(Paths.absolute($0)))] } ?? []))),
             ("threads", .integer(threadsUsed)),
         ]
         if let groundtruthPath { members.append(("groundtruth", .object([("path", .string(Paths.absolute(groundtruthPath)))]))) }
@@ -264,6 +265,9 @@ public struct OutputSpec: Equatable, Sendable {
     public var format: Format
     /// The JSON report; `<path>.report.json` unless the job names one.
     public var reportPath: String
+    /// A result to compare this one with (`Churn`); when nil, the output as it stands before the
+    /// run, if there is one.
+    public var previousPath: String? = nil
 
     static func parse(_ object: inout SpecObject, jobPath: String) throws(KNNError) -> OutputSpec {
         let path = Paths.resolve(try object.requiredPath("path"), relativeToFileAt: jobPath)
@@ -281,7 +285,9 @@ public struct OutputSpec: Equatable, Sendable {
             format = known
         }
         let report = try object.path("report").map { Paths.resolve($0, relativeToFileAt: jobPath) } ?? path + ".report.json"
+        var spec = OutputSpec(path: path, format: format, reportPath: report)
+        spec.previousPath = try object.path("previous").map { Paths.resolve($0, relativeToFileAt: jobPath) }
         try object.rejectUnknownKeys()
-        return OutputSpec(path: path, format: format, reportPath: report)
+        return spec
     }
 }

@@ -15,6 +15,8 @@ struct RunReport {
     var warnings: [String]
     /// What happened to the saved index, when the job names one.
     var indexFile: IndexStore.FileReport? = nil
+    /// The comparison with the previous result (`Churn`), when there is one.
+    var churn: JSONValue? = nil
 
     /// The index as built: under `auto`, what was chosen and why.
     var indexJSON: JSONValue {
@@ -63,6 +65,7 @@ struct RunReport {
             ("peak_memory_bytes", .integer(peakMemoryBytes())),
         ]
         if let recall { members.append(("recall_at_k", .decimal(recall))) }
+        if let churn { members.append(("churn", churn)) }
         members.append(("warnings", .array(warnings.map { .string($0) })))
         return .object(members)
     }

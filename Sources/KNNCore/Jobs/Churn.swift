@@ -1,0 +1,52 @@
+/// How a result differs from the previous one for the same job: per query compared, whether its
+/// set of neighbour ids changed, and the overlap of the two sets (|new ∩ old| / k), over the
+/// first k of each, k the smaller of the two lists (so a previous result with a smaller k, or
+/// padded rows, compare on what both hold). A nightly run whose neighbours suddenly all change is seen at
+/// a glance in the report. Queries beyond the previous result's are not compared.
+final class Churn {
+    let previous: ResultReader
+    private(set) var compared = 0
+    private(set) var changed = 0
+    private var overlapSum = 0.0
+    private var exhausted = false
+
+    init(previous: ResultReader) { self.previous = previous }
+
+    /// Compares rows `0..<rows` of `table` (queries `firstQuery…`), in query order.
+    func add(_ table: ResultTable, rows: Int, firstQuery: Int) throws(KNNError) {
+        guard !exhausted else { return }
+        for r in 0..<rows {
+            guard let old = try previous.ids(ofQuery: firstQuery + r) else { exhausted = true; return }
+            let new = (0..<table.k).map { table.id(row: r, rank: $0) }.filter { $0 >= 0 }
+            let k = min(old.count, new.count)
+            let oldSet = Set(old.prefix(k)), newSet = Set(new.prefix(k))
+            compared += 1
+            if oldSet != newSet { changed += 1 }
+            overlapSum += k == 0 ? 1 : Double(oldSet.intersection(newSet).count) / Double(k)
+        }
+    }
+
+    var json: JSONValue {
+        .object([
+            ("previous", .string(Paths.absolute(previous.path))), ("queries_compared", .integer(compared)),
+            ("queries_changed", .integer(changed)),
+            ("changed_fraction", .decimal(compared > 0 ? Double(changed) / Double(compared) : 0)),
+            ("mean_overlap_at_k", .decimal(compared > 0 ? overlapSum / Double(compared) : 1)),
+        ])
+    }
+
+    /// The comparison the job asks for: with `output.previous`, that file (an error if it cannot
+    /// be read); otherwise the output as it stands, if any (a warning if it cannot be read).
+    static func forJob(_ spec: JobSpec) throws(KNNError) -> (churn: Churn?, warning: String?) {
+        if let path = spec.output.previousPath {
+            let format: OutputSpec.Format = Paths.fileName(of: path).lowercased().hasSuffix(".npy") ? .npy : .csv
+            return (Churn(previous: try ResultReader(path: path, format: format)), nil)
+        }
+        guard access(spec.output.path, F_OK) == 0 else { return (nil, nil) }
+        do throws(KNNError) {
+            return (Churn(previous: try ResultReader(path: spec.output.path, format: spec.output.format)), nil)
+        } catch {
+            return (nil, "the previous output cannot be compared with this one: \(error)")
+        }
+    }
+}
