@@ -70,4 +70,36 @@ import Testing
         // Afterwards the output is free again.
         #expect(try Knnbatch.run(["run", "job.json", "--quiet", "--threads", "1"], in: w.path).status == 0)
     }
+
+    /// Runs killed with SIGKILL at random moments, each followed by a run of the same job, end in
+    /// the output an uninterrupted run writes, byte for byte; no rerun loses a block an earlier
+    /// run finished (the resumed block counts never go down).
+    @Test func killedRunsResumeToTheSameBytes() throws {
+        let w = Workspace()
+        slowJob(w)
+        w.job(["queries": #""self""#, "output": #"{"path": "whole.npy"}"#, "planner": #"{"block_queries": 64}"#], name: "whole.json")
+        #expect(try Knnbatch.run(["run", "whole.json", "--quiet"], in: w.path).status == 0)
+        let whole = try #require(w.read("whole.npy"))
+        var resumedBlocks: [Int] = []
+        for delay in [150, 400, 700, 1_000, 300, 1_200, 550, 850] as [UInt32] {
+            let running = try Knnbatch.start(["run", "job.json"], in: w.path)
+            usleep(delay * 1_000)
+            kill(running.process.processIdentifier, SIGKILL)
+            running.process.waitUntilExit()
+            let stderr = String(decoding: running.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            if let note = stderr.split(separator: "\n").first(where: { $0.hasPrefix("note: resumed") }),
+               let count = note.split(separator: " ").first(where: { Int($0) != nil }).flatMap({ Int($0) }) {
+                resumedBlocks.append(count)
+            }
+            if running.process.terminationReason == .exit { break }  // finished before the kill
+        }
+        let last = try Knnbatch.run(["run", "job.json"], in: w.path)
+        #expect(last.status == 0, "\(last.stderr)")
+        #expect(w.read("result.npy") == whole)
+        #expect(resumedBlocks == resumedBlocks.sorted() && resumedBlocks.contains { $0 > 0 }, "\(resumedBlocks)")
+        #expect(!w.allFiles.contains { $0.contains("knnbatch-partial") || $0.contains("knnbatch-journal") }, "\(w.allFiles)")
+        // --restart starts over and writes the same.
+        #expect(try Knnbatch.run(["run", "job.json", "--restart", "--quiet"], in: w.path).status == 0)
+        #expect(w.read("result.npy") == whole)
+    }
 }

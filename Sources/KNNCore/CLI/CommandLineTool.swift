@@ -7,6 +7,7 @@ public enum CommandLineTool {
         var jobPath: String?
         var threads: Int?
         var quiet = false
+        var restart = false
     }
 
     public static func main(_ arguments: [String]) -> Int32 {
@@ -55,6 +56,9 @@ public enum CommandLineTool {
             case "--quiet", "-q":
                 guard command == .run || command == .build else { throw KNNError.usage("--quiet applies to 'run' and 'build' only") }
                 invocation.quiet = true
+            case "--restart":
+                guard command == .run else { throw KNNError.usage("--restart applies to 'run' only") }
+                invocation.restart = true
             case "--threads":
                 guard let value = rest.popFirst() else { throw KNNError.usage("--threads needs a number") }
                 invocation.threads = try threads(value)
@@ -100,7 +104,7 @@ public enum CommandLineTool {
         case .run:
             TemporaryFiles.installSignalHandlers()
             let spec = try JobSpec.load(path: invocation.jobPath!)
-            let outcome = try JobRunner.run(spec, options: JobRunner.Options(threads: invocation.threads, quiet: invocation.quiet))
+            let outcome = try JobRunner.run(spec, options: JobRunner.Options(threads: invocation.threads, quiet: invocation.quiet, restart: invocation.restart))
             if !invocation.quiet {
                 var line = "wrote the \(spec.k) nearest neighbours of \(outcome.queryCount) queries to \(spec.output.path) in \(Format.duration(outcome.seconds))"
                 if case .object(let members) = outcome.report, case .number(_, let recall)? = members.first(where: { $0.key == "recall_at_k" })?.value {

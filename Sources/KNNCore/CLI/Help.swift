@@ -4,7 +4,7 @@ enum Help {
     knnbatch \(Version.current): batch k-nearest-neighbour search
 
     USAGE
-      knnbatch run JOB.json [--threads N] [--quiet]
+      knnbatch run JOB.json [--threads N] [--quiet] [--restart]
       knnbatch build JOB.json [--threads N] [--quiet]
       knnbatch validate JOB.json [--threads N]
       knnbatch help [run | build | validate]
@@ -23,7 +23,7 @@ enum Help {
     """
 
     static let run = """
-    USAGE: knnbatch run JOB.json [--threads N] [--quiet]
+    USAGE: knnbatch run JOB.json [--threads N] [--quiet] [--restart]
 
     Runs the job described by JOB.json. Paths inside the job resolve against the folder of
     JOB.json. The output is written to a temporary file beside it and renamed into place when
@@ -32,7 +32,12 @@ enum Help {
     OPTIONS
       --threads N   Worker threads (overrides the job's "threads"; 0 = all cores).
       --quiet       No progress and no summary on stderr; errors are still printed.
+      --restart     Start over, ignoring what an interrupted run of this job finished.
       -h, --help    Show this help.
+
+    A run that is stopped or killed (kill -9 included) keeps the blocks it finished in
+    .<output>.knnbatch-partial with a journal beside it; the next run of the same job continues
+    from there and writes the same bytes an uninterrupted run writes.
 
     Progress goes to stderr: a live line on a terminal, a log line every few seconds otherwise.
     """

@@ -12,6 +12,15 @@ final class Churn {
 
     init(previous: ResultReader) { self.previous = previous }
 
+    /// The totals so far, for a journal; `restore` takes them back when a run resumes.
+    var totals: (compared: Int, changed: Int, overlap: Double) { (compared, changed, overlapSum) }
+
+    func restore(compared: Int, changed: Int, overlap: Double) {
+        self.compared = compared
+        self.changed = changed
+        overlapSum = overlap
+    }
+
     /// Compares rows `0..<rows` of `table` (queries `firstQuery…`), in query order.
     func add(_ table: ResultTable, rows: Int, firstQuery: Int) throws(KNNError) {
         guard !exhausted else { return }

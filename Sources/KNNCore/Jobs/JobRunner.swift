@@ -13,9 +13,12 @@ public enum JobRunner {
         /// Overrides the job's `threads`; 0 means all cores.
         public var threads: Int?
         public var quiet: Bool
-        public init(threads: Int? = nil, quiet: Bool = false) {
+        /// Ignores the journal of an interrupted run and starts over.
+        public var restart: Bool
+        public init(threads: Int? = nil, quiet: Bool = false, restart: Bool = false) {
             self.threads = threads
             self.quiet = quiet
+            self.restart = restart
         }
     }
 
@@ -41,7 +44,7 @@ public enum JobRunner {
         // The result this one is compared with (the output as it stands, unless the job names
         // one), opened before the new output replaces it.
         let (churn, churnWarning) = try Churn.forJob(spec)
-        let output = try AtomicOutputFile(path: spec.output.path)
+        let output = try AtomicOutputFile(path: spec.output.path, partial: true)
         let reportFile = try AtomicOutputFile(path: spec.output.reportPath)
 
         let budget = MemoryBudget.current(maxMemory: spec.maxMemory)
@@ -63,18 +66,34 @@ public enum JobRunner {
         let queries = inputs.queryMatrix
         let planner = Planner.forJob(spec, queryCount: queries.rows, datasetRows: inputs.dataset.info.rows, dim: inputs.dataset.info.dim, threads: threads,
                                      scratch: index.blockScratch(k: spec.k))
+        // Blocks an interrupted run of this job finished, vouched for by the journal and present in
+        // the partial output; else start over.
+        var journal = try RunJournal(output: spec.output.path, identity: journalIdentity(spec, planner: planner, index: obtained.file), restart: options.restart)
+        if let last = journal.finished.last, output.bytesWritten < last.outputBytes {
+            journal = try RunJournal(output: spec.output.path, identity: journalIdentity(spec, planner: planner, index: obtained.file), restart: true)
+        }
+        let resumed = journal.finished.last
+        try output.truncate(to: resumed?.outputBytes ?? 0)
+        output.keepsPartial = resumed != nil
         let writer = try ResultWriters.make(spec.output.format, file: output, queryCount: queries.rows, k: spec.k,
-                                            labels: OutputLabels(queries: inputs.queryLabels, dataset: inputs.dataset.labels))
+                                            labels: OutputLabels(queries: inputs.queryLabels, dataset: inputs.dataset.labels), resuming: resumed != nil)
         let search = index.makeBlockSearch(queries: queries, planner: planner, k: spec.k, selfJoin: spec.queries == .dataset)
         let pipeline = WritePipeline(writer: writer)
         let progress = Progress(total: queries.rows, mode: Progress.mode(quiet: options.quiet))
         defer { progress.finish() }
         var searchSeconds = 0.0
-        var hits = 0
-        var shortQueries = 0
+        var hits = resumed?.hits ?? 0
+        var shortQueries = resumed?.shortQueries ?? 0
+        if let resumed { churn?.restore(compared: resumed.churnCompared, changed: resumed.churnChanged, overlap: resumed.churnOverlap) }
+        let firstBlock = journal.finished.count
+        if firstBlock > 0 {
+            progress.add(planner.block(firstBlock - 1).upperBound)
+            let note = "resumed an interrupted run: \(firstBlock) of \(planner.blockCount) blocks were already written"
+            if !options.quiet { printError("note: \(note)") }
+        }
         let tables = [ResultTable(capacity: planner.blockSize, k: spec.k),
                       ResultTable(capacity: planner.blockCount > 1 ? planner.blockSize : 0, k: spec.k)]
-        for b in 0..<planner.blockCount {
+        for b in firstBlock..<planner.blockCount {
             let block = planner.block(b)
             // Block b − 2 wrote from this table; its write finished before block b − 1's began.
             let table = tables[b % 2]
@@ -84,7 +103,17 @@ public enum JobRunner {
             hits += inputs.groundtruth?.hits(in: table, rows: block.count, firstQuery: block.lowerBound) ?? 0
             shortQueries += (0..<block.count).count { table.id(row: $0, rank: spec.k - 1) < 0 }
             try churn?.add(table, rows: block.count, firstQuery: block.lowerBound)
-            try pipeline.enqueue(table, rows: block.count, firstQuery: block.lowerBound)
+            let totals = churn?.totals ?? (compared: 0, changed: 0, overlap: 0)
+            let entry = RunJournal.Block(number: b, outputBytes: 0, hits: hits, shortQueries: shortQueries, churnCompared: totals.compared,
+                                         churnChanged: totals.changed, churnOverlap: totals.overlap)
+            try pipeline.enqueue(table, rows: block.count, firstQuery: block.lowerBound) { [journal] () throws(KNNError) in
+                // The block's bytes are on disk before the journal vouches for them.
+                try output.sync()
+                var done = entry
+                done.outputBytes = output.bytesWritten
+                try journal.record(done)
+                output.keepsPartial = true
+            }
             // Pages of a mapped query file are not needed again: keep memory flat however many queries.
             queries.releasePages(rows: block)
         }
@@ -106,12 +135,25 @@ public enum JobRunner {
         try reportFile.finish()
         try output.publish()
         try reportFile.publish()
+        journal.remove()
         lock.keep()
         return Outcome(report: report, warnings: warnings, queryCount: queries.rows, seconds: Clock.now() - start)
     }
 }
 
 extension JobRunner {
+    /// What ties a journal to a run (`RunJournal`): the job as resolved (threads aside), the block
+    /// size, each input's and a saved index's size and modification time, the kernel build and
+    /// the release.
+    static func journalIdentity(_ spec: JobSpec, planner: Planner, index: IndexStore.FileReport?) -> String {
+        var text = JSONWriter.render(spec.json(threadsUsed: 0)) + "|\(planner.blockSize)|\(KernelVariant.selected.rawValue)|\(Version.current)"
+        for path in spec.inputPaths + (index.map { [$0.path] } ?? []) {
+            var info = stat()
+            if stat(path, &info) == 0 { text += "|\(path):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)" }
+        }
+        return String(Array(text.utf8).withUnsafeBytes { ContentHash.of($0) }, radix: 16)
+    }
+
     /// `knnbatch build`: builds the job's index over its dataset and saves it at `index.path`,
     /// whatever is saved there; no search. Returns a line for the user.
     public static func build(_ spec: JobSpec, options: Options = Options()) throws(KNNError) -> String {
@@ -146,12 +188,17 @@ final class WritePipeline: @unchecked Sendable {
 
     init(writer: any ResultWriter) { self.writer = writer }
 
-    func enqueue(_ table: ResultTable, rows: Int, firstQuery: Int) throws(KNNError) {
+    /// Writes the block on the writer queue, then runs `written` there (the journal's record).
+    func enqueue(_ table: ResultTable, rows: Int, firstQuery: Int, written: @escaping () throws(KNNError) -> Void = {}) throws(KNNError) {
         group.wait()
         if let failure { throw failure }
+        let done = UncheckedSendable(written)
         queue.async(group: group) { [self] in
             let start = Clock.now()
-            do throws(KNNError) { try writer.write(table, rows: rows, firstQuery: firstQuery) } catch { failure = error }
+            do throws(KNNError) {
+                try writer.write(table, rows: rows, firstQuery: firstQuery)
+                try done.value()
+            } catch { failure = error }
             seconds += Clock.now() - start
         }
     }

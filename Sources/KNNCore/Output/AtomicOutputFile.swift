@@ -9,23 +9,53 @@ public final class AtomicOutputFile {
     public let temporaryPath: String
     private var fd: Int32
     private var committed = false
+    /// A resumable output (`RunJournal`): its temporary file has a fixed name, is kept when the
+    /// run fails or is stopped, and is continued by the next run.
+    let isPartial: Bool
+    /// Bytes in the temporary file so far.
+    private(set) var bytesWritten = 0
+    /// A partial file is kept after a failure only once a journal vouches for part of it.
+    var keepsPartial = false
 
     /// Creates missing parent folders, then the temporary file; fails early, before any work,
-    /// when the folder is not writable.
-    public init(path: String) throws(KNNError) {
+    /// when the folder is not writable. A `partial` file is `.<name>.knnbatch-partial`, opened
+    /// as it is (the run truncates it to what its journal vouches for).
+    public init(path: String, partial: Bool = false) throws(KNNError) {
         self.path = path
+        isPartial = partial
         let folder = Paths.directory(of: path)
-        temporaryPath = folder + "/." + Paths.fileName(of: path) + ".\(getpid()).knnbatch-tmp"
+        temporaryPath = folder + "/." + Paths.fileName(of: path) + (partial ? ".knnbatch-partial" : ".\(getpid()).knnbatch-tmp")
         try Self.checkDestination(path)
         try Self.makeFolders(folder, for: path)
-        fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        fd = open(temporaryPath, O_WRONLY | O_CREAT | (partial ? 0 : O_TRUNC) | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw KNNError.io(path: path, message: "cannot write in folder \(folder): \(systemErrorText(errno))")
         }
-        TemporaryFiles.register(temporaryPath)
+        if partial {
+            bytesWritten = Int(lseek(fd, 0, SEEK_END))
+        } else {
+            TemporaryFiles.register(temporaryPath)
+        }
     }
 
-    deinit { if !committed { discard() } }
+    deinit {
+        if !committed {
+            if isPartial && keepsPartial { if fd >= 0 { close(fd) } } else { discard() }
+        }
+    }
+
+    /// Cuts the file to its first `count` bytes and continues writing there.
+    func truncate(to count: Int) throws(KNNError) {
+        guard ftruncate(fd, off_t(count)) == 0, lseek(fd, off_t(count), SEEK_SET) >= 0 else {
+            throw KNNError.io(path: path, message: "cannot truncate \(temporaryPath): \(systemErrorText(errno))")
+        }
+        bytesWritten = count
+    }
+
+    /// Flushes what is written to disk, keeping the file open.
+    func sync() throws(KNNError) {
+        guard fsync(fd) == 0 else { throw KNNError.io(path: path, message: "cannot flush to disk: \(systemErrorText(errno))") }
+    }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws(KNNError) {
         var offset = 0
@@ -37,6 +67,7 @@ public final class AtomicOutputFile {
             }
             offset += written
         }
+        bytesWritten += bytes.count
     }
 
     public func write(_ bytes: [UInt8]) throws(KNNError) {

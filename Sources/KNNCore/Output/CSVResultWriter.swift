@@ -13,14 +13,14 @@ final class CSVResultWriter: ResultWriter {
     private let labels: [[UInt8]]?
     private var buffer: [UInt8] = []
 
-    init(file: AtomicOutputFile, labels: OutputLabels) throws(KNNError) {
+    init(file: AtomicOutputFile, labels: OutputLabels, writesHeader: Bool = true) throws(KNNError) {
         self.file = file
         queryLabels = labels.queries?.map { Array(Self.escape($0).utf8) }
         self.labels = labels.dataset?.map { Array(Self.escape($0).utf8) }
         var header = "query,rank,id,distance"
         if queryLabels != nil { header += ",query_label" }
         if self.labels != nil { header += ",label" }
-        try file.write(Array((header + "\n").utf8))
+        if writesHeader { try file.write(Array((header + "\n").utf8)) }
     }
 
     func write(_ table: ResultTable, rows: Int, firstQuery: Int) throws(KNNError) {

@@ -6,9 +6,9 @@ final class NPYResultWriter: ResultWriter {
     private let file: AtomicOutputFile
     private var buffer: [UInt8] = []
 
-    init(file: AtomicOutputFile, queryCount: Int, k: Int) throws(KNNError) {
+    init(file: AtomicOutputFile, queryCount: Int, k: Int, writesHeader: Bool = true) throws(KNNError) {
         self.file = file
-        try file.write(Self.header(queryCount: queryCount, k: k))
+        if writesHeader { try file.write(Self.header(queryCount: queryCount, k: k)) }
     }
 
     /// The magic, version, header length and a header dict padded with spaces so the data

@@ -13,10 +13,12 @@ struct OutputLabels {
 }
 
 enum ResultWriters {
-    static func make(_ format: OutputSpec.Format, file: AtomicOutputFile, queryCount: Int, k: Int, labels: OutputLabels) throws(KNNError) -> any ResultWriter {
+    /// `resuming`: the file already holds the header and some blocks (`RunJournal`).
+    static func make(_ format: OutputSpec.Format, file: AtomicOutputFile, queryCount: Int, k: Int, labels: OutputLabels,
+                     resuming: Bool = false) throws(KNNError) -> any ResultWriter {
         switch format {
-        case .csv: return try CSVResultWriter(file: file, labels: labels)
-        case .npy: return try NPYResultWriter(file: file, queryCount: queryCount, k: k)
+        case .csv: return try CSVResultWriter(file: file, labels: labels, writesHeader: !resuming)
+        case .npy: return try NPYResultWriter(file: file, queryCount: queryCount, k: k, writesHeader: !resuming)
         }
     }
 }
