@@ -31,6 +31,19 @@ import Testing
         #expect(king.contains("queen") && king.contains("prince"))
     }
 
+    /// The quickstart's sample of the output in README.md is what the job writes, line for line.
+    @Test func theReadmeQuickstartShowsTheRealOutput() throws {
+        let run = try Knnbatch.run(["run", "jobs/similar-words.json", "--quiet"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let readme = try String(contentsOfFile: Knnbatch.packageRoot + "/README.md", encoding: .utf8)
+        let start = try #require(readme.range(of: "```\nquery,rank,id,distance,query_label,label\n"))
+        let end = try #require(readme[start.upperBound...].range(of: "```"))
+        let shown = readme[start.lowerBound..<end.lowerBound].split(separator: "\n").dropFirst().filter { $0 != "..." }
+        let lines = Set(try String(contentsOfFile: Knnbatch.packageRoot + "/out/similar-words.csv", encoding: .utf8).split(separator: "\n"))
+        #expect(shown.count >= 5)
+        for line in shown { #expect(lines.contains(line), "README shows \(line), which the job does not write") }
+    }
+
     @Test func evaluationJobReportsPerfectRecallForTheExactIndex() throws {
         let run = try Knnbatch.run(["run", "jobs/similar-words-eval.json", "--quiet"])
         #expect(run.status == 0, "\(run.stderr)")
