@@ -102,4 +102,22 @@ import Testing
         #expect(try Knnbatch.run(["run", "job.json", "--restart", "--quiet"], in: w.path).status == 0)
         #expect(w.read("result.npy") == whole)
     }
+
+    /// A kill -9 leaves the report's temporary file; the next run of the same output removes it
+    /// once its writer is gone, and leaves a live process's alone.
+    @Test func staleTemporariesOfTheSameOutputAreRemoved() throws {
+        let w = Workspace()
+        BadInputTests.standardInputs(w)
+        w.job(["output": #"{"path": "out/result.csv"}"#])
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let stale = "out/.result.csv.report.json.\(gone.processIdentifier).knnbatch-tmp"
+        let live = "out/.result.csv.report.json.\(getpid()).knnbatch-tmp"
+        w.write(stale, text: "left by a killed run")
+        w.write(live, text: "being written")
+        #expect(try Knnbatch.run(["run", "job.json", "--quiet"], in: w.path).status == 0)
+        #expect(!w.exists(stale) && w.exists(live), "\(w.allFiles)")
+    }
 }

@@ -35,6 +35,22 @@ public final class AtomicOutputFile {
             bytesWritten = Int(lseek(fd, 0, SEEK_END))
         } else {
             TemporaryFiles.register(temporaryPath)
+            Self.removeStaleTemporaries(of: path)
+        }
+    }
+
+    /// Removes `.<name>.<pid>.knnbatch-tmp` files of this destination whose writer is gone (a
+    /// kill -9 or the OOM killer left them), so that they do not pile up night after night.
+    /// Another live process's file is left alone.
+    static func removeStaleTemporaries(of path: String) {
+        let folder = Paths.directory(of: path), prefix = "." + Paths.fileName(of: path) + ".", suffix = ".knnbatch-tmp"
+        guard let directory = opendir(folder) else { return }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(prefix), name.hasSuffix(suffix), name.count > prefix.count + suffix.count,
+                  let pid = Int32(name.dropFirst(prefix.count).dropLast(suffix.count)), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(folder + "/" + name) }
         }
     }
 
