@@ -30,12 +30,12 @@ enum IndexFile {
     /// Saves `index`, built with `parameters` (resolved) under `metric` from the dataset whose
     /// fingerprint is given, at `path`, atomically.
     static func write(_ index: any VectorIndex, parameters: any IndexParameters, metric: Metric, dim: Int, dataset: DatasetFingerprint,
-                      path: String, threads: Int = 1) throws(KNNError) {
+                      readOptions: JSONValue = .object([]), path: String, threads: Int = 1) throws(KNNError) {
         let writer = try IndexFileWriter(path: path, threads: threads)
         try writer.add("index", json: .object([
             ("knnbatch_version", .string(Version.current)), ("type", .string(type(of: parameters).typeName)),
             ("parameters", .object(parameters.json)), ("metric", .string(metric.rawValue)),
-            ("dim", .integer(dim)), ("count", .integer(index.count)), ("dataset", dataset.json),
+            ("dim", .integer(dim)), ("count", .integer(index.count)), ("dataset", dataset.json), ("read_options", readOptions),
         ]))
         try index.write(to: writer)
         try writer.commit()
@@ -48,7 +48,7 @@ enum IndexFile {
     /// dataset — is a `.data` error naming the file and what differs; search-time parameters
     /// (`expansion_search`, `eps`, …) are the job's.
     static func load(path: String, parameters: any IndexParameters, data: VectorMatrix, metric: Metric, dataset: DatasetIdentity,
-                     threads: Int = 1) throws(KNNError) -> any VectorIndex {
+                     readOptions: JSONValue = .object([]), threads: Int = 1) throws(KNNError) -> any VectorIndex {
         let reader = try IndexFileReader(path: path, threads: threads)
         let header = try reader.object("index")
         let type = try header.string("type"), wanted = Swift.type(of: parameters).typeName
@@ -58,6 +58,9 @@ enum IndexFile {
         }
         guard try header.int("dim") == data.dim, try header.int("count") == data.rows else {
             throw reader.error("index", "built for \(try header.int("count")) × \(try header.int("dim")) vectors, the dataset has \(data.rows) × \(data.dim)")
+        }
+        guard try header.value("read_options") == readOptions else {
+            throw reader.error("index", "built from the dataset read with \(JSONWriter.render(try header.value("read_options")).trimmingSpaces), the job reads it with \(JSONWriter.render(readOptions).trimmingSpaces)")
         }
         let recorded = try DatasetFingerprint(header.value("dataset"), reader: reader)
         guard try dataset.matches(recorded) else {
@@ -221,7 +224,8 @@ final class IndexFileReader {
     /// A section as `count` elements, used in place from the map.
     func buffer<Element: BitwiseCopyable>(_ name: String, count: Int) throws(KNNError) -> AlignedBuffer<Element> {
         let section = try bytes(name)
-        guard section.count == count * MemoryLayout<Element>.stride else {
+        let (expected, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+        guard count >= 0, !overflow, section.count == expected else {
             throw error(name, "holds \(section.count) bytes, expected \(count) × \(MemoryLayout<Element>.stride)")
         }
         guard let start = section.baseAddress, count > 0 else { return AlignedBuffer(count: 0) }

@@ -21,11 +21,20 @@ final class Churn {
         overlapSum = overlap
     }
 
-    /// Compares rows `0..<rows` of `table` (queries `firstQuery…`), in query order.
-    func add(_ table: ResultTable, rows: Int, firstQuery: Int) throws(KNNError) {
-        guard !exhausted else { return }
+    /// Why the comparison stopped, when the previous result turned out unreadable part way.
+    private(set) var failure: KNNError?
+
+    /// Compares rows `0..<rows` of `table` (queries `firstQuery…`), in query order. A previous
+    /// result that turns out unreadable part way ends the comparison (`failure`), not the run.
+    func add(_ table: ResultTable, rows: Int, firstQuery: Int) {
+        guard !exhausted, failure == nil else { return }
         for r in 0..<rows {
-            guard let old = try previous.ids(ofQuery: firstQuery + r) else { exhausted = true; return }
+            let old: [Int64]?
+            do throws(KNNError) { old = try previous.ids(ofQuery: firstQuery + r) } catch {
+                failure = error
+                return
+            }
+            guard let old else { exhausted = true; return }
             let new = (0..<table.k).map { table.id(row: r, rank: $0) }.filter { $0 >= 0 }
             let k = min(old.count, new.count)
             let oldSet = Set(old.prefix(k)), newSet = Set(new.prefix(k))
@@ -35,8 +44,9 @@ final class Churn {
         }
     }
 
-    var json: JSONValue {
-        .object([
+    var json: JSONValue? {
+        guard failure == nil else { return nil }
+        return .object([
             ("previous", .string(Paths.absolute(previous.path))), ("queries_compared", .integer(compared)),
             ("queries_changed", .integer(changed)),
             ("changed_fraction", .decimal(compared > 0 ? Double(changed) / Double(compared) : 0)),

@@ -23,19 +23,22 @@ enum IndexStore {
         var warnings: [String]
     }
 
-    /// The job's index over `data`; `rebuild` builds and saves even when a fit one is saved
-    /// (`knnbatch build`).
-    static func obtain(_ spec: JobSpec, data: VectorMatrix, threads: Int, rebuild: Bool = false) throws(KNNError) -> Outcome {
+    /// The job's index over `data`, read from the file `dataset` describes (taken before it was
+    /// read); `rebuild` builds and saves even when a fit one is saved (`knnbatch build`).
+    static func obtain(_ spec: JobSpec, data: VectorMatrix, dataset: DatasetIdentity?, threads: Int, rebuild: Bool = false) throws(KNNError) -> Outcome {
         guard let settings = spec.index.file else {
             return Outcome(index: try spec.index.build(data: data, metric: spec.metric, threads: threads, file: spec.dataset.path), file: nil, warnings: [])
         }
         let parameters = spec.index.resolved(dim: data.dim, count: data.rows, metric: spec.metric).spec.parameters
-        let dataset = try DatasetIdentity(path: spec.dataset.path, threads: threads)
+        var identity = dataset
+        if identity == nil { identity = try DatasetIdentity(path: spec.dataset.path, threads: threads) }
+        let dataset = identity!
         var reason: String? = nil
         if !rebuild {
             if access(settings.path, F_OK) == 0 {
                 do throws(KNNError) {
-                    let index = try IndexFile.load(path: settings.path, parameters: parameters, data: data, metric: spec.metric, dataset: dataset, threads: threads)
+                    let index = try IndexFile.load(path: settings.path, parameters: parameters, data: data, metric: spec.metric, dataset: dataset,
+                                                   readOptions: spec.dataset.readOptions, threads: threads)
                     return Outcome(index: index, file: FileReport(path: settings.path, action: .loaded), warnings: [])
                 } catch {
                     guard settings.reuse == .ifValid else { throw error }
@@ -46,7 +49,8 @@ enum IndexStore {
             }
         }
         let index = try spec.index.build(data: data, metric: spec.metric, threads: threads, file: spec.dataset.path)
-        try IndexFile.write(index, parameters: parameters, metric: spec.metric, dim: data.dim, dataset: try dataset.fingerprint(), path: settings.path, threads: threads)
+        try IndexFile.write(index, parameters: parameters, metric: spec.metric, dim: data.dim, dataset: try dataset.fingerprint(),
+                            readOptions: spec.dataset.readOptions, path: settings.path, threads: threads)
         let warnings = reason.map { ["the saved index was not used and was rebuilt: \($0)"] } ?? []
         return Outcome(index: index, file: FileReport(path: settings.path, action: reason == nil ? .built : .rebuilt, reason: reason), warnings: warnings)
     }

@@ -49,6 +49,8 @@ public enum JobRunner {
 
         let budget = MemoryBudget.current(maxMemory: spec.maxMemory)
         try budget.check(expected: JobInputs.conversionBytes(spec) + JobPlan.runtimeBytes, file: spec.jobPath, what: "loading the inputs")
+        // A saved index is tied to the dataset as it is now, before it is read.
+        let datasetIdentity = spec.index.file == nil ? nil : try DatasetIdentity(path: spec.dataset.path, threads: threads)
         let inputs = try JobInputs.load(spec)
         let loaded = Clock.now()
         // Every input's shape is known now: the whole run's estimate, before the build.
@@ -57,7 +59,7 @@ public enum JobRunner {
         var warnings = JobInputs.warnings(spec: spec, dataset: inputs.dataset.info, queries: inputs.queries?.info) + (churnWarning.map { [$0] } ?? [])
         if !options.quiet { for warning in warnings { printError("warning: \(warning)") } }
 
-        let obtained = try IndexStore.obtain(spec, data: inputs.dataset.matrix, threads: threads)
+        let obtained = try IndexStore.obtain(spec, data: inputs.dataset.matrix, dataset: datasetIdentity, threads: threads)
         let index = obtained.index
         if !options.quiet { for warning in obtained.warnings { printError("warning: \(warning)") } }
         warnings += obtained.warnings
@@ -68,9 +70,10 @@ public enum JobRunner {
                                      scratch: index.blockScratch(k: spec.k))
         // Blocks an interrupted run of this job finished, vouched for by the journal and present in
         // the partial output; else start over.
-        var journal = try RunJournal(output: spec.output.path, identity: journalIdentity(spec, planner: planner, index: obtained.file), restart: options.restart)
+        let identity = journalIdentity(spec, planner: planner, index: obtained.file)
+        var journal = try RunJournal(output: spec.output.path, identity: identity, restart: options.restart)
         if let last = journal.finished.last, output.bytesWritten < last.outputBytes {
-            journal = try RunJournal(output: spec.output.path, identity: journalIdentity(spec, planner: planner, index: obtained.file), restart: true)
+            journal = try RunJournal(output: spec.output.path, identity: identity, restart: true)
         }
         let resumed = journal.finished.last
         try output.truncate(to: resumed?.outputBytes ?? 0)
@@ -79,9 +82,13 @@ public enum JobRunner {
                                             labels: OutputLabels(queries: inputs.queryLabels, dataset: inputs.dataset.labels), resuming: resumed != nil)
         let search = index.makeBlockSearch(queries: queries, planner: planner, k: spec.k, selfJoin: spec.queries == .dataset)
         let pipeline = WritePipeline(writer: writer)
+        // If anything below throws, the block being written finishes (and its journal line with
+        // it) before the run unwinds and releases the output's lock.
+        defer { pipeline.waitForWrites() }
         let progress = Progress(total: queries.rows, mode: Progress.mode(quiet: options.quiet))
         defer { progress.finish() }
         var searchSeconds = 0.0
+        var searchedQueries = 0
         var hits = resumed?.hits ?? 0
         var shortQueries = resumed?.shortQueries ?? 0
         if let resumed { churn?.restore(compared: resumed.churnCompared, changed: resumed.churnChanged, overlap: resumed.churnOverlap) }
@@ -100,9 +107,10 @@ public enum JobRunner {
             let searchStart = Clock.now()
             search.run(block: block, into: table, progress: progress)
             searchSeconds += Clock.now() - searchStart
+            searchedQueries += block.count
             hits += inputs.groundtruth?.hits(in: table, rows: block.count, firstQuery: block.lowerBound) ?? 0
             shortQueries += (0..<block.count).count { table.id(row: $0, rank: spec.k - 1) < 0 }
-            try churn?.add(table, rows: block.count, firstQuery: block.lowerBound)
+            churn?.add(table, rows: block.count, firstQuery: block.lowerBound)
             let totals = churn?.totals ?? (compared: 0, changed: 0, overlap: 0)
             let entry = RunJournal.Block(number: b, outputBytes: 0, hits: hits, shortQueries: shortQueries, churnCompared: totals.compared,
                                          churnChanged: totals.changed, churnOverlap: totals.overlap)
@@ -118,6 +126,11 @@ public enum JobRunner {
             queries.releasePages(rows: block)
         }
         let writeSeconds = try pipeline.finish()
+        if let failure = churn?.failure {
+            let warning = "the previous output cannot be compared with this one: \(failure)"
+            if !options.quiet { printError("warning: \(warning)") }
+            warnings.append(warning)
+        }
         progress.finish()
         let commitStart = Clock.now()
         try writer.finish()
@@ -128,7 +141,8 @@ public enum JobRunner {
         let report = RunReport(spec: spec, inputs: inputs, threads: threads, planner: planner, index: index,
                                timings: .init(load: loaded - start, build: built - loaded, search: searchSeconds,
                                               write: writeSeconds + (written - commitStart), total: Clock.now() - start),
-                               recall: recall, shortQueries: shortQueries, warnings: warnings, indexFile: obtained.file, churn: churn?.json).json
+                               recall: recall, shortQueries: shortQueries, warnings: warnings, indexFile: obtained.file, churn: churn?.json,
+                               searchedQueries: searchedQueries, resumedBlocks: firstBlock).json
         // Both files are complete on disk before either is renamed, so a failure never leaves a new
         // output without its report or replaces the previous output and then fails.
         try reportFile.write(Array(JSONWriter.render(report).utf8))
@@ -166,11 +180,12 @@ extension JobRunner {
         let lock = try OutputLock(output: file.path)
         let budget = MemoryBudget.current(maxMemory: spec.maxMemory)
         try budget.check(expected: JobInputs.conversionBytes(spec) + JobPlan.runtimeBytes, file: spec.jobPath, what: "loading the inputs")
+        let datasetIdentity = try DatasetIdentity(path: spec.dataset.path, threads: threads)
         let dataset = try JobInputs.loadDataset(spec)
         let info = dataset.info
         let indexBytes = spec.index.estimatedBytes(count: info.rows, dim: info.dim, metric: spec.metric, threads: threads)
         try budget.check(expected: indexBytes + (info.memoryMapped ? 0 : info.rows * info.dim * 4) + JobPlan.runtimeBytes, file: spec.jobPath, what: "building the index")
-        let obtained = try IndexStore.obtain(spec, data: dataset.matrix, threads: threads, rebuild: true)
+        let obtained = try IndexStore.obtain(spec, data: dataset.matrix, dataset: datasetIdentity, threads: threads, rebuild: true)
         lock.keep()
         return "built the \(spec.index.resolved(dim: info.dim, count: info.rows, metric: spec.metric).spec.typeName) index of \(obtained.index.count) vectors "
             + "in \(Format.duration(Clock.now() - start)): \(file.path)"
@@ -202,6 +217,8 @@ final class WritePipeline: @unchecked Sendable {
             seconds += Clock.now() - start
         }
     }
+
+    func waitForWrites() { group.wait() }
 
     /// Waits for the last write; returns the seconds spent writing.
     func finish() throws(KNNError) -> Double {

@@ -17,6 +17,10 @@ struct RunReport {
     var indexFile: IndexStore.FileReport? = nil
     /// The comparison with the previous result (`Churn`), when there is one.
     var churn: JSONValue? = nil
+    /// Queries searched by this run (fewer than all when it resumed an interrupted one).
+    var searchedQueries: Int? = nil
+    /// Blocks an interrupted run had finished, which this one did not search again.
+    var resumedBlocks = 0
 
     /// The index as built: under `auto`, what was chosen and why.
     var indexJSON: JSONValue {
@@ -56,12 +60,12 @@ struct RunReport {
             ])),
             ("threads", .integer(threads)),
             ("plan", .object([("blocks", .integer(planner.blockCount)), ("block_queries", .integer(planner.blockSize)),
-                              ("slice_queries", .integer(planner.sliceSize))])),
+                              ("slice_queries", .integer(planner.sliceSize))] + (resumedBlocks > 0 ? [("resumed_blocks", .integer(resumedBlocks))] : []))),
             ("timings", .object([
                 ("load", seconds(timings.load)), ("build", seconds(timings.build)), ("search", seconds(timings.search)),
                 ("write", seconds(timings.write)), ("total", seconds(timings.total)),
             ])),
-            ("queries_per_second", .integer(Int((Double(queryCount) / max(timings.search, 1e-9)).rounded()))),
+            ("queries_per_second", .integer(timings.search > 0 ? Int((Double(searchedQueries ?? queryCount) / timings.search).rounded()) : 0)),
             ("peak_memory_bytes", .integer(peakMemoryBytes())),
         ]
         if let recall { members.append(("recall_at_k", .decimal(recall))) }

@@ -24,7 +24,7 @@ public final class AtomicOutputFile {
         self.path = path
         isPartial = partial
         let folder = Paths.directory(of: path)
-        temporaryPath = folder + "/." + Paths.fileName(of: path) + (partial ? ".knnbatch-partial" : ".\(getpid()).knnbatch-tmp")
+        temporaryPath = Paths.sidecar(of: path, partial ? ".knnbatch-partial" : ".\(getpid()).knnbatch-tmp")
         try Self.checkDestination(path)
         try Self.makeFolders(folder, for: path)
         fd = open(temporaryPath, O_WRONLY | O_CREAT | (partial ? 0 : O_TRUNC) | O_CLOEXEC, 0o644)
@@ -33,6 +33,8 @@ public final class AtomicOutputFile {
         }
         if partial {
             bytesWritten = Int(lseek(fd, 0, SEEK_END))
+            // An interrupted run's blocks: kept until this run has checked its journal.
+            keepsPartial = bytesWritten > 0
         } else {
             TemporaryFiles.register(temporaryPath)
             Self.removeStaleTemporaries(of: path)

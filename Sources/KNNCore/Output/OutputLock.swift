@@ -11,22 +11,36 @@ final class OutputLock {
     private var kept = false
 
     init(output: String) throws(KNNError) {
-        path = Paths.directory(of: output) + "/." + Paths.fileName(of: output) + ".knnbatch-lock"
+        path = Paths.sidecar(of: output, ".knnbatch-lock")
         try AtomicOutputFile.makeFolders(Paths.directory(of: output), for: output)
-        var descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        created = descriptor >= 0
-        if !created && errno == EEXIST { descriptor = open(path, O_RDWR | O_CLOEXEC) }
-        fd = descriptor
-        guard fd >= 0 else { throw KNNError.io(path: output, message: "cannot create the lock file \(path): \(systemErrorText(errno))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let code = errno
-            var holder = [UInt8](repeating: 0, count: 32)
-            let count = pread(fd, &holder, holder.count, 0)
-            close(fd)
-            if created { unlink(path) }
-            guard code == EWOULDBLOCK else { throw KNNError.io(path: output, message: "cannot lock \(path): \(systemErrorText(code))") }
-            let pid = String(decoding: holder.prefix(max(0, count)), as: UTF8.self).trimmingSpaces
-            throw KNNError.busy(path: output, message: "another knnbatch run\(pid.isEmpty ? "" : " (process \(pid))") is writing this output; wait for it to finish or stop it")
+        while true {
+            var descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            let created = descriptor >= 0
+            if !created && errno == EEXIST { descriptor = open(path, O_RDWR | O_CLOEXEC) }
+            guard descriptor >= 0 else {
+                if errno == ENOENT { continue }  // removed between the two opens
+                throw KNNError.io(path: output, message: "cannot create the lock file \(path): \(systemErrorText(errno))")
+            }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                let code = errno
+                var holder = [UInt8](repeating: 0, count: 32)
+                let count = pread(descriptor, &holder, holder.count, 0)
+                close(descriptor)
+                if created { unlink(path) }
+                guard code == EWOULDBLOCK else { throw KNNError.io(path: output, message: "cannot lock \(path): \(systemErrorText(code))") }
+                let pid = String(decoding: holder.prefix(max(0, count)), as: UTF8.self).trimmingSpaces
+                throw KNNError.busy(path: output, message: "another knnbatch run\(pid.isEmpty ? "" : " (process \(pid))") is writing this output; wait for it to finish or stop it")
+            }
+            // A run that created the file and failed removes it while holding the lock; a lock
+            // taken on that removed file guards nothing, so take the one at the path again.
+            var held = stat(), current = stat()
+            guard fstat(descriptor, &held) == 0, stat(path, &current) == 0, held.st_ino == current.st_ino, held.st_dev == current.st_dev else {
+                close(descriptor)
+                continue
+            }
+            fd = descriptor
+            self.created = created
+            break
         }
         let pid = Array("\(getpid())\n".utf8)
         _ = ftruncate(fd, 0)

@@ -42,7 +42,7 @@ final class ResultReader {
             var ids: [Int64] = []
             while true {
                 if pending == nil { pending = try nextLine() }
-                guard let line = pending else { return ids.isEmpty && q > 0 ? nil : ids }
+                guard let line = pending else { return ids.isEmpty ? nil : ids }
                 if line.query < q { pending = nil; continue }
                 guard line.query == q else { return ids }
                 ids.append(line.id)
@@ -96,8 +96,10 @@ extension ResultReader {
         guard let open = text.range(of: "'shape': ("), let close = text[open.upperBound...].firstIndex(of: ")") else { throw fail() }
         let numbers = text[open.upperBound..<close].split(separator: ",").map { Int($0.trimmingSpaces) }
         guard numbers.count == 2, let queries = numbers[0], let k = numbers[1], queries >= 0, k >= 1,
-              Array(bytes[0..<(10 + length)]) == NPYResultWriter.header(queryCount: queries, k: k),
-              bytes.count == 10 + length + queries * k * NPYResultWriter.recordBytes else { throw fail() }
+              Array(bytes[0..<(10 + length)]) == NPYResultWriter.header(queryCount: queries, k: k) else { throw fail() }
+        let (records, overflow) = queries.multipliedReportingOverflow(by: k)
+        guard !overflow, records <= (bytes.count - 10 - length) / NPYResultWriter.recordBytes,
+              bytes.count == 10 + length + records * NPYResultWriter.recordBytes else { throw fail() }
         return (queries, k, 10 + length)
     }
 }

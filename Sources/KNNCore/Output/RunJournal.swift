@@ -5,11 +5,13 @@
 /// The journal is `.<name>.knnbatch-journal` beside the output, text, one line each:
 ///
 ///     knnbatch-journal 1 <identity>
-///     <block> <output bytes after it> <ground-truth hits> <short queries> <churn: compared changed overlap-sum bits>
+///     <block> <output bytes after it> <ground-truth hits> <short queries> <churn: compared changed overlap-sum bits> <checksum>
 ///
 /// A block's line is appended only after its bytes are written and flushed (`fsync`), and is
-/// flushed itself, so every line vouches for a prefix of the partial output; a torn last line is
-/// ignored. `identity` ties the journal to the job as resolved (threads aside), the block size,
+/// flushed itself, so every line vouches for a prefix of the partial output. The counts are
+/// totals so far. Lines are read while they hold together — the next block's number, more
+/// output bytes than the line before, their checksum (`ContentHash` of the rest of the line) —
+/// and a torn or damaged line ends what is trusted. `identity` ties the journal to the job as resolved (threads aside), the block size,
 /// the inputs (size and modification time), the saved index if one is used, the kernel build and
 /// the release: a journal for anything else is ignored and the run starts over. The output is
 /// byte-identical to an uninterrupted run's, because blocks are written in order, each from the
@@ -34,7 +36,7 @@ final class RunJournal {
 
     /// Opens the journal of `output` for a run with `identity`; `restart` ignores what it holds.
     init(output: String, identity: String, restart: Bool) throws(KNNError) {
-        path = Paths.directory(of: output) + "/." + Paths.fileName(of: output) + ".knnbatch-journal"
+        path = Paths.sidecar(of: output, ".knnbatch-journal")
         var blocks: [Block] = []
         if !restart, let text = try? MappedFile(path: path), let content = String(validating: text.bytes, as: UTF8.self) {
             var lines = content.split(separator: "\n", omittingEmptySubsequences: false)
@@ -42,9 +44,10 @@ final class RunJournal {
             if lines.first == Substring(Self.header(identity)) {
                 for line in lines.dropFirst() {
                     let fields = line.split(separator: " ").map { String($0) }
-                    guard fields.count == 7, let number = Int(fields[0]), number == blocks.count, let bytes = Int(fields[1]),
-                          let hits = Int(fields[2]), let short = Int(fields[3]), let compared = Int(fields[4]), let changed = Int(fields[5]),
-                          let overlap = UInt64(fields[6]) else { break }
+                    guard fields.count == 8, let number = Int(fields[0]), number == blocks.count, let bytes = Int(fields[1]),
+                          bytes > (blocks.last?.outputBytes ?? 0), let hits = Int(fields[2]), let short = Int(fields[3]),
+                          let compared = Int(fields[4]), let changed = Int(fields[5]), let overlap = UInt64(fields[6]),
+                          fields[7] == Self.checksum(fields.prefix(7).joined(separator: " ")) else { break }
                     blocks.append(Block(number: number, outputBytes: bytes, hits: hits, shortQueries: short, churnCompared: compared,
                                         churnChanged: changed, churnOverlap: Double(bitPattern: overlap)))
                 }
@@ -80,7 +83,12 @@ final class RunJournal {
     private static func header(_ identity: String) -> String { "knnbatch-journal 1 \(identity)" }
 
     private static func line(_ block: Block) -> String {
-        "\(block.number) \(block.outputBytes) \(block.hits) \(block.shortQueries) \(block.churnCompared) \(block.churnChanged) \(block.churnOverlap.bitPattern)\n"
+        let text = "\(block.number) \(block.outputBytes) \(block.hits) \(block.shortQueries) \(block.churnCompared) \(block.churnChanged) \(block.churnOverlap.bitPattern)"
+        return text + " " + checksum(text) + "\n"
+    }
+
+    private static func checksum(_ text: String) -> String {
+        String(Array(text.utf8).withUnsafeBytes { ContentHash.of($0) }, radix: 16)
     }
 
     private func replace(with text: String) throws(KNNError) {

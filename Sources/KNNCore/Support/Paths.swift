@@ -11,6 +11,11 @@ enum Paths {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
+    /// The hidden file `.<name><suffix>` beside `path`: temporaries, partial outputs, journals, locks.
+    static func sidecar(of path: String, _ suffix: String) -> String {
+        directory(of: path) + "/." + fileName(of: path) + suffix
+    }
+
     static func fileName(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }
         return String(path[path.index(after: slash)...])

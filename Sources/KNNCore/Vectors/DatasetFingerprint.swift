@@ -1,80 +1,109 @@
 import Foundation
 
-/// What identifies the contents of a dataset file: its size, its modification time and a hash of
-/// its bytes (`ContentHash`). A saved index records its dataset's; an index is reused only for
-/// a dataset of the same size and hash (a copy or a `touch` keeps it valid; any change to the
-/// bytes does not). A file of the recorded size and modification time (to the nanosecond) has not
-/// been written since, so it is not hashed again (`DatasetIdentity`).
+/// What identifies the contents of a dataset file: its size, a hash of its bytes
+/// (`ContentHash`), and the file's status as `stat` gives it (modification and change times,
+/// device and inode). A saved index records its dataset's; an index is reused only for a dataset
+/// of the same size and hash (a copy keeps it valid; any change to the bytes does not).
+///
+/// The same file, unchanged since — same inode, size, and modification and change times to the
+/// nanosecond — is not hashed again (`DatasetIdentity.matches`). The change time cannot be set by
+/// a user (`touch -d`, `rsync -t` and `cp -p` set the modification time, and so update the change
+/// time), so a file rewritten with its old modification time is hashed, not trusted.
 struct DatasetFingerprint: Equatable, Sendable {
     var bytes: Int
-    var modifiedNanoseconds: Int
     var hash: UInt64
+    var status: FileStatus
 
     var hashText: String { String(hash, radix: 16) }
 
     var json: JSONValue {
-        .object([("bytes", .integer(bytes)), ("modified_ns", .integer(modifiedNanoseconds)), ("hash", .string(hashText))])
+        .object([("bytes", .integer(bytes)), ("hash", .string(hashText)), ("modified_ns", .integer(status.modified)),
+                 ("changed_ns", .integer(status.changed)), ("device", .integer(status.device)), ("inode", .integer(status.inode))])
     }
 
-    init(bytes: Int, modifiedNanoseconds: Int, hash: UInt64) {
+    init(bytes: Int, hash: UInt64, status: FileStatus) {
         self.bytes = bytes
-        self.modifiedNanoseconds = modifiedNanoseconds
         self.hash = hash
+        self.status = status
     }
 
     init(_ json: JSONValue, reader: IndexFileReader) throws(KNNError) {
         guard case .object(let members) = json else { throw reader.error("index", "dataset: expected an object") }
         let object = IndexFileObject(members: members, reader: reader, section: "index")
         guard let hash = UInt64(try object.string("hash"), radix: 16) else { throw reader.error("index", "dataset.hash: expected hexadecimal") }
-        self.init(bytes: try object.int("bytes"), modifiedNanoseconds: try object.int("modified_ns"), hash: hash)
+        self.init(bytes: try object.int("bytes"), hash: hash,
+                  status: FileStatus(size: try object.int("bytes"), modified: try object.int("modified_ns"), changed: try object.int("changed_ns"),
+                                     device: try object.int("device"), inode: try object.int("inode")))
     }
 
     /// "1234 bytes, modified 2026-11-29T14:05:00Z, hash 9e3779b97f4a7c15".
+    func describe() -> String { status.describe() + ", hash \(hashText)" }
+}
+
+/// What `stat` says of a file that tells whether it was written since.
+struct FileStatus: Equatable, Sendable {
+    var size: Int
+    var modified: Int
+    var changed: Int
+    var device: Int
+    var inode: Int
+
+    init(size: Int, modified: Int, changed: Int, device: Int, inode: Int) {
+        (self.size, self.modified, self.changed, self.device, self.inode) = (size, modified, changed, device, inode)
+    }
+
+    init(path: String) throws(KNNError) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw KNNError.io(path: path, message: "cannot stat: \(systemErrorText(errno))") }
+        self.init(size: Int(info.st_size), modified: Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec),
+                  changed: Int(info.st_ctim.tv_sec) * 1_000_000_000 + Int(info.st_ctim.tv_nsec),
+                  device: Int(truncatingIfNeeded: info.st_dev), inode: Int(truncatingIfNeeded: info.st_ino))
+    }
+
     func describe() -> String {
-        let date = Date(timeIntervalSince1970: Double(modifiedNanoseconds) / 1e9)
-        return "\(bytes) bytes, modified \(ISO8601DateFormatter().string(from: date)), hash \(hashText)"
+        let date = Date(timeIntervalSince1970: Double(modified) / 1e9)
+        return "\(size) bytes, modified \(ISO8601DateFormatter().string(from: date))"
     }
 }
 
-/// A dataset file as it is now, hashed only when a recorded fingerprint needs it.
+/// A dataset file as it was when the run started reading it, hashed only when a recorded
+/// fingerprint needs it.
 final class DatasetIdentity {
     let path: String
-    let bytes: Int
-    let modifiedNanoseconds: Int
+    let status: FileStatus
     private let threads: Int
     private var hashed: UInt64?
 
+    /// Call before the dataset is read, so that a file rewritten while the run reads it is seen.
     init(path: String, threads: Int) throws(KNNError) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw KNNError.io(path: path, message: "cannot stat: \(systemErrorText(errno))") }
         self.path = path
         self.threads = threads
-        bytes = Int(info.st_size)
-        modifiedNanoseconds = Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec)
+        status = try FileStatus(path: path)
     }
 
-    /// The content hash, computed once.
+    /// The content hash, computed once; an error if the file changed since this identity was
+    /// taken (the vectors read and the bytes hashed could then differ).
     func hash() throws(KNNError) -> UInt64 {
         if let hashed { return hashed }
         let value = ContentHash.of(try MappedFile(path: path), threads: threads)
+        guard try FileStatus(path: path) == status else {
+            throw KNNError.data(file: path, location: nil, message: "changed while this run read it; run again once it is complete")
+        }
         hashed = value
         return value
     }
 
     func fingerprint() throws(KNNError) -> DatasetFingerprint {
-        DatasetFingerprint(bytes: bytes, modifiedNanoseconds: modifiedNanoseconds, hash: try hash())
+        DatasetFingerprint(bytes: status.size, hash: try hash(), status: status)
     }
 
     /// Whether this file holds the bytes `recorded` describes.
     func matches(_ recorded: DatasetFingerprint) throws(KNNError) -> Bool {
-        guard recorded.bytes == bytes else { return false }
-        if recorded.modifiedNanoseconds == modifiedNanoseconds { return true }
+        guard recorded.bytes == status.size else { return false }
+        if recorded.status == status { return true }
         return try hash() == recorded.hash
     }
 
     /// For messages: size and modification time, and the hash if it was computed.
-    func describe() -> String {
-        (hashed.map { DatasetFingerprint(bytes: bytes, modifiedNanoseconds: modifiedNanoseconds, hash: $0).describe() })
-            ?? DatasetFingerprint(bytes: bytes, modifiedNanoseconds: modifiedNanoseconds, hash: 0).describe().replacingOccurrences(of: ", hash 0", with: "")
-    }
+    func describe() -> String { status.describe() + (hashed.map { ", hash \(String($0, radix: 16))" } ?? "") }
 }

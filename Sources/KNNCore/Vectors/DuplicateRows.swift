@@ -77,11 +77,37 @@ struct DuplicateRows: Sendable {
         return DuplicateRows(representatives: (0..<n).filter { !isCopy[$0] }, group: groupOf, start: start, members: members)
     }
 
-    /// Whether the layout holds together for `count` rows (a group layout read from a file).
+    /// Whether the layout holds together for `count` rows (a group layout read from a file): each
+    /// group's members ascending, at least two, its first member the only row pointing to it;
+    /// every other member a copy, pointing nowhere; the representatives exactly the rows that
+    /// are not copies, ascending.
     func isConsistent(count: Int) -> Bool {
-        guard group.count == count, start.first == 0, zip(start, start.dropFirst()).allSatisfy({ $0 < $1 }), start.last == members.count else { return false }
-        return group.allSatisfy { $0 < groupCount } && members.allSatisfy { (0..<Int32(clamping: count)).contains($0) }
-            && representatives.allSatisfy { (0..<count).contains($0) }
+        guard group.count == count, start.first == 0, start.last == members.count, groupCount >= 1 else { return false }
+        var isCopy = [Bool](repeating: false, count: count)
+        var owner = [Int32](repeating: -1, count: count)
+        for g in 0..<groupCount {
+            let range = start[g]..<start[g + 1]
+            guard range.count >= 2 else { return false }
+            var previous = -1
+            for (i, index) in range.enumerated() {
+                let member = Int(members[index])
+                guard member > previous, member < count else { return false }
+                previous = member
+                if i == 0 { owner[member] = Int32(g) } else { isCopy[member] = true }
+            }
+        }
+        guard group == owner else { return false }
+        return representatives == (0..<count).filter { !isCopy[$0] }
+    }
+
+    /// Whether row `v` is a graph node: a row without copies or a group's representative.
+    func isNode(_ v: Int) -> Bool {
+        var low = 0, high = representatives.count
+        while low < high {
+            let mid = (low + high) / 2
+            if representatives[mid] < v { low = mid + 1 } else { high = mid }
+        }
+        return low < representatives.count && representatives[low] == v
     }
 
     /// Calls `body` with the ids that stand for graph node `v`: `v` itself when it has no

@@ -10,6 +10,19 @@ public struct VectorSource: Equatable, Sendable {
     /// Word-vector text only: whether labels may contain spaces.
     var text = WordVectorFormat.Options()
 
+    /// How the file is read, beyond its bytes: what a saved index built from it must share.
+    var readOptions: JSONValue {
+        var members: [(key: String, value: JSONValue)] = [("format", .string(format.rawValue))]
+        if let header = csv.header { members.append(("header", .bool(header))) }
+        switch csv.labelColumn {
+        case .name(let name)?: members.append(("label_column", .string(name)))
+        case .index(let index)?: members.append(("label_column", .integer(index)))
+        case nil: break
+        }
+        if text.labelSpaces { members.append(("label_spaces", .bool(true))) }
+        return .object(members)
+    }
+
     public init(path: String, format: VectorFormat, labelsPath: String? = nil) {
         self.path = path
         self.format = format

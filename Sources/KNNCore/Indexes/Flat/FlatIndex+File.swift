@@ -29,8 +29,12 @@ extension FlatParameters {
         let state = try reader.object("flat")
         let panelCount = try state.int("panel_count"), count = data.rows, dim = data.dim, lanes = PanelMatrix.lanes
         guard panelCount == PanelMatrix.panelCount(rows: count) else { throw reader.error("flat", "panel_count \(panelCount) does not fit \(count) vectors") }
+        let scoring = try state.string("scoring"), wanted = FlatIndex.defaultScoring(metric: metric, dim: dim, kernel: .selected)
+        guard scoring == wanted.rawValue else {
+            throw reader.error("flat", "built with \(scoring) scoring, this CPU and kernel build score with \(wanted.rawValue)")
+        }
         let storage: FlatIndex.Storage
-        switch try state.string("scoring") {
+        switch scoring {
         case "float32":
             storage = .float32(PanelMatrix(count: count, dim: dim, panelCount: panelCount,
                                            panels: try reader.buffer("flat.panels", count: panelCount * dim * lanes),

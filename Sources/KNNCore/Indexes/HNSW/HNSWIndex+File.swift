@@ -49,6 +49,8 @@ extension HNSWParameters {
             throw reader.error("hnsw", "built with \(navigation.rawValue) navigation, this job and CPU use \(resolvedNavigation(dim: dim).rawValue)")
         }
         let upperBlocks = try state.int("upper_blocks"), entryPoint = try state.int("entry_point"), topLevel = try state.int("top_level")
+        // Levels are at most 30, so no vector owns more than 30 upper blocks.
+        guard (0...(30 * max(n, 1))).contains(upperBlocks) else { throw reader.error("hnsw", "upper_blocks \(upperBlocks) out of range") }
         let graph = HNSWGraph(count: n, m: m, levels: try reader.buffer("hnsw.levels", count: n), links0: try reader.buffer("hnsw.links0", count: n * 2 * m),
                               counts0: try reader.buffer("hnsw.counts0", count: n), upperBlock: try reader.buffer("hnsw.upper_block", count: n),
                               upperBlocks: upperBlocks, upperLinks: try reader.buffer("hnsw.upper_links", count: upperBlocks * m),
@@ -57,7 +59,6 @@ extension HNSWParameters {
         guard (0..<max(n, 1)).contains(entryPoint), (0...30).contains(topLevel) else { throw reader.error("hnsw", "entry point or top level out of range") }
         graph.entryPoint = entryPoint
         graph.topLevel = topLevel
-        if let problem = graph.firstInconsistency() { throw reader.error("hnsw.links0", problem) }
 
         let maxNorm = try state.double("max_norm")
         var codes: NavigationCodes? = nil, points: FloatBuffer? = nil
@@ -75,11 +76,14 @@ extension HNSWParameters {
         if try state.bool("duplicates") {
             let representatives: [Int] = try reader.array("hnsw.dup.representatives", count: try reader.bytes("hnsw.dup.representatives").count / 8)
             let start: [Int] = try reader.array("hnsw.dup.start", count: try reader.bytes("hnsw.dup.start").count / 8)
-            let members: [Int32] = try reader.array("hnsw.dup.members", count: start.last ?? 0)
+            guard let last = start.last, (0...n).contains(last) else { throw reader.error("hnsw.dup.start", "group offsets out of range") }
+            let members: [Int32] = try reader.array("hnsw.dup.members", count: last)
             let groups = DuplicateRows(representatives: representatives, group: try reader.array("hnsw.dup.group", count: n), start: start, members: members)
-            guard groups.isConsistent(count: n) else { throw reader.error("hnsw.dup.group", "groups of identical rows out of range") }
+            guard groups.isConsistent(count: n) else { throw reader.error("hnsw.dup.group", "groups of identical rows do not hold together") }
             duplicates = groups
         }
+        // The walks follow links without checks: a corrupt graph must fail here instead.
+        if let problem = graph.firstInconsistency(isNode: { duplicates?.isNode($0) ?? true }) { throw reader.error("hnsw.links0", problem) }
         let kernel = navigation == .float32 ? (KernelVariant(rawValue: try state.string("kernel")) ?? .selected) : .selected
         return HNSWIndex(data: data, metric: metric, parameters: self, kernel: kernel.isSupported ? kernel : .selected, navigation: navigation,
                          codes: codes, points: points, maxNorm: maxNorm, graph: graph, duplicates: duplicates)
@@ -87,20 +91,32 @@ extension HNSWParameters {
 }
 
 extension HNSWGraph {
-    /// Nil when every link names a vector and every count fits its list; else what is wrong.
-    func firstInconsistency() -> String? {
+    /// Nil when the graph can be walked safely; else what is wrong: every level and upper block
+    /// in order, the entry point a node on the top level, every count within its list, and
+    /// every link a node (`isNode`: graph nodes, one per group of identical rows) that has the
+    /// layer it is linked on.
+    func firstInconsistency(isNode: (Int) -> Bool) -> String? {
         var blocks = 0
         for v in 0..<count {
             guard Int(levels[v]) <= 30, upperBlock[v] == blocks, blocks + Int(levels[v]) <= upperBlocks else {
                 return "vector \(v): level or upper block out of order"
             }
             blocks += Int(levels[v])
+        }
+        guard blocks == upperBlocks else { return "upper blocks do not add up" }
+        guard count == 0 || (Int(levels[entryPoint]) == topLevel && isNode(entryPoint)) else { return "the entry point is not a node of the top level" }
+        for v in 0..<count {
             for layer in 0...Int(levels[v]) {
                 let (links, linkCount) = self.links(of: v, layer: layer)
                 guard (0...capacity(layer: layer)).contains(Int(linkCount.pointee)) else { return "vector \(v): \(linkCount.pointee) links on layer \(layer)" }
-                for i in 0..<Int(linkCount.pointee) where !(0..<count).contains(Int(links[i])) { return "vector \(v): link to \(links[i])" }
+                for i in 0..<Int(linkCount.pointee) {
+                    let target = Int(links[i])
+                    guard (0..<count).contains(target), Int(levels[target]) >= layer, isNode(target) else {
+                        return "vector \(v): link to \(target) on layer \(layer)"
+                    }
+                }
             }
         }
-        return blocks == upperBlocks ? nil : "upper blocks do not add up"
+        return nil
     }
 }

@@ -176,7 +176,7 @@ final class HNSWSearcher: NeighborSearcher {
         centred = FloatBuffer(count: index.dim)
     }
 
-    var candidatesPerQuery: Int { index.candidateSlots(k: topK.k) }
+    private var candidatesPerQuery: Int { index.candidateSlots(k: topK.k) }
 
     func findCandidates(_ batch: QueryBatch, into rows: CandidateRows) {
         for q in 0..<batch.vectors.rows {

@@ -61,7 +61,9 @@ extension HNSWParameters: IndexParameters {
 
     var isExact: Bool { false }
 
-    var buildKeys: [String] { ["connectivity", "expansion_add", "seed", "navigation"] }
+    /// The navigation shapes the graph too; it is compared resolved (the CPU's default when the
+    /// job names none) with the saved index's in `load`.
+    var buildKeys: [String] { ["connectivity", "expansion_add", "seed"] }
 
     /// Layer 0: 2M links and a count per vector; upper layers: about 1/M of the vectors, M links
     /// per level. Int16 navigation holds the codes (64-byte rows), a scale and a square per
