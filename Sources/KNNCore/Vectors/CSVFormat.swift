@@ -159,6 +159,9 @@ enum CSVFormat {
             values = (0..<rows).flatMap { values[($0 * dim + 1)..<(($0 + 1) * dim)] }
             dim -= 1
             notes.append("\(file.path): column 1 has no name and holds the row numbers 0 to \(rows - 1), the index pandas writes: it is not read as a dimension")
+        } else if hasHeader, numericColumns.first == 0, ["", "Unnamed: 0"].contains(firstFields[0].trimmingSpaces) {
+            notes.append("\(file.path): column 1 has no name and is read as a dimension; if it is an index (pandas writes one unless index=False), "
+                         + "drop it or name it with \"label_column\": 0")
         }
         let matrix = VectorMatrix(rows: rows, dim: dim, values: values)
         return Parsed(matrix: matrix, labels: labelIndex == nil ? nil : labels, lines: lineNumbers, header: hasHeader, notes: notes)

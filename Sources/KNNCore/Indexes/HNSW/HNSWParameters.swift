@@ -70,7 +70,7 @@ extension HNSWParameters: IndexParameters {
     /// vector, and no float32 copy (`HNSWIndex`); float32 navigation the vectors. The build's
     /// walkers each mark every vector visited (a byte each).
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
-        let storage = resolvedNavigation(dim: dim) == .int16 ? count * (((dim + 1) / 2 + 15) / 16 * 64 + 8) : count * dim * MemoryLayout<Float>.size
+        let storage = resolvedNavigation(dim: dim) == .int16 ? count * (NavigationCodes.rowWords(dim: dim) * 4 + 8) : count * dim * MemoryLayout<Float>.size
         let graph = count * (2 * connectivity * 4 + 4 + 9) + count / max(1, connectivity) * (connectivity + 1) * 4
         return storage + graph + min(threads, HNSWBuilder.largestBatch) * count
     }
