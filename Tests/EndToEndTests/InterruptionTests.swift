@@ -71,32 +71,43 @@ import Testing
         #expect(try Knnbatch.run(["run", "job.json", "--quiet", "--threads", "1"], in: w.path).status == 0)
     }
 
-    /// Runs killed with SIGKILL at random moments, each followed by a run of the same job, end in
-    /// the output an uninterrupted run writes, byte for byte; no rerun loses a block an earlier
-    /// run finished (the resumed block counts never go down).
+    /// Runs killed with SIGKILL at moments spread over the search (once each has added 1, 4, 15, …
+    /// blocks to the journal, so the test does not depend on how fast this machine is), each followed by a
+    /// run of the same job, end in the output an uninterrupted run writes, byte for byte; each
+    /// rerun resumes from at least the blocks the journal held when the run before was killed.
     @Test func killedRunsResumeToTheSameBytes() throws {
         let w = Workspace()
         slowJob(w)
         w.job(["queries": #""self""#, "output": #"{"path": "whole.npy"}"#, "planner": #"{"block_queries": 64}"#], name: "whole.json")
         #expect(try Knnbatch.run(["run", "whole.json", "--quiet"], in: w.path).status == 0)
         let whole = try #require(w.read("whole.npy"))
-        var resumedBlocks: [Int] = []
-        for delay in [150, 400, 700, 1_000, 300, 1_200, 550, 850] as [UInt32] {
+        func journaled() -> Int {
+            (w.text(".result.npy.knnbatch-journal") ?? "").split(separator: "\n", omittingEmptySubsequences: false).count - 2
+        }
+        var held: [Int] = [], resumed: [Int] = []
+        for step in [1, 4, 15, 40, 90, 150] {
+            // Killed once this run has added `step` blocks to what the run before left.
+            let target = (held.last ?? 0) + step
             let running = try Knnbatch.start(["run", "job.json"], in: w.path)
-            usleep(delay * 1_000)
+            // (Process.isRunning can still be false just after the start: ask the kernel instead.)
+            let pid = running.process.processIdentifier
+            var waits = 0
+            while journaled() < target && kill(pid, 0) == 0 && waits < 6000 {
+                usleep(2_000)
+                waits += 1
+            }
             kill(running.process.processIdentifier, SIGKILL)
             running.process.waitUntilExit()
             let stderr = String(decoding: running.stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            if let note = stderr.split(separator: "\n").first(where: { $0.hasPrefix("note: resumed") }),
-               let count = note.split(separator: " ").first(where: { Int($0) != nil }).flatMap({ Int($0) }) {
-                resumedBlocks.append(count)
-            }
-            if running.process.terminationReason == .exit { break }  // finished before the kill
+            let note = stderr.split(separator: "\n").first { $0.hasPrefix("note: resumed") }
+            resumed.append(note.flatMap { $0.split(separator: " ").compactMap { Int($0) }.first } ?? 0)
+            held.append(max(0, journaled()))
         }
         let last = try Knnbatch.run(["run", "job.json"], in: w.path)
         #expect(last.status == 0, "\(last.stderr)")
         #expect(w.read("result.npy") == whole)
-        #expect(resumedBlocks == resumedBlocks.sorted() && resumedBlocks.contains { $0 > 0 }, "\(resumedBlocks)")
+        // Run i + 1 starts where run i's journal stopped (run 0 starts from nothing).
+        #expect(zip(held, resumed.dropFirst()).allSatisfy { $1 >= $0 } && held.contains { $0 > 0 }, "held \(held), resumed \(resumed)")
         #expect(!w.allFiles.contains { $0.contains("knnbatch-partial") || $0.contains("knnbatch-journal") }, "\(w.allFiles)")
         // --restart starts over and writes the same.
         #expect(try Knnbatch.run(["run", "job.json", "--restart", "--quiet"], in: w.path).status == 0)
