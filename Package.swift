@@ -32,6 +32,7 @@ let package = Package(
                 swiftSettings: [.define("VNNI"), .enableExperimentalFeature("BuiltinModule"),
                                 .unsafeFlags(["-target-cpu", "cascadelake"]), optimizedInDebug]),
         .target(name: "KNNCore", dependencies: ["KNNKernelsBaseline", "KNNKernelsAVX2", "KNNKernelsAVX512", "KNNKernelsVNNI"],
+                exclude: ["Indexes/README.md"],
                 swiftSettings: [optimizedInDebug, .unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .executableTarget(name: "knnbatch", dependencies: ["KNNCore"]),
         // Fuzz targets for the parsers (Tests/Fuzz/run.sh builds them with -sanitize=fuzzer);

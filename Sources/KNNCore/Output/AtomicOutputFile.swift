@@ -149,9 +149,6 @@ public final class AtomicOutputFile {
     /// renamed over it, so a device or a FIFO (`/dev/null` in a root cron job) would be replaced
     /// by a regular file.
     private static func checkDestination(_ path: String) throws(KNNError) {
-        guard Paths.isWithinLimits(path) else {
-            throw KNNError.io(path: Paths.abbreviated(path), message: "cannot write the output: the path is longer than the system allows")
-        }
         var info = stat()
         guard stat(path, &info) == 0 else { return }
         let kind = info.st_mode & S_IFMT

@@ -17,7 +17,8 @@ enum Parallel {
     }
 }
 
-/// One slot per chunk, each written by exactly one worker.
+/// One slot per chunk, each written by exactly one worker. Values need not be bitwise-copyable
+/// (arrays of links), so this holds its own initialised memory rather than an `AlignedBuffer`.
 final class ChunkSlots<Value: Sendable>: @unchecked Sendable {
     let values: UnsafeMutablePointer<Value>
     let count: Int

@@ -49,11 +49,6 @@ enum Paths {
     static func isWithinLimits(_ path: String) -> Bool {
         path.utf8.count < Int(PATH_MAX) && path.split(separator: "/").allSatisfy { $0.utf8.count <= Int(NAME_MAX) }
     }
-
-    /// The start and end of a path too long to print whole.
-    static func abbreviated(_ path: String) -> String {
-        path.count <= 120 ? path : String(path.prefix(60)) + "…" + String(path.suffix(40)) + " (\(path.utf8.count) bytes)"
-    }
 }
 
 /// Names of the kinds of file that `stat` distinguishes, for messages.
