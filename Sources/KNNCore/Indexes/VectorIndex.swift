@@ -52,12 +52,20 @@ public struct QueryBatch {
     public let firstQuery: Int
     /// Whether query `i` of the whole job excludes dataset id `i` (a self-join, a k-NN graph).
     public let excludesOwnID: Bool
+    /// Per query of the slice, a rank key beyond which its neighbours are not wanted (an update
+    /// merging new rows into a previous result needs only those nearer than its k-th), or nil.
+    /// A hint: a searcher may prune with it and may still return neighbours beyond it.
+    public var bounds: UnsafePointer<Float>? = nil
 
     public init(vectors: VectorMatrix, firstQuery: Int, excludesOwnID: Bool) {
         self.vectors = vectors
         self.firstQuery = firstQuery
         self.excludesOwnID = excludesOwnID
     }
+
+    /// The bound of query `row` of this slice (`bounds`), +∞ without one.
+    @inline(__always)
+    public func bound(ofRow row: Int) -> Float { bounds?[row] ?? .infinity }
 
     /// The dataset id that query `row` of this slice must not return, or −1 for none.
     @inline(__always)

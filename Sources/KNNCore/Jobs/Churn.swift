@@ -9,6 +9,8 @@ final class Churn {
     private(set) var changed = 0
     private var overlapSum = 0.0
     private var exhausted = false
+    /// One query's previous and new ids while compared.
+    private var old: [Int64] = [], new: [Int64] = []
 
     init(previous: ResultReader) { self.previous = previous }
 
@@ -21,6 +23,13 @@ final class Churn {
         overlapSum = overlap
     }
 
+    /// Adds counts made elsewhere (`AppendUpdate`, which knows what its merge changed).
+    func add(compared: Int, changed: Int, overlap: Double) {
+        self.compared += compared
+        self.changed += changed
+        overlapSum += overlap
+    }
+
     /// Why the comparison stopped, when the previous result turned out unreadable part way.
     private(set) var failure: KNNError?
 
@@ -29,18 +38,27 @@ final class Churn {
     func add(_ table: ResultTable, rows: Int, firstQuery: Int) {
         guard !exhausted, failure == nil else { return }
         for r in 0..<rows {
-            let old: [Int64]?
-            do throws(KNNError) { old = try previous.ids(ofQuery: firstQuery + r) } catch {
+            do throws(KNNError) {
+                guard try previous.ids(ofQuery: firstQuery + r, into: &old) else { exhausted = true; return }
+            } catch {
                 failure = error
                 return
             }
-            guard let old else { exhausted = true; return }
-            let new = (0..<table.k).map { table.id(row: r, rank: $0) }.filter { $0 >= 0 }
+            new.removeAll(keepingCapacity: true)
+            for rank in 0..<table.k where table.id(row: r, rank: rank) >= 0 { new.append(table.id(row: r, rank: rank)) }
             let k = min(old.count, new.count)
-            let oldSet = Set(old.prefix(k)), newSet = Set(new.prefix(k))
+            // Ids within one list are distinct: the common ones of the two first-k's, by sorting both.
+            old.removeLast(old.count - k)
+            new.removeLast(new.count - k)
+            old.sort()
+            new.sort()
+            var i = 0, j = 0, common = 0
+            while i < k && j < k {
+                if old[i] == new[j] { common += 1; i += 1; j += 1 } else if old[i] < new[j] { i += 1 } else { j += 1 }
+            }
             compared += 1
-            if oldSet != newSet { changed += 1 }
-            overlapSum += k == 0 ? 1 : Double(oldSet.intersection(newSet).count) / Double(k)
+            if common != k { changed += 1 }
+            overlapSum += k == 0 ? 1 : Double(common) / Double(k)
         }
     }
 

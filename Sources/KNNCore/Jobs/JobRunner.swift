@@ -59,6 +59,17 @@ public enum JobRunner {
         var warnings = JobInputs.warnings(spec: spec, dataset: inputs.dataset.info, queries: inputs.queries?.info) + (churnWarning.map { [$0] } ?? [])
         if !options.quiet { for warning in warnings { printError("warning: \(warning)") } }
 
+        // An update merges into the previous result when the inputs only gained rows since.
+        var append: AppendUpdate? = nil
+        var updateNote: String? = nil
+        if spec.update == .append {
+            switch AppendUpdate.decide(spec, inputs: inputs, threads: threads) {
+            case .append(let update): append = update
+            case .full(let reason): updateNote = "update: every query is searched again: \(reason)"
+            }
+            if let updateNote, !options.quiet { printError("note: \(updateNote)") }
+        }
+
         let obtained = try IndexStore.obtain(spec, data: inputs.dataset.matrix, dataset: datasetIdentity, threads: threads)
         let index = obtained.index
         if !options.quiet { for warning in obtained.warnings { printError("warning: \(warning)") } }
@@ -81,6 +92,9 @@ public enum JobRunner {
         let writer = try ResultWriters.make(spec.output.format, file: output, queryCount: queries.rows, k: spec.k,
                                             labels: OutputLabels(queries: inputs.queryLabels, dataset: inputs.dataset.labels), resuming: resumed != nil)
         let search = index.makeBlockSearch(queries: queries, planner: planner, k: spec.k, selfJoin: spec.queries == .dataset)
+        try append?.prepare(spec, data: inputs.dataset.matrix, queries: queries, planner: planner, index: index, threads: threads)
+        // The merge knows what changed when the comparison is with the output it merges into.
+        let churnFromMerge = append != nil && churn.map { $0.previous.path == spec.output.path } == true
         let pipeline = WritePipeline(writer: writer)
         // If anything below throws, the block being written finishes (and its journal line with
         // it) before the run unwinds and releases the output's lock.
@@ -105,12 +119,20 @@ public enum JobRunner {
             // Block b − 2 wrote from this table; its write finished before block b − 1's began.
             let table = tables[b % 2]
             let searchStart = Clock.now()
-            search.run(block: block, into: table, progress: progress)
+            if let append {
+                try append.fill(block: block, into: table, search: search, progress: progress)
+            } else {
+                search.run(block: block, into: table, progress: progress)
+            }
             searchSeconds += Clock.now() - searchStart
             searchedQueries += block.count
             hits += inputs.groundtruth?.hits(in: table, rows: block.count, firstQuery: block.lowerBound) ?? 0
             shortQueries += (0..<block.count).count { table.id(row: $0, rank: spec.k - 1) < 0 }
-            churn?.add(table, rows: block.count, firstQuery: block.lowerBound)
+            if churnFromMerge, let counts = append?.takeChurn() {
+                churn?.add(compared: counts.compared, changed: counts.changed, overlap: counts.overlap)
+            } else {
+                churn?.add(table, rows: block.count, firstQuery: block.lowerBound)
+            }
             let totals = churn?.totals ?? (compared: 0, changed: 0, overlap: 0)
             let entry = RunJournal.Block(number: b, outputBytes: 0, hits: hits, shortQueries: shortQueries, churnCompared: totals.compared,
                                          churnChanged: totals.changed, churnOverlap: totals.overlap)
@@ -142,7 +164,7 @@ public enum JobRunner {
                                timings: .init(load: loaded - start, build: built - loaded, search: searchSeconds,
                                               write: writeSeconds + (written - commitStart), total: Clock.now() - start),
                                recall: recall, shortQueries: shortQueries, warnings: warnings, indexFile: obtained.file, churn: churn?.json,
-                               searchedQueries: searchedQueries, resumedBlocks: firstBlock).json
+                               searchedQueries: searchedQueries, resumedBlocks: firstBlock, update: updateJSON(spec, append: append, note: updateNote)).json
         // Both files are complete on disk before either is renamed, so a failure never leaves a new
         // output without its report or replaces the previous output and then fails.
         try reportFile.write(Array(JSONWriter.render(report).utf8))
@@ -150,12 +172,38 @@ public enum JobRunner {
         try output.publish()
         try reportFile.publish()
         journal.remove()
+        try recordUpdateState(spec, inputs: inputs, threads: threads)
         lock.keep()
         return Outcome(report: report, warnings: warnings, queryCount: queries.rows, seconds: Clock.now() - start)
     }
 }
 
 extension JobRunner {
+    /// The report's `update` member: how the previous result was used.
+    static func updateJSON(_ spec: JobSpec, append: AppendUpdate?, note: String?) -> JSONValue? {
+        guard spec.update == .append else { return nil }
+        guard let append else { return .object([("mode", .string("full")), ("reason", .string(note ?? ""))]) }
+        return .object([("mode", .string("append")), ("previous_rows", .integer(append.previousRows)), ("appended_rows", .integer(append.appendedRows)),
+                        ("previous_queries", .integer(append.previousQueries)), ("new_queries", .integer(append.newQueries)),
+                        ("previous_queries_changed", .integer(append.changedQueries))])
+    }
+
+    /// After a run with `"update": "append"`, records what the next one checks (`AppendState`);
+    /// after any other run, removes a record that no longer describes the output.
+    static func recordUpdateState(_ spec: JobSpec, inputs: JobInputs, threads: Int) throws(KNNError) {
+        guard spec.update == .append else {
+            AppendState.remove(output: spec.output.path)
+            return
+        }
+        let dataset = inputs.dataset.matrix, queries = inputs.queryMatrix
+        let datasetHash = AppendState.rowsHash(dataset, rows: dataset.rows, labels: inputs.dataset.labels, threads: threads)
+        let output = try AppendState.outputStatus(path: spec.output.path)
+        let state = AppendState(job: AppendState.jobHash(spec), datasetRows: dataset.rows, datasetHash: datasetHash, queryRows: queries.rows,
+                                queryHash: inputs.queries == nil ? datasetHash : AppendState.rowsHash(queries, rows: queries.rows, labels: inputs.queryLabels, threads: threads),
+                                output: output)
+        try state.write(output: spec.output.path)
+    }
+
     /// What ties a journal to a run (`RunJournal`): the job as resolved (threads aside), the block
     /// size, each input's and a saved index's size and modification time, the kernel build and
     /// the release.

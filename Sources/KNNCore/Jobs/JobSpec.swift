@@ -21,6 +21,11 @@ public struct JobSpec: Sendable {
     /// The most memory the run may use, in bytes (`max_memory`): checked against the estimate
     /// before anything large is loaded or built.
     public var maxMemory: Int? = nil
+    /// How a run uses the previous run's result (`update`): recompute everything, or, when the
+    /// dataset only gained rows since, merge the new rows into it (`AppendUpdate`).
+    public var update: UpdateMode = .full
+
+    public enum UpdateMode: String, CaseIterable, Sendable { case full, append }
 
     public enum QuerySource: Equatable, Sendable {
         /// `"queries": "self"`: every dataset vector is a query that excludes its own id.
@@ -101,11 +106,19 @@ public struct JobSpec: Sendable {
         }
         var maxMemory: Int? = nil
         if let value = root.value("max_memory") { maxMemory = try parseBytes(value, field: "max_memory", in: root) }
+        var update = UpdateMode.full
+        if let name = try root.string("update") {
+            guard let known = UpdateMode(rawValue: name) else {
+                throw root.error("update", "unknown update mode \"\(name)\" (known: \(UpdateMode.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            update = known
+        }
         try root.rejectUnknownKeys()
 
         var spec = JobSpec(jobPath: jobPath, dataset: dataset, queries: queries, k: k, metric: metric, index: index,
                            output: output, threads: threads, groundtruthPath: groundtruthPath, planner: planner)
         spec.maxMemory = maxMemory
+        spec.update = update
         try spec.checkOutputDoesNotOverwriteInputs()
         return spec
     }
@@ -253,6 +266,7 @@ public struct JobSpec: Sendable {
         ]
         if let groundtruthPath { members.append(("groundtruth", .object([("path", .string(Paths.absolute(groundtruthPath)))]))) }
         if let maxMemory { members.append(("max_memory", .integer(maxMemory))) }
+        if update != .full { members.append(("update", .string(update.rawValue))) }
         return .object(members)
     }
 }

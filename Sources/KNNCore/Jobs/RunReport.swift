@@ -21,6 +21,8 @@ struct RunReport {
     var searchedQueries: Int? = nil
     /// Blocks an interrupted run had finished, which this one did not search again.
     var resumedBlocks = 0
+    /// How an `"update": "append"` job used the previous result (`JobRunner.updateJSON`).
+    var update: JSONValue? = nil
 
     /// The index as built: under `auto`, what was chosen and why.
     var indexJSON: JSONValue {
@@ -70,6 +72,7 @@ struct RunReport {
         ]
         if let recall { members.append(("recall_at_k", .decimal(recall))) }
         if let churn { members.append(("churn", churn)) }
+        if let update { members.append(("update", update)) }
         members.append(("warnings", .array(warnings.map { .string($0) })))
         return .object(members)
     }

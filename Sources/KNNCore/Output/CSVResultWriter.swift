@@ -26,21 +26,10 @@ final class CSVResultWriter: ResultWriter {
     func write(_ table: ResultTable, rows: Int, firstQuery: Int) throws(KNNError) {
         buffer.removeAll(keepingCapacity: true)
         for row in 0..<rows {
-            let query = firstQuery + row
-            let queryText = Array(String(query).utf8)
-            for rank in 0..<table.k {
-                let id = table.id(row: row, rank: rank)
-                guard id >= 0 else { break }
-                buffer += queryText
-                buffer.append(0x2C)
-                append(String(rank + 1))
-                buffer.append(0x2C)
-                append(String(id))
-                buffer.append(0x2C)
-                append(table.distance(row: row, rank: rank).description)
-                if let queryLabels { buffer.append(0x2C); buffer += queryLabels[query] }
-                if let labels { buffer.append(0x2C); buffer += labels[Int(id)] }
-                buffer.append(0x0A)
+            if let verbatim = table.verbatim, let range = verbatim.ranges[row] {
+                buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: verbatim.file.bytes[range]))
+            } else {
+                format(table, row: row, query: firstQuery + row)
             }
             if buffer.count > 1 << 20 {
                 try file.write(buffer)
@@ -48,6 +37,38 @@ final class CSVResultWriter: ResultWriter {
             }
         }
         try file.write(buffer)
+    }
+
+    /// Appends row `row`'s lines.
+    private func format(_ table: ResultTable, row: Int, query: Int) {
+        for rank in 0..<table.k {
+            let id = table.id(row: row, rank: rank)
+            guard id >= 0 else { break }
+            appendDecimal(query)
+            buffer.append(0x2C)
+            appendDecimal(rank + 1)
+            buffer.append(0x2C)
+            appendDecimal(Int(id))
+            buffer.append(0x2C)
+            append(table.distance(row: row, rank: rank).description)
+            if let queryLabels { buffer.append(0x2C); buffer += queryLabels[query] }
+            if let labels { buffer.append(0x2C); buffer += labels[Int(id)] }
+            buffer.append(0x0A)
+        }
+    }
+
+    /// A non-negative integer's decimal digits, without making a string.
+    private func appendDecimal(_ value: Int) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            var v = value, i = scratch.count
+            repeat {
+                i -= 1
+                scratch[i] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+                v /= 10
+            } while v > 0
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[i...]))
+        }
     }
 
     func finish() throws(KNNError) { try file.finish() }

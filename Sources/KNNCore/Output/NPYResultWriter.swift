@@ -23,13 +23,17 @@ final class NPYResultWriter: ResultWriter {
 
     func write(_ table: ResultTable, rows: Int, firstQuery: Int) throws(KNNError) {
         let count = rows * table.k
-        buffer.removeAll(keepingCapacity: true)
-        buffer.reserveCapacity(count * Self.recordBytes)
-        for i in 0..<count {
-            withUnsafeBytes(of: table.ids[i].littleEndian) { buffer.append(contentsOf: $0) }
-            withUnsafeBytes(of: table.distances[i].bitPattern.littleEndian) { buffer.append(contentsOf: $0) }
+        if buffer.count < count * Self.recordBytes { buffer = [UInt8](repeating: 0, count: count * Self.recordBytes) }
+        buffer.withUnsafeMutableBytes { bytes in
+            for i in 0..<count {
+                bytes.storeBytes(of: table.ids[i].littleEndian, toByteOffset: i * Self.recordBytes, as: Int64.self)
+                bytes.storeBytes(of: table.distances[i].bitPattern.littleEndian, toByteOffset: i * Self.recordBytes + 8, as: UInt32.self)
+            }
         }
-        try file.write(buffer)
+        let result: Result<Void, KNNError> = buffer.withUnsafeBytes { bytes in
+            Result { () throws(KNNError) in try file.write(UnsafeRawBufferPointer(rebasing: bytes[0..<(count * Self.recordBytes)])) }
+        }
+        try result.get()
     }
 
     func finish() throws(KNNError) { try file.finish() }

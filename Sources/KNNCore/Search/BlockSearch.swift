@@ -3,7 +3,14 @@ import Dispatch
 /// One block of queries searched on the workers into a result table, distances as reported.
 protocol BlockSearch {
     /// Searches queries `block` (global query numbers) into rows `0..<block.count` of `table`.
-    func run(block: Range<Int>, into table: ResultTable, progress: Progress?)
+    /// `bounds`, one per query of the block, are `QueryBatch.bounds`: hints an index may ignore.
+    func run(block: Range<Int>, into table: ResultTable, progress: Progress?, bounds: UnsafePointer<Float>?)
+}
+
+extension BlockSearch {
+    func run(block: Range<Int>, into table: ResultTable, progress: Progress?) {
+        run(block: block, into: table, progress: progress, bounds: nil)
+    }
 }
 
 /// The common block search: workers take slices of the block, prepare them (unit length under
@@ -27,10 +34,12 @@ final class SliceBlockSearch: BlockSearch, @unchecked Sendable {
         preparers = (0..<planner.workers).map { _ in QueryPreparer(queries: queries, metric: index.metric, maxRows: planner.sliceSize) }
     }
 
-    func run(block: Range<Int>, into table: ResultTable, progress: Progress?) {
+    func run(block: Range<Int>, into table: ResultTable, progress: Progress?, bounds: UnsafePointer<Float>?) {
         planner.forEachSlice(ofBlock: block) { worker, slice, queryRows in
             let rows = table.rows(slice)
-            searchers[worker].search(preparers[worker].batch(queryRows, excludesOwnID: selfJoin), into: rows)
+            var batch = preparers[worker].batch(queryRows, excludesOwnID: selfJoin)
+            batch.bounds = bounds.map { $0 + slice.lowerBound }
+            searchers[worker].search(batch, into: rows)
             rows.finalize(metric: metric)
             progress?.add(slice.count)
         }

@@ -9,6 +9,9 @@ public final class ResultTable: @unchecked Sendable {
     public let ids: UnsafeMutablePointer<Int64>
     public let distances: UnsafeMutablePointer<Float>
     private let storage: (ids: AlignedBuffer<Int64>, distances: FloatBuffer)
+    /// Rows whose CSV lines are copied from a previous result rather than formatted (an append
+    /// update's unchanged queries), or nil.
+    var verbatim: VerbatimLines?
 
     public init(capacity: Int, k: Int) {
         self.capacity = capacity
@@ -45,4 +48,11 @@ public struct ResultRows: @unchecked Sendable {
         guard metric == .ip else { return }
         for i in 0..<(count * k) where ids[i] >= 0 { distances[i] = metric.reported(rankKey: distances[i]) + 0 }
     }
+}
+
+/// The lines of a previous CSV result to copy for some rows of a table: `ranges[row]` in
+/// `file`'s bytes, or nil for a row to format from its ids and distances.
+struct VerbatimLines {
+    let file: MappedFile
+    var ranges: [Range<Int>?]
 }

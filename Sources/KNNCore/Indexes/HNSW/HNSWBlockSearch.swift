@@ -40,7 +40,7 @@ final class HNSWBlockSearch: BlockSearch, @unchecked Sendable {
                      perWorker: ExactReRank.blockBytes + count)
     }
 
-    func run(block: Range<Int>, into table: ResultTable, progress: Progress?) {
+    func run(block: Range<Int>, into table: ResultTable, progress: Progress?, bounds: UnsafePointer<Float>?) {
         planner.forEachSlice(ofBlock: block) { worker, slice, queryRows in
             let batch = preparers[worker].batch(queryRows, excludesOwnID: selfJoin, into: preparedQueries, atRow: slice.lowerBound)
             searchers[worker].findCandidates(batch, into: candidates.rows(slice))

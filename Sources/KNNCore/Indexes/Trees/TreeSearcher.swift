@@ -9,45 +9,23 @@ final class TreeSearcher<Bounds: NodeBounds>: NeighborSearcher {
     private var stack: [(node: Int, bound: Double)] = []
     /// Best-first: open nodes, least bound first.
     private let open = MinHeap<OpenNode>()
-    /// A node is pruned when bound · shrink exceeds the k-th squared distance: (1 + eps)² for l2,
-    /// whose reported distance is the square root, 1 + eps for sqeuclidean and cosine, whose
-    /// reported distances are proportional to the squared one — so eps always bounds the
-    /// reported distance.
-    private let shrink: Double
-    /// Relative margin for the exact key's rounding: the exact squared distance of a pair is within
-    /// γ_{d+2}·e of the real one, so a bound is compared with the k-th key grown by this factor.
-    private let relative: Double
-    /// Absolute margin: for cosine, 1 − q·x is off by O(d·u) in absolute terms; for l2, room for
-    /// subnormal rounding.
-    private let absolute: Double
+    private let margins: PruneMargins
 
     init(tree: BinaryTree<Bounds>, k: Int) {
         self.tree = tree
         topK = TopK(k: k)
         stack.reserveCapacity(2 * tree.levels + 4)
-        let eps = tree.parameters.eps
-        shrink = tree.metric == .l2 ? (1 + eps) * (1 + eps) : 1 + eps
-        let u = 1.0 / 16_777_216
-        let n = Double(tree.dim + 4)
-        // Dimensions are capped at load time far below where n·u approaches 1.
-        let gamma = n * u / (1 - n * u)
-        relative = 1 + 4 * gamma + 8 * u
-        absolute = tree.metric == .cosine ? 2 * (4 * gamma + 4 * n * u + 8 * u) : Double(Float.leastNormalMagnitude) * n * 4
+        margins = PruneMargins(metric: tree.metric, dim: tree.dim, eps: tree.parameters.eps)
     }
 
-    /// The k-th key converted to squared Euclidean units, with the margins, or +∞ until k are held.
+    private var shrink: Double { margins.shrink }
+
+    /// The k-th key (or the query's bound, when nearer) in squared Euclidean units, with the
+    /// margins; +∞ until k are held and without a bound.
     @inline(__always)
-    private func limit() -> Double {
-        guard topK.isFull else { return .infinity }
-        let key = Double(topK.threshold)
-        let squared: Double
-        switch tree.metric {
-        case .l2: squared = key * key
-        case .sqeuclidean: squared = key
-        case .cosine: squared = 2 * key
-        case .ip: squared = .infinity
-        }
-        return squared * relative + absolute
+    private func limit(bound: Float) -> Double {
+        if topK.isFull { return margins.limit(key: min(topK.threshold, bound)) }
+        return bound < .infinity ? margins.limit(key: bound) : .infinity
     }
 
     func search(_ batch: QueryBatch, into results: ResultRows) {
@@ -75,6 +53,7 @@ final class TreeSearcher<Bounds: NodeBounds>: NeighborSearcher {
         for q in 0..<batch.vectors.rows {
             let query = batch.vectors.row(q)
             let excluded = batch.excludedID(ofRow: q)
+            let queryBound = batch.bound(ofRow: q)
             topK.reset()
             open.removeAll()
             open.push(OpenNode(bound: Bounds.minDistanceSquared(tree.nodeBounds(0), query: query, dim: dim), node: 0))
@@ -82,7 +61,7 @@ final class TreeSearcher<Bounds: NodeBounds>: NeighborSearcher {
             while let entry = open.pop() {
                 let node = entry.node, nodeBound = entry.bound
                 // Every open node is at least this far: nothing left can improve the result.
-                if nodeBound * shrink > limit() { break }
+                if nodeBound * shrink > limit(bound: queryBound) { break }
                 if tree.isLeaf(node) {
                     scanLeaf(node, query: query, excluded: excluded)
                     leaves += 1
@@ -102,17 +81,18 @@ final class TreeSearcher<Bounds: NodeBounds>: NeighborSearcher {
         for q in 0..<batch.vectors.rows {
             let query = batch.vectors.row(q)
             let excluded = batch.excludedID(ofRow: q)
+            let queryBound = batch.bound(ofRow: q)
             topK.reset()
             stack.removeAll(keepingCapacity: true)
             stack.append((0, Bounds.minDistanceSquared(tree.nodeBounds(0), query: query, dim: dim)))
-            var bound = limit()
+            var bound = limit(bound: queryBound)
             while let (node, nodeBound) = stack.popLast() {
                 // Case 1: the node cannot hold anything nearer than the k-th: skip it.
                 if nodeBound * shrink > bound { continue }
                 if tree.isLeaf(node) {
                     // Case 2: a leaf: compute the exact keys of its points.
                     scanLeaf(node, query: query, excluded: excluded)
-                    bound = limit()
+                    bound = limit(bound: queryBound)
                 } else {
                     // Case 3: visit the nearer child first (pushed last).
                     let left = 2 * node + 1, right = left + 1
@@ -140,5 +120,46 @@ struct OpenNode: Comparable, BitwiseCopyable {
 
     static func < (a: OpenNode, b: OpenNode) -> Bool {
         a.bound < b.bound || (a.bound == b.bound && a.node < b.node)
+    }
+}
+
+/// When a tree may skip a node: its lower bound (squared Euclidean units, in the unit-vector
+/// space under cosine) times `shrink` exceeds `limit(key:)` of the k-th rank key.
+struct PruneMargins {
+    /// (1 + eps)² for l2, whose reported distance is the square root, 1 + eps for sqeuclidean and
+    /// cosine, whose reported distances are proportional to the squared one — so eps always
+    /// bounds the reported distance.
+    let shrink: Double
+    /// Relative margin for the exact key's rounding: the exact squared distance of a pair is within
+    /// γ_{d+2}·e of the real one, so a bound is compared with the k-th key grown by this factor.
+    let relative: Double
+    /// Absolute margin: for cosine, 1 − q·x is off by O(d·u) in absolute terms; for l2, room for
+    /// subnormal rounding.
+    let absolute: Double
+    let metric: Metric
+
+    init(metric: Metric, dim: Int, eps: Double) {
+        self.metric = metric
+        shrink = metric == .l2 ? (1 + eps) * (1 + eps) : 1 + eps
+        let u = 1.0 / 16_777_216
+        let n = Double(dim + 4)
+        // Dimensions are capped at load time far below where n·u approaches 1.
+        let gamma = n * u / (1 - n * u)
+        relative = 1 + 4 * gamma + 8 * u
+        absolute = metric == .cosine ? 2 * (4 * gamma + 4 * n * u + 8 * u) : Double(Float.leastNormalMagnitude) * n * 4
+    }
+
+    /// A rank key in squared Euclidean units, grown by the margins.
+    @inline(__always)
+    func limit(key: Float) -> Double {
+        let key = Double(key)
+        let squared: Double
+        switch metric {
+        case .l2: squared = key * key
+        case .sqeuclidean: squared = key
+        case .cosine: squared = 2 * key
+        case .ip: squared = .infinity
+        }
+        return squared * relative + absolute
     }
 }
