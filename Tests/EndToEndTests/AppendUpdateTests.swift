@@ -148,6 +148,47 @@ import Testing
         #expect(recall >= 0.95, "recall \(recall)")
     }
 
+    /// An appending run killed part way resumes from its journal (the previous CSV result read
+    /// again from the first unfinished query) and ends in a full run's bytes.
+    @Test func aKilledAppendingRunResumesToTheSameBytes() throws {
+        let c = Case(index: "kdtree", metric: "l2", format: "csv", selfJoin: true)
+        let w = Workspace()
+        let data = Bytes.random(24_000, 2, seed: 305)
+        try step(w, c, data: data, rows: 23_000, queries: [], queryRows: 0)
+        w.write("base.fvecs", Bytes.fvecs(data))
+        w.job(["index": #"{"type": "kdtree"}"#, "metric": #""l2""#, "k": "7", "queries": #""self""#, "update": #""append""#,
+               "output": #"{"path": "out/append.csv"}"#, "planner": #"{"block_queries": 32}"#], name: "append.json")
+        func journaled() -> Int {
+            let fd = open(w.file("out/.append.csv.knnbatch-journal"), O_RDONLY)
+            guard fd >= 0 else { return 0 }
+            defer { close(fd) }
+            var lines = 0, buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let count = read(fd, &buffer, buffer.count)
+                guard count > 0 else { break }
+                lines += buffer.prefix(count).count { $0 == 0x0A }
+            }
+            return max(0, lines - 1)
+        }
+        let running = try Knnbatch.start(["run", "append.json"], in: w.path)
+        let pid = running.process.processIdentifier
+        var waits = 0
+        while journaled() < 40 && kill(pid, 0) == 0 && waits < 6000 {
+            usleep(2_000)
+            waits += 1
+        }
+        kill(pid, SIGKILL)
+        running.process.waitUntilExit()
+        let held = journaled()
+        let rerun = try Knnbatch.run(["run", "append.json"], in: w.path)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(held > 0 && rerun.stderr.contains("note: resumed an interrupted run"), "held \(held): \(rerun.stderr)")
+        #expect(try update(w, c)["mode"] as? String == "append")
+        w.job(["index": #"{"type": "kdtree"}"#, "metric": #""l2""#, "k": "7", "queries": #""self""#, "output": #"{"path": "out/full.csv"}"#], name: "full.json")
+        #expect(try Knnbatch.run(["run", "full.json", "--quiet"], in: w.path).status == 0)
+        #expect(same(w, "out/append.csv", "out/full.csv"))
+    }
+
     @Test func anUnknownUpdateModeIsRefused() throws {
         let w = Workspace()
         BadInputTests.standardInputs(w)
