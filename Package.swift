@@ -8,11 +8,27 @@ import PackageDescription
 // different target CPUs; the AVX2 and AVX-512 targets hold symlinks to that one file. KNNCore
 // chooses a build at run time from the CPU's features (KernelVariant.swift), so a release binary
 // runs on any x86-64 CPU and uses 512-bit FMAs where the CPU has them. The int16 tile
-// (QuantizedTileScan.swift) is compiled the same way, plain and for AVX-512 VNNI.
+// (QuantizedTileScan.swift) is compiled the same way: plain, for AVX2 and for AVX-512 VNNI.
 // The library is optimised in debug builds too: the tests run the real kernels on realistic
 // sizes, and unoptimised SIMD code is about a hundred times slower. (-enable-testing, which debug
 // builds add, keeps @testable imports working.)
 let optimizedInDebug = SwiftSetting.unsafeFlags(["-O"], .when(configuration: .debug))
+
+// x86-64 target CPUs and x86 intrinsics only where they exist. Elsewhere (arm64: Apple silicon,
+// Graviton) every kernel target compiles the plain code, and the baseline build — the one
+// KNNCore selects there — fuses multiply-adds (NEON has FMA) and uses the narrow tile, which
+// fits its 32 registers of 4 lanes.
+#if arch(x86_64)
+let x86 = true
+#else
+let x86 = false
+#endif
+func x86Settings(_ targetCPU: String, defines: [String], builtins: Bool = false) -> [SwiftSetting] {
+    guard x86 else { return [optimizedInDebug] + (builtins ? [.enableExperimentalFeature("BuiltinModule")] : []) }
+    return defines.map { .define($0) } + (builtins ? [.enableExperimentalFeature("BuiltinModule")] : [])
+        + [.unsafeFlags(["-target-cpu", targetCPU]), optimizedInDebug]
+}
+let baselineSettings: [SwiftSetting] = x86 ? [optimizedInDebug] : [.define("FUSED_MULTIPLY_ADD"), .define("NARROW_TILE"), optimizedInDebug]
 
 let package = Package(
     name: "knnbatch",
@@ -21,16 +37,15 @@ let package = Package(
         .library(name: "KNNCore", targets: ["KNNCore"]),
     ],
     targets: [
-        .target(name: "KNNKernelsBaseline", swiftSettings: [optimizedInDebug]),
+        .target(name: "KNNKernelsBaseline", swiftSettings: baselineSettings),
+        // AVX2 has 16 vector registers, not 32: its tiles are shaped for them (NARROW_TILE), and
+        // its int16 tile multiplies pairs with vpmaddwd (PMADDWD, through the Builtin module).
         .target(name: "KNNKernelsAVX2",
-                swiftSettings: [.define("FUSED_MULTIPLY_ADD"), .unsafeFlags(["-target-cpu", "haswell"]), optimizedInDebug]),
-        .target(name: "KNNKernelsAVX512",
-                swiftSettings: [.define("FUSED_MULTIPLY_ADD"), .unsafeFlags(["-target-cpu", "skylake-avx512"]), optimizedInDebug]),
+                swiftSettings: x86Settings("haswell", defines: ["FUSED_MULTIPLY_ADD", "NARROW_TILE", "PMADDWD"], builtins: true)),
+        .target(name: "KNNKernelsAVX512", swiftSettings: x86Settings("skylake-avx512", defines: ["FUSED_MULTIPLY_ADD"])),
         // The int16 tile (QuantizedTileScan.swift): AVX-512 VNNI's vpdpwssd, which Swift reaches
         // only as an LLVM intrinsic through the Builtin module.
-        .target(name: "KNNKernelsVNNI",
-                swiftSettings: [.define("VNNI"), .enableExperimentalFeature("BuiltinModule"),
-                                .unsafeFlags(["-target-cpu", "cascadelake"]), optimizedInDebug]),
+        .target(name: "KNNKernelsVNNI", swiftSettings: x86Settings("cascadelake", defines: ["VNNI"], builtins: true)),
         .target(name: "KNNCore", dependencies: ["KNNKernelsBaseline", "KNNKernelsAVX2", "KNNKernelsAVX512", "KNNKernelsVNNI"],
                 exclude: ["Indexes/README.md"],
                 swiftSettings: [optimizedInDebug, .unsafeFlags(["-enforce-exclusivity=unchecked"])]),

@@ -11,7 +11,8 @@ files: load the base and query .fvecs, search the k nearest of every query, and 
 measured around the same steps inside Python (interpreter start-up and imports excluded).
 
 FAISS runs at its best: IndexFlatL2 (l2) or IndexFlatIP on normalised vectors (cosine), with
-OPENBLAS_CORETYPE=SkylakeX and every thread knob set to --threads. It needs NumPy and faiss-cpu
+the OpenBLAS core type this CPU supports (bench/cpu.py) and every thread knob set to --threads.
+--as-avx2 runs both tools' AVX2 builds on an AVX-512 machine, a proxy for an AVX2-only CPU. It needs NumPy and faiss-cpu
 in the interpreter given by --python; without FAISS only knnbatch's figures are printed.
 GFLOP/s count 2·d flops per query-vector pair over the search phase; peak is the CPU's fp32 FMA
 peak in GFLOP/s (2 cores × 2 FMA units × 16 lanes × 2 × 2.3 GHz ≈ 290 on the reference machine).
@@ -25,6 +26,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+import cpu
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, ".bench-data")
@@ -106,22 +109,20 @@ def make_dataset(name):
                       centres=lambda rng, d: rng.normal(size=(max(10, n // 1000), d)).astype("float32") * 3)
 
 
-def knnbatch_run(binary, folder, metric, k, threads):
+def knnbatch_run(binary, folder, metric, k, threads, avx2_only=False):
     job = os.path.join(folder, f"job-{metric}.json")
     with open(job, "w") as f:
         json.dump({"version": 1, "dataset": {"path": "base.fvecs"}, "queries": {"path": "query.fvecs"},
                    "k": k, "metric": metric, "index": {"type": "flat"},
                    "output": {"path": "knnbatch-out.npy"}, "threads": threads}, f)
-    subprocess.run([binary, "run", job, "--quiet"], check=True)
+    subprocess.run([binary, "run", job, "--quiet"], check=True, env=cpu.knnbatch_environment(avx2_only))
     with open(os.path.join(folder, "knnbatch-out.npy.report.json")) as f:
         report = json.load(f)
     return report["timings"], report["peak_memory_bytes"], report["index"].get("scoring", "float32")
 
 
-def faiss_run(python, folder, metric, k, threads):
-    env = dict(os.environ, OPENBLAS_CORETYPE="SkylakeX")
-    for var in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"]:
-        env[var] = str(threads)
+def faiss_run(python, folder, metric, k, threads, avx2_only=False):
+    env = cpu.peer_environment(threads, avx2_only)
     out = subprocess.run([python, "-c", FAISS_SCRIPT, os.path.join(folder, "base.fvecs"),
                           os.path.join(folder, "query.fvecs"), os.path.join(folder, "faiss-out.npy"),
                           metric, str(k), str(threads)], env=env, capture_output=True, text=True)
@@ -138,7 +139,9 @@ def main():
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--python", default=os.path.expanduser("~/.knn-peers/bin/python"))
     parser.add_argument("--peak", type=float, default=290.0)
+    parser.add_argument("--as-avx2", action="store_true", help="run both tools' AVX2 builds (a proxy for an AVX2-only CPU)")
     args = parser.parse_args()
+    print(f"CPU: {cpu.description(args.as_avx2)}")
 
     subprocess.run(["swift", "build", "-c", "release", "--product", "knnbatch"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
@@ -151,11 +154,11 @@ def main():
         folder = make_dataset(name)
         ours, peers, memory = [], [], []
         for _ in range(args.repeats):
-            timings, peak, scoring = knnbatch_run(binary, folder, metric, args.k, args.threads)
+            timings, peak, scoring = knnbatch_run(binary, folder, metric, args.k, args.threads, args.as_avx2)
             ours.append(timings)
             memory.append(peak)
             if has_faiss:
-                result = faiss_run(args.python, folder, metric, args.k, args.threads)
+                result = faiss_run(args.python, folder, metric, args.k, args.threads, args.as_avx2)
                 if result:
                     peers.append(result)
         med = lambda runs, key: statistics.median(r[key] for r in runs)

@@ -28,7 +28,11 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
+import cpu  # noqa: E402
 import flat_bench  # noqa: E402
+
+# Set from --as-avx2: both tools' AVX2 builds, a proxy for an AVX2-only CPU (bench/cpu.py).
+AVX2_ONLY = False
 
 EFS = [10, 16, 24, 32, 40, 48, 56, 64, 80, 96, 128, 192]
 
@@ -93,7 +97,7 @@ def knnbatch_sweep(binary, folder, metric, m, efc, threads, efs, repeats):
                        "output": {"path": "hnsw-sweep.npy"}, "threads": threads}, f)
         searches = []
         for _ in range(repeats):
-            subprocess.run([binary, "run", job, "--quiet"], check=True)
+            subprocess.run([binary, "run", job, "--quiet"], check=True, env=cpu.knnbatch_environment(AVX2_ONLY))
             with open(os.path.join(folder, "hnsw-sweep.npy.report.json")) as f:
                 report = json.load(f)
             builds.append(report["timings"]["build"])
@@ -127,9 +131,13 @@ def main():
     parser.add_argument("--python", default=os.path.expanduser("~/.knn-peers/bin/python"))
     parser.add_argument("--libs", default="hnswlib,faiss")
     parser.add_argument("--repeats", type=int, default=3, help="rounds")
+    parser.add_argument("--as-avx2", action="store_true", help="run both tools' AVX2 builds (a proxy for an AVX2-only CPU)")
     parser.add_argument("--efs", default=",".join(map(str, EFS)))
     parser.add_argument("--binary", help="a knnbatch binary to measure instead of building this checkout's")
     args = parser.parse_args()
+    global AVX2_ONLY
+    AVX2_ONLY = args.as_avx2
+    print(f"CPU: {cpu.description(args.as_avx2)}")
     efs = [int(e) for e in args.efs.split(",")]
     binary = args.binary
     if binary is None:
@@ -149,7 +157,7 @@ def main():
                                       os.path.join(folder, "knnbatch-out.npy"), metric, str(args.m), str(args.ef_construction),
                                       str(args.threads), ",".join(map(str, efs)), lib, "1"],
                                      capture_output=True, text=True,
-                                     env=dict(os.environ, OMP_NUM_THREADS=str(args.threads), OPENBLAS_CORETYPE="SkylakeX"))
+                                     env=cpu.peer_environment(args.threads, args.as_avx2))
                 if out.returncode == 0:
                     data = json.loads(out.stdout.strip().splitlines()[-1])
                     rounds.setdefault(lib, []).append((data["build"], data["sweep"], data["peak_bytes"]))

@@ -1,4 +1,5 @@
-// Compiled twice, like QuantizedTileScan.swift (see there): KNNKernelsVNNI holds a symlink.
+// Compiled three times, like QuantizedTileScan.swift (see there): KNNKernelsVNNI and
+// KNNKernelsAVX2 hold symlinks.
 
 /// Inner products of int16 codes (two per 32-bit word, as `QuantizedTileScan` stores them), one
 /// pair of rows at a time, for graph indexes that compare a query with scattered vectors. The
@@ -23,7 +24,7 @@ public enum QuantizedPairDot {
     /// `out`. The rows are independent, so their cache misses overlap.
     public static func many(_ query: UnsafePointer<Int32>, base: UnsafePointer<Int32>, words: Int, ids: UnsafePointer<Int32>, count: Int,
                             into out: UnsafeMutablePointer<Int32>) {
-        #if VNNI
+        #if VNNI || PMADDWD
         // Ask for every row before computing any: their cache misses then overlap fully.
         for i in 0..<count {
             let row = UnsafeRawPointer(base + Int(ids[i]) * words)

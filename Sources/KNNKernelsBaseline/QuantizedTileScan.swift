@@ -1,8 +1,10 @@
-// This file is compiled twice: into KNNKernelsBaseline (no target flags: plain 32-bit integer
-// multiply and add, the reference) and into KNNKernelsVNNI (-target-cpu cascadelake, defining
-// VNNI: one `vpdpwssd` per 32 multiply-adds), which holds a symlink to it. Both builds compute
-// the same integer sums, so their scores are identical bit for bit.
-#if VNNI
+// This file is compiled three times: into KNNKernelsBaseline (no target flags: plain 32-bit
+// integer multiply and add, the reference), into KNNKernelsVNNI (-target-cpu cascadelake,
+// defining VNNI: one `vpdpwssd` per 32 multiply-adds) and into KNNKernelsAVX2 (-target-cpu
+// haswell, defining PMADDWD: one `vpmaddwd` and one `vpaddd` per 16, and NARROW_TILE: the tile
+// shaped for 16 registers); those two hold symlinks to it. Every build computes the same integer
+// sums, so their scores are identical bit for bit.
+#if VNNI || PMADDWD
 import Builtin
 #endif
 
@@ -29,6 +31,21 @@ public enum QuantizedTileScan {
                             panelCount: Int, thresholds: UnsafePointer<Float>,
                             onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
         precondition(panelCount % 2 == 0, "panel count must be even")
+        #if NARROW_TILE
+        scanNarrow(queries: q, queryScales: queryScales, pairs: pairs, panels: panels, panelScales: panelScales, bias: bias,
+                   panelCount: panelCount, thresholds: thresholds, onHit: onHit)
+        #else
+        scanWide(queries: q, queryScales: queryScales, pairs: pairs, panels: panels, panelScales: panelScales, bias: bias,
+                 panelCount: panelCount, thresholds: thresholds, onHit: onHit)
+        #endif
+    }
+
+    /// The tile of 8 queries × 2 panels (16 accumulators of 16 lanes: AVX-512's 32 registers).
+    @inline(__always)
+    static func scanWide(queries q: UnsafePointer<Int32>, queryScales: UnsafePointer<Float>, pairs: Int,
+                         panels: UnsafePointer<Int32>, panelScales: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                         panelCount: Int, thresholds: UnsafePointer<Float>,
+                         onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
         var p = 0
         while p < panelCount {
             let b0 = UnsafeRawPointer(panels + p * pairs * 16)
@@ -73,6 +90,38 @@ public enum QuantizedTileScan {
         }
     }
 
+    /// The tile of 4 queries × 1 panel for AVX2's 16 registers (`TileScan.scanNarrow` explains
+    /// the shape): 8 ymm accumulators; each step is 2 loads, 4 broadcasts and 8 `vpmaddwd` +
+    /// `vpaddd`, 32 multiply-adds per accumulator pair.
+    @inline(__always)
+    static func scanNarrow(queries q: UnsafePointer<Int32>, queryScales: UnsafePointer<Float>, pairs: Int,
+                           panels: UnsafePointer<Int32>, panelScales: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                           panelCount: Int, thresholds: UnsafePointer<Float>,
+                           onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
+        for p in 0..<panelCount {
+            let b = UnsafeRawPointer(panels + p * pairs * 16)
+            let x = UnsafeRawPointer(panelScales + p * 16).load(as: SIMD16<Float>.self)
+            let z = UnsafeRawPointer(bias + p * 16).load(as: SIMD16<Float>.self)
+            for half in 0..<2 {
+                var a0 = SIMD16<Int32>(), a1 = a0, a2 = a0, a3 = a0
+                var qj = q + half * 4
+                for j in 0..<pairs {
+                    let v = b.load(fromByteOffset: j &* 64, as: SIMD16<Int32>.self)
+                    a0 = pairedProducts(a0, SIMD16<Int32>(repeating: qj[0]), v)
+                    a1 = pairedProducts(a1, SIMD16<Int32>(repeating: qj[1]), v)
+                    a2 = pairedProducts(a2, SIMD16<Int32>(repeating: qj[2]), v)
+                    a3 = pairedProducts(a3, SIMD16<Int32>(repeating: qj[3]), v)
+                    qj += 8
+                }
+                @inline(__always) func check(_ query: Int, _ sum: SIMD16<Int32>) {
+                    let s = score(sum, x, queryScales[query], z)
+                    if _slowPath(any(s .< SIMD16<Float>(repeating: thresholds[query]))) { onHit(query, p, s) }
+                }
+                check(half * 4, a0); check(half * 4 + 1, a1); check(half * 4 + 2, a2); check(half * 4 + 3, a3)
+            }
+        }
+    }
+
     /// Three roundings: the conversion and two products; a fourth adding a bias other than 0
     /// or +∞.
     @inline(__always)
@@ -88,6 +137,11 @@ public enum QuantizedTileScan {
         var result = SIMD16<Float>()
         result._storage._value = Builtin.sitofp_Vec16xInt32_Vec16xFPIEEE32(sum._storage._value)
         return result
+        #elseif PMADDWD
+        var low = SIMD8<Float>(), high = SIMD8<Float>()
+        low._storage._value = Builtin.sitofp_Vec8xInt32_Vec8xFPIEEE32(sum.lowHalf._storage._value)
+        high._storage._value = Builtin.sitofp_Vec8xInt32_Vec8xFPIEEE32(sum.highHalf._storage._value)
+        return SIMD16(lowHalf: low, highHalf: high)
         #else
         return SIMD16<Float>(sum)
         #endif
@@ -108,10 +162,23 @@ public enum QuantizedTileScan {
         var result = SIMD16<Int32>()
         result._storage._value = Builtin.int_x86_avx512_vpdpwssd_512(acc._storage._value, a._storage._value, b._storage._value)
         return result
+        #elseif PMADDWD
+        return acc &+ SIMD16(lowHalf: madd(a.lowHalf, b.lowHalf), highHalf: madd(a.highHalf, b.highHalf))
         #else
         let low = ((a &<< 16) &>> 16) &* ((b &<< 16) &>> 16)
         let high = (a &>> 16) &* (b &>> 16)
         return acc &+ low &+ high
         #endif
     }
+
+    #if PMADDWD
+    /// a.low·b.low + a.high·b.high per 32-bit lane: one `vpmaddwd`.
+    @inline(__always)
+    static func madd(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>) -> SIMD8<Int32> {
+        var result = SIMD8<Int32>()
+        result._storage._value = Builtin.int_x86_avx2_pmadd_wd(Builtin.bitcast_Vec8xInt32_Vec16xInt16(a._storage._value),
+                                                               Builtin.bitcast_Vec8xInt32_Vec16xInt16(b._storage._value))
+        return result
+    }
+    #endif
 }

@@ -1,6 +1,6 @@
 // This file is compiled three times, into KNNKernelsBaseline (no target flags), KNNKernelsAVX2
-// (-target-cpu haswell: AVX2 + FMA) and KNNKernelsAVX512 (-target-cpu skylake-avx512); the other
-// two targets hold symlinks to it. KNNCore picks one at run time from the CPU's features, so one
+// (-target-cpu haswell: AVX2 + FMA, and NARROW_TILE: a tile shaped for 16 registers) and
+// KNNKernelsAVX512 (-target-cpu skylake-avx512); the other two targets hold symlinks to it. KNNCore picks one at run time from the CPU's features, so one
 // release binary runs everywhere and uses 512-bit FMAs where they exist.
 
 /// The register-tiled scan at the heart of the exact flat search.
@@ -34,6 +34,20 @@ public enum TileScan {
                             thresholds: UnsafePointer<Float>,
                             onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
         precondition(panelCount % 2 == 0, "panel count must be even")
+        #if NARROW_TILE
+        scanNarrow(queries: q, dim: dim, panels: panels, bias: bias, panelCount: panelCount, thresholds: thresholds, onHit: onHit)
+        #else
+        scanWide(queries: q, dim: dim, panels: panels, bias: bias, panelCount: panelCount, thresholds: thresholds, onHit: onHit)
+        #endif
+    }
+
+    /// The tile of 8 queries × 2 panels: 16 accumulators of 16 lanes, 16 of the 32 registers of
+    /// AVX-512.
+    @inline(__always)
+    static func scanWide(queries q: UnsafePointer<Float>, dim: Int,
+                         panels: UnsafePointer<Float>, bias: UnsafePointer<Float>, panelCount: Int,
+                         thresholds: UnsafePointer<Float>,
+                         onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
         var p = 0
         while p < panelCount {
             let b0 = UnsafeRawPointer(panels + p * dim * 16)
@@ -92,6 +106,45 @@ public enum TileScan {
                 if any(a71 .< t7) { onHit(7, p + 1, a71) }
             }
             p += 2
+        }
+    }
+
+    /// The tile of 4 queries × 1 panel, for 16 registers of 8 lanes (AVX2): its 4 × 16 sums are 8
+    /// ymm accumulators, beside 2 for the panel's step and 1 for a broadcast query component —
+    /// the 8-query, 2-panel tile would need 32 and spill. Each step's 8 FMAs (4 cycles on two FMA
+    /// pipes) need 2 loads and 4 broadcasts, and 8 independent accumulators cover the FMA
+    /// latency. The same 8-query layout is read as two halves, each panel once per half (it
+    /// stays in L1: 64 bytes per dimension). Scores are the wide tile's, term for term: each is
+    /// the same chain of FMAs in the same order.
+    @inline(__always)
+    static func scanNarrow(queries q: UnsafePointer<Float>, dim: Int,
+                           panels: UnsafePointer<Float>, bias: UnsafePointer<Float>, panelCount: Int,
+                           thresholds: UnsafePointer<Float>,
+                           onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
+        for p in 0..<panelCount {
+            let b = UnsafeRawPointer(panels + p * dim * 16)
+            let z = UnsafeRawPointer(bias + p * 16).load(as: SIMD16<Float>.self)
+            for half in 0..<2 {
+                var a0 = z, a1 = z, a2 = z, a3 = z
+                var qj = q + half * 4
+                for j in 0..<dim {
+                    let v = b.load(fromByteOffset: j &* 64, as: SIMD16<Float>.self)
+                    a0 = fused(a0, SIMD16<Float>(repeating: qj[0]), v)
+                    a1 = fused(a1, SIMD16<Float>(repeating: qj[1]), v)
+                    a2 = fused(a2, SIMD16<Float>(repeating: qj[2]), v)
+                    a3 = fused(a3, SIMD16<Float>(repeating: qj[3]), v)
+                    qj += 8
+                }
+                let first = half * 4
+                let t0 = SIMD16<Float>(repeating: thresholds[first]), t1 = SIMD16<Float>(repeating: thresholds[first + 1])
+                let t2 = SIMD16<Float>(repeating: thresholds[first + 2]), t3 = SIMD16<Float>(repeating: thresholds[first + 3])
+                if _slowPath(any((a0 .< t0) .| (a1 .< t1) .| (a2 .< t2) .| (a3 .< t3))) {
+                    if any(a0 .< t0) { onHit(first, p, a0) }
+                    if any(a1 .< t1) { onHit(first + 1, p, a1) }
+                    if any(a2 .< t2) { onHit(first + 2, p, a2) }
+                    if any(a3 .< t3) { onHit(first + 3, p, a3) }
+                }
+            }
         }
     }
 

@@ -56,7 +56,11 @@ public enum KernelVariant: String, CaseIterable, Sendable {
         }
     }
 
+    /// The x86 feature flags; none elsewhere, where only the baseline build runs.
     static let cpuFlags: Set<String> = {
+        #if !arch(x86_64)
+        return []
+        #endif
         guard let line = ProcFile.line(startingWith: "flags", in: "/proc/cpuinfo") else { return [] }
         return Set(line.split(separator: ":", maxSplits: 1).last?.split(separator: " ").map { $0.trimmingSpaces } ?? [])
     }()
@@ -103,20 +107,26 @@ public enum KernelVariant: String, CaseIterable, Sendable {
 }
 
 extension KernelVariant {
-    /// Whether this build has a fast int16 tile; others run the plain one (tests force it).
-    var hasFastQuantizedScan: Bool { self == .avx512vnni }
+    /// Whether this build has a fast int16 tile (`vpdpwssd`, or AVX2's `vpmaddwd`); others run
+    /// the plain one (tests force it). AVX-512 without VNNI keeps its float32 tile.
+    var hasFastQuantizedScan: Bool { self == .avx512vnni || self == .avx2 }
 
-    /// `QuantizedTileScan.scan`, with VNNI where this build has it.
+    /// `QuantizedTileScan.scan`, in this build's int16 kernel.
     @inline(__always)
     func quantizedScan(queries: UnsafePointer<Int32>, queryScales: UnsafePointer<Float>, pairs: Int,
                        panels: UnsafePointer<Int32>, panelScales: UnsafePointer<Float>, bias: UnsafePointer<Float>,
                        panelCount: Int, thresholds: UnsafePointer<Float>,
                        onHit: (_ query: Int, _ panel: Int, _ scores: SIMD16<Float>) -> Void) {
-        if hasFastQuantizedScan {
+        switch self {
+        case .avx512vnni:
             KNNKernelsVNNI.QuantizedTileScan.scan(queries: queries, queryScales: queryScales, pairs: pairs, panels: panels,
                                                   panelScales: panelScales, bias: bias, panelCount: panelCount,
                                                   thresholds: thresholds, onHit: onHit)
-        } else {
+        case .avx2:
+            KNNKernelsAVX2.QuantizedTileScan.scan(queries: queries, queryScales: queryScales, pairs: pairs, panels: panels,
+                                                  panelScales: panelScales, bias: bias, panelCount: panelCount,
+                                                  thresholds: thresholds, onHit: onHit)
+        case .avx512, .baseline:
             KNNKernelsBaseline.QuantizedTileScan.scan(queries: queries, queryScales: queryScales, pairs: pairs, panels: panels,
                                                       panelScales: panelScales, bias: bias, panelCount: panelCount,
                                                       thresholds: thresholds, onHit: onHit)
@@ -125,20 +135,23 @@ extension KernelVariant {
 }
 
 extension KernelVariant {
-    /// `QuantizedPairDot.dot`, with VNNI where this build has it.
+    /// `QuantizedPairDot.dot`, in this build's int16 kernel.
     @inline(__always)
     func quantizedDot(_ a: UnsafePointer<Int32>, _ b: UnsafePointer<Int32>, words: Int) -> Int32 {
-        hasFastQuantizedScan ? KNNKernelsVNNI.QuantizedPairDot.dot(a, b, words: words)
-            : KNNKernelsBaseline.QuantizedPairDot.dot(a, b, words: words)
+        switch self {
+        case .avx512vnni: return KNNKernelsVNNI.QuantizedPairDot.dot(a, b, words: words)
+        case .avx2: return KNNKernelsAVX2.QuantizedPairDot.dot(a, b, words: words)
+        case .avx512, .baseline: return KNNKernelsBaseline.QuantizedPairDot.dot(a, b, words: words)
+        }
     }
 
-    /// `QuantizedPairDot.many`, with VNNI where this build has it.
+    /// `QuantizedPairDot.many`, in this build's int16 kernel.
     func quantizedDots(_ query: UnsafePointer<Int32>, base: UnsafePointer<Int32>, words: Int, ids: UnsafePointer<Int32>, count: Int,
                        into out: UnsafeMutablePointer<Int32>) {
-        if hasFastQuantizedScan {
-            KNNKernelsVNNI.QuantizedPairDot.many(query, base: base, words: words, ids: ids, count: count, into: out)
-        } else {
-            KNNKernelsBaseline.QuantizedPairDot.many(query, base: base, words: words, ids: ids, count: count, into: out)
+        switch self {
+        case .avx512vnni: KNNKernelsVNNI.QuantizedPairDot.many(query, base: base, words: words, ids: ids, count: count, into: out)
+        case .avx2: KNNKernelsAVX2.QuantizedPairDot.many(query, base: base, words: words, ids: ids, count: count, into: out)
+        case .avx512, .baseline: KNNKernelsBaseline.QuantizedPairDot.many(query, base: base, words: words, ids: ids, count: count, into: out)
         }
     }
 }

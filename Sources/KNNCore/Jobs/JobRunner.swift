@@ -211,7 +211,7 @@ extension JobRunner {
         var text = JSONWriter.render(spec.json(threadsUsed: 0)) + "|\(planner.blockSize)|\(KernelVariant.selected.rawValue)|\(Version.current)"
         for path in spec.inputPaths + (index.map { [$0.path] } ?? []) {
             var info = stat()
-            if stat(path, &info) == 0 { text += "|\(path):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)" }
+            if stat(path, &info) == 0 { text += "|\(path):\(info.st_size):\(info.modifiedNanoseconds)" }
         }
         return String(Array(text.utf8).withUnsafeBytes { ContentHash.of($0) }, radix: 16)
     }

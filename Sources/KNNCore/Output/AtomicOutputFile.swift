@@ -78,7 +78,7 @@ public final class AtomicOutputFile {
     public func write(_ bytes: UnsafeRawBufferPointer) throws(KNNError) {
         var offset = 0
         while offset < bytes.count {
-            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            let written = systemWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw KNNError.io(path: path, message: "write failed: \(systemErrorText(errno))")

@@ -90,17 +90,16 @@ enum TemporaryFiles {
             signalLines[Int(signal)] = strdup("error: stopped by \(name); temporary files removed, no output replaced\n")
         }
         for signal in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
-            Glibc.signal(signal) { number in
+            systemSignal(signal) { number in
                 TemporaryFiles.removeAllUnsafely()
                 if let line = TemporaryFiles.signalLines[Int(number)] { _ = write(STDERR_FILENO, line, strlen(line)) }
                 _exit(128 + number)
             }
             sigaddset(&handled, signal)
         }
-        var action = sigaction()
-        action.__sigaction_handler.sa_sigaction = { _, info, _ in
+        setFaultHandler(SIGBUS) { _, info, _ in
             TemporaryFiles.removeAllUnsafely()
-            let address = UInt(bitPattern: info?.pointee._sifields._sigfault.si_addr)
+            let address = faultAddress(info)
             TemporaryFiles.say("error: ")
             if let path = TemporaryFiles.mappedPath(containing: address) {
                 _ = write(STDERR_FILENO, path, strlen(path))
@@ -109,11 +108,9 @@ enum TemporaryFiles {
             TemporaryFiles.say("an input file shrank or vanished while it was being read (another process rewrote it?)\n")
             _exit(74)
         }
-        action.sa_flags = SA_SIGINFO
-        sigaction(SIGBUS, &action, nil)
         sigaddset(&handled, SIGBUS)
-        Glibc.signal(SIGPIPE, SIG_IGN)
-        Glibc.signal(SIGXFSZ, SIG_IGN)
+        systemSignal(SIGPIPE, SIG_IGN)
+        systemSignal(SIGXFSZ, SIG_IGN)
         pthread_sigmask(SIG_UNBLOCK, &handled, nil)
     }
 

@@ -55,8 +55,7 @@ struct FileStatus: Equatable, Sendable {
     init(path: String) throws(KNNError) {
         var info = stat()
         guard stat(path, &info) == 0 else { throw KNNError.io(path: path, message: "cannot stat: \(systemErrorText(errno))") }
-        self.init(size: Int(info.st_size), modified: Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec),
-                  changed: Int(info.st_ctim.tv_sec) * 1_000_000_000 + Int(info.st_ctim.tv_nsec),
+        self.init(size: Int(info.st_size), modified: info.modifiedNanoseconds, changed: info.changedNanoseconds,
                   device: Int(truncatingIfNeeded: info.st_dev), inode: Int(truncatingIfNeeded: info.st_ino))
     }
 

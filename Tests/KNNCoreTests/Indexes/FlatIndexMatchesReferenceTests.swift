@@ -120,8 +120,11 @@ import Testing
         }
     }
 
-    /// Int16 is the default only where it is fast (VNNI), in 64 or more dimensions.
-    @Test func int16ScoringIsChosenForWideVectorsOnVNNI() {
+    /// Int16 is the default only where it is fast (VNNI, AVX2's vpmaddwd), in 64 or more dimensions.
+    @Test func int16ScoringIsChosenForWideVectorsWhereItIsFast() {
+        #expect(FlatIndex.defaultScoring(metric: .l2, dim: 128, kernel: .avx2) == .int16)
+        #expect(FlatIndex.defaultScoring(metric: .cosine, dim: 63, kernel: .avx2) == .float32)
+        #expect(FlatIndex.defaultScoring(metric: .cosine, dim: 384, kernel: .baseline) == .float32)
         #expect(FlatIndex.defaultScoring(metric: .cosine, dim: 384, kernel: .avx512vnni) == .int16)
         #expect(FlatIndex.defaultScoring(metric: .ip, dim: 64, kernel: .avx512vnni) == .int16)
         #expect(FlatIndex.defaultScoring(metric: .l2, dim: 128, kernel: .avx512vnni) == .int16)

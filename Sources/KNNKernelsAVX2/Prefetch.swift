@@ -1,0 +1,1 @@
+../KNNKernelsVNNI/Prefetch.swift
