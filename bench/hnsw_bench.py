@@ -10,7 +10,8 @@ Uses the datasets of bench/flat_bench.py (run it once first, or this script make
 knnbatch's exact flat output as ground truth. The libraries run in --repeats rounds, one after
 another within each round, so that a busy spell of this shared machine falls on all of them
 alike. In a round each library builds its index and, for each expansion_search / ef of the
-sweep, searches all queries once (knnbatch: one run per ef, the search phase of its report;
+sweep, searches all queries once (knnbatch: one run per ef, the search phase of its report, the
+graph built by the first and mapped back from a saved index by the others;
 the peers: one process that builds once, warms up on 200 queries and times knn_query / search
 over all queries with the same thread count). Printed per ef: the median over rounds of recall@10
 and of batch queries/s (the peers' recall varies between rounds, because their multi-threaded
@@ -88,19 +89,25 @@ def knnbatch_sweep(binary, folder, metric, m, efc, threads, efs, repeats):
     import numpy as np
     truth = np.load(os.path.join(folder, "knnbatch-out.npy"))["id"]
     builds, sweep, peaks = [], [], []
+    # The graph is built by the round's first run and saved; the other efs map it back (a search
+    # parameter may change), as a nightly job with a saved index does.
+    saved = os.path.join(folder, "hnsw-bench.knnindex")
+    if os.path.exists(saved):
+        os.remove(saved)
     for ef in efs:
         job = os.path.join(folder, "job-hnsw-sweep.json")
         with open(job, "w") as f:
             json.dump({"version": 1, "dataset": {"path": "base.fvecs"}, "queries": {"path": "query.fvecs"}, "k": 10,
                        "metric": metric, "index": {"type": "hnsw", "connectivity": m, "expansion_add": efc,
-                                                   "expansion_search": ef},
+                                                   "expansion_search": ef, "path": saved},
                        "output": {"path": "hnsw-sweep.npy"}, "threads": threads}, f)
         searches = []
         for _ in range(repeats):
             subprocess.run([binary, "run", job, "--quiet"], check=True, env=cpu.knnbatch_environment(AVX2_ONLY))
             with open(os.path.join(folder, "hnsw-sweep.npy.report.json")) as f:
                 report = json.load(f)
-            builds.append(report["timings"]["build"])
+            if report["index"].get("file", {}).get("action") != "loaded":
+                builds.append(report["timings"]["build"])
             peaks.append(report["peak_memory_bytes"])
             searches.append(report["timings"]["search"])
         ids = np.load(os.path.join(folder, "hnsw-sweep.npy"))["id"]

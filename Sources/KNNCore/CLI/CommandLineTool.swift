@@ -2,12 +2,15 @@
 /// `error:` line on stderr and its exit status. The executable only calls `main`.
 public enum CommandLineTool {
     struct Invocation: Equatable {
-        enum Command: Equatable { case run, build, validate, help(topic: String?), version }
+        enum Command: Equatable { case run, build, validate, eval, help(topic: String?), version }
         var command: Command
         var jobPath: String?
         var threads: Int?
         var quiet = false
         var restart = false
+        /// eval: `--values` and `--repeats`.
+        var values: [Int]?
+        var repeats: Int?
     }
 
     public static func main(_ arguments: [String]) -> Int32 {
@@ -36,9 +39,10 @@ public enum CommandLineTool {
         case "run": command = .run
         case "build": command = .build
         case "validate": command = .validate
+        case "eval": command = .eval
         case "help", "-h", "--help":
             guard rest.count <= 1 else { throw KNNError.usage("help takes at most one command name") }
-            if let topic = rest.first, !["run", "build", "validate"].contains(topic) {
+            if let topic = rest.first, !["run", "build", "validate", "eval"].contains(topic) {
                 throw KNNError.usage("no help for unknown command '\(topic)'")
             }
             return Invocation(command: .help(topic: rest.first))
@@ -46,7 +50,7 @@ public enum CommandLineTool {
             guard rest.isEmpty else { throw KNNError.usage("--version takes no arguments") }
             return Invocation(command: .version)
         default:
-            throw KNNError.usage("unknown command '\(first)' (commands: run, build, validate, help)")
+            throw KNNError.usage("unknown command '\(first)' (commands: run, build, validate, eval, help)")
         }
         var invocation = Invocation(command: command)
         while let argument = rest.popFirst() {
@@ -54,8 +58,25 @@ public enum CommandLineTool {
             case "-h", "--help":
                 return Invocation(command: .help(topic: first))
             case "--quiet", "-q":
-                guard command == .run || command == .build else { throw KNNError.usage("--quiet applies to 'run' and 'build' only") }
+                guard command == .run || command == .build || command == .eval else {
+                    throw KNNError.usage("--quiet applies to 'run', 'build' and 'eval' only")
+                }
                 invocation.quiet = true
+            case "--values", "--repeats":
+                guard command == .eval else { throw KNNError.usage("\(argument) applies to 'eval' only") }
+                guard let value = rest.popFirst() else { throw KNNError.usage("\(argument) needs a value") }
+                if argument == "--repeats" {
+                    guard let repeats = Int(value), (1...1000).contains(repeats) else {
+                        throw KNNError.usage("--repeats must be a whole number from 1 to 1000, found '\(value)'")
+                    }
+                    invocation.repeats = repeats
+                } else {
+                    let values = value.split(separator: ",").map { Int($0.trimmingSpaces) }
+                    guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                        throw KNNError.usage("--values must be whole numbers from 1 separated by commas, found '\(value)'")
+                    }
+                    invocation.values = values.map { $0! }
+                }
             case "--restart":
                 guard command == .run else { throw KNNError.usage("--restart applies to 'run' only") }
                 invocation.restart = true
@@ -83,12 +104,13 @@ public enum CommandLineTool {
     }
 
     static func execute(_ invocation: Invocation) throws(KNNError) -> Int32 {
-        if [.run, .build, .validate].contains(invocation.command) { try KernelVariant.checkEnvironment() }
+        if [.run, .build, .validate, .eval].contains(invocation.command) { try KernelVariant.checkEnvironment() }
         switch invocation.command {
         case .version:
             print("knnbatch \(Version.current)")
         case .help(let topic):
-            print(topic == "run" ? Help.run : topic == "build" ? Help.build : topic == "validate" ? Help.validate : Help.overview)
+            print(topic == "run" ? Help.run : topic == "build" ? Help.build : topic == "validate" ? Help.validate
+                  : topic == "eval" ? Help.eval : Help.overview)
         case .validate:
             let spec = try JobSpec.load(path: invocation.jobPath!)
             let options = JobRunner.Options(threads: invocation.threads)
@@ -101,6 +123,12 @@ public enum CommandLineTool {
             let spec = try JobSpec.load(path: invocation.jobPath!)
             let line = try JobRunner.build(spec, options: JobRunner.Options(threads: invocation.threads, quiet: invocation.quiet))
             if !invocation.quiet { printError(line) }
+        case .eval:
+            TemporaryFiles.installSignalHandlers()
+            let spec = try JobSpec.load(path: invocation.jobPath!)
+            let line = try Evaluation.run(spec, options: Evaluation.Options(threads: invocation.threads, quiet: invocation.quiet,
+                                                                            values: invocation.values, repeats: invocation.repeats ?? 3))
+            if !invocation.quiet { printError(line) }
         case .run:
             TemporaryFiles.installSignalHandlers()
             let spec = try JobSpec.load(path: invocation.jobPath!)
@@ -112,6 +140,11 @@ public enum CommandLineTool {
                 }
                 printError(line)
                 printError("report: \(spec.output.reportPath)")
+            }
+            if outcome.belowMinRecall, case .object(let members) = outcome.report,
+               case .number(_, let recall)? = members.first(where: { $0.key == "recall_at_k" })?.value {
+                printError("error: recall@\(spec.k) \(recall) is below min_recall \(spec.minRecall ?? 0); the output was written (exit \(JobRunner.belowMinRecallStatus))")
+                return JobRunner.belowMinRecallStatus
             }
         }
         return 0

@@ -7,7 +7,8 @@ enum Help {
       knnbatch run JOB.json [--threads N] [--quiet] [--restart]
       knnbatch build JOB.json [--threads N] [--quiet]
       knnbatch validate JOB.json [--threads N]
-      knnbatch help [run | build | validate]
+      knnbatch eval JOB.json [--values V1,V2,...] [--repeats N] [--threads N] [--quiet]
+      knnbatch help [run | build | validate | eval]
       knnbatch --version
 
     COMMANDS
@@ -16,10 +17,13 @@ enum Help {
       build      Build the job's index and save it at its index.path, for later runs to map.
       validate   Check a job spec and the headers of its input files without searching, and
                  print the plan and the memory it expects to need.
+      eval       Sweep the job's index over its search setting: recall@k against exact
+                 neighbours and queries per second for each value, as a table and a plot.
 
     The job spec is a JSON file; README.md documents every field. Exit status: 0 success,
-    64 bad usage or invalid job spec, 65 bad input data, 74 input/output failure, 75 not enough
-    memory or the output busy with another run, 1 other.
+    3 the run wrote its output but recall@k fell below the job's min_recall, 64 bad usage or
+    invalid job spec, 65 bad input data, 74 input/output failure, 75 not enough memory or the
+    output busy with another run, 1 other.
     """
 
     static let run = """
@@ -69,5 +73,28 @@ enum Help {
     OPTIONS
       --threads N   Plan for N worker threads (0 = all cores).
       -h, --help    Show this help.
+    """
+
+    static let eval = """
+    USAGE: knnbatch eval JOB.json [--values V1,V2,...] [--repeats N] [--threads N] [--quiet]
+
+    Builds (or maps) the job's index once, then for each value of its search setting
+    (expansion_search for hnsw, max_leaves for the trees) searches the queries, measures
+    recall@k against exact neighbours and batch queries per second, and writes beside the
+    job's output path: <output>.eval.csv and <output>.eval.json (a table: index, setting,
+    recall, queries/s with the fastest and slowest round, build seconds, peak memory, Pareto
+    front) and <output>.eval.svg (recall against queries/s, log scale, the front marked).
+
+    Ground truth: the job's groundtruth (an ivecs file, or "sample": N queries), else every
+    query's exact neighbours from flat, kept in .<job>.knnbatch-truth beside the job for the
+    next eval of the same inputs.
+
+    OPTIONS
+      --values LIST  The setting's values (default: the job's "sweep": {"values": [...]}, else
+                     ten values of the index's own ladder).
+      --repeats N    Timed rounds, the values taken in turn within each (default 3).
+      --threads N    Worker threads (overrides the job's "threads"; 0 = all cores).
+      --quiet        No progress on stderr.
+      -h, --help     Show this help.
     """
 }

@@ -16,6 +16,9 @@ protocol IndexParameters: Sendable {
     /// Whether results equal the brute-force oracle's.
     var isExact: Bool { get }
 
+    /// Whether the built index has a search setting `target_recall` can tune (`TunableIndex`).
+    var isTunable: Bool { get }
+
     /// The `json` keys that shape the built index; the others (an `expansion_search`, an `eps`)
     /// only steer the search, so a saved index serves a job that changes them.
     var buildKeys: [String] { get }
@@ -51,6 +54,7 @@ protocol IndexParameters: Sendable {
 
 extension IndexParameters {
     var buildKeys: [String] { json.map(\.key) }
+    var isTunable: Bool { !isExact }
     var preferredSliceQueries: Int { 64 }
     var maxCount: Int { Int(Int32.max) }
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch { .none }

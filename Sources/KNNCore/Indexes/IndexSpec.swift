@@ -4,13 +4,18 @@ public struct IndexSpec: Equatable, Sendable {
     let parameters: any IndexParameters
     /// `index.path` and `index.reuse`: where the built index is saved and reused (`IndexStore`).
     var file: IndexFileSettings?
+    /// `index.target_recall`: the search setting is tuned before the run (`RecallTuning`).
+    var targetRecall: Double?
 
-    init(_ parameters: any IndexParameters, file: IndexFileSettings? = nil) {
+    init(_ parameters: any IndexParameters, file: IndexFileSettings? = nil, targetRecall: Double? = nil) {
         self.parameters = parameters
         self.file = file
+        self.targetRecall = targetRecall
     }
 
-    public static func == (a: IndexSpec, b: IndexSpec) -> Bool { a.parameters.isEqual(to: b.parameters) && a.file == b.file }
+    public static func == (a: IndexSpec, b: IndexSpec) -> Bool {
+        a.parameters.isEqual(to: b.parameters) && a.file == b.file && a.targetRecall == b.targetRecall
+    }
 
     public var typeName: String { type(of: parameters).typeName }
 
@@ -38,7 +43,14 @@ public struct IndexSpec: Equatable, Sendable {
         } else if object.value("reuse") != nil {
             throw object.error("reuse", "applies to a saved index: give \"path\" too")
         }
-        let spec = IndexSpec(try type.parse(&object, metric: metric), file: file)
+        var targetRecall: Double? = nil
+        if object.value("target_recall") != nil {
+            targetRecall = try object.number("target_recall", in: 0...1)
+        }
+        let spec = IndexSpec(try type.parse(&object, metric: metric), file: file, targetRecall: targetRecall)
+        if targetRecall != nil && !spec.parameters.isTunable {
+            throw object.error("target_recall", "\(name) is exact: its recall is always 1; target_recall tunes an approximate index (hnsw; kdtree and balltree by max_leaves)")
+        }
         try object.rejectUnknownKeys()
         return spec
     }
@@ -47,13 +59,14 @@ public struct IndexSpec: Equatable, Sendable {
     var json: JSONValue {
         var members: [(key: String, value: JSONValue)] = [("type", .string(typeName))] + parameters.json
         if let file { members += [("path", .string(Paths.absolute(file.path))), ("reuse", .string(file.reuse.rawValue))] }
+        if let targetRecall { members.append(("target_recall", .decimal(targetRecall))) }
         return .object(members)
     }
 
     /// `auto` made concrete for a dataset, with the reason; other specs unchanged, reason nil.
     public func resolved(dim: Int, count: Int, metric: Metric) -> (spec: IndexSpec, reason: String?) {
         let (parameters, reason) = parameters.resolved(dim: dim, count: count, metric: metric)
-        return (IndexSpec(parameters, file: file), reason)
+        return (IndexSpec(parameters, file: file, targetRecall: targetRecall), reason)
     }
 
     /// Bytes the built index holds, and its build's scratch.

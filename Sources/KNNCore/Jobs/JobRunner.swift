@@ -27,14 +27,21 @@ public enum JobRunner {
         public var warnings: [String]
         public var queryCount: Int
         public var seconds: Double
+        /// Recall@k fell below the job's `min_recall` (the output is written all the same).
+        public var belowMinRecall: Bool = false
     }
+
+    /// The exit status of a run that wrote its output but missed `min_recall`.
+    public static let belowMinRecallStatus: Int32 = 3
 
     public static func threadCount(spec: JobSpec, options: Options) -> Int {
         let requested = options.threads ?? spec.threads
         return requested > 0 ? requested : max(1, ProcessInfo.processInfo.activeProcessorCount)
     }
 
-    public static func run(_ spec: JobSpec, options: Options = Options()) throws(KNNError) -> Outcome {
+    public static func run(_ job: JobSpec, options: Options = Options()) throws(KNNError) -> Outcome {
+        // `target_recall` replaces the index's search setting with the one it tunes.
+        var spec = job
         let start = Clock.now()
         let threads = threadCount(spec: spec, options: options)
         try spec.checkOutputsAreNotInputs()
@@ -71,12 +78,39 @@ public enum JobRunner {
         }
 
         let obtained = try IndexStore.obtain(spec, data: inputs.dataset.matrix, dataset: datasetIdentity, threads: threads)
-        let index = obtained.index
+        var index = obtained.index
         if !options.quiet { for warning in obtained.warnings { printError("warning: \(warning)") } }
         warnings += obtained.warnings
         let built = Clock.now()
 
         let queries = inputs.queryMatrix
+        // Ground truth for a sample of the queries, for a sampled recall or for tuning.
+        var truth: (any RecallTruth)? = inputs.groundtruth
+        var sampled: SampledGroundTruth? = nil
+        if spec.groundtruthSample != nil || spec.index.targetRecall != nil {
+            let sample = QuerySample(queryCount: queries.rows, size: spec.groundtruthSample?.size ?? RecallTuning.defaultSample,
+                                     seed: spec.groundtruthSample?.seed ?? 1)
+            if let groundtruth = inputs.groundtruth {
+                sampled = SampledGroundTruth(sample: sample, groundtruth: groundtruth, k: spec.k)
+            } else {
+                sampled = SampledGroundTruth(sample: sample, data: inputs.dataset.matrix, queries: queries, metric: spec.metric, k: spec.k,
+                                             selfJoin: spec.queries == .dataset, threads: threads)
+            }
+            if spec.groundtruthSample != nil { truth = sampled }
+        }
+        var tuning: RecallTuning? = nil
+        if let target = spec.index.targetRecall, let sampled, let tunable = index as? any TunableIndex {
+            let tuned = RecallTuning.tune(tunable, target: target, truth: sampled, queries: queries, k: spec.k,
+                                          selfJoin: spec.queries == .dataset, threads: threads)
+            index = tuned.index
+            spec.index = IndexSpec(tuned.parameters, file: spec.index.file, targetRecall: target)
+            tuning = tuned.tuning
+            if let warning = tuned.tuning.warning {
+                if !options.quiet { printError("warning: \(warning)") }
+                warnings.append(warning)
+            }
+        }
+        let tuned = Clock.now()
         let planner = Planner.forJob(spec, queryCount: queries.rows, datasetRows: inputs.dataset.info.rows, dim: inputs.dataset.info.dim, threads: threads,
                                      scratch: index.blockScratch(k: spec.k))
         // Blocks an interrupted run of this job finished, vouched for by the journal and present in
@@ -126,7 +160,7 @@ public enum JobRunner {
             }
             searchSeconds += Clock.now() - searchStart
             searchedQueries += block.count
-            hits += inputs.groundtruth?.hits(in: table, rows: block.count, firstQuery: block.lowerBound) ?? 0
+            hits += truth?.hits(in: table, rows: block.count, firstQuery: block.lowerBound) ?? 0
             shortQueries += (0..<block.count).count { table.id(row: $0, rank: spec.k - 1) < 0 }
             if churnFromMerge, let counts = append?.takeChurn() {
                 churn?.add(compared: counts.compared, changed: counts.changed, overlap: counts.overlap)
@@ -159,12 +193,14 @@ public enum JobRunner {
         let written = Clock.now()
 
         var recall: Double? = nil
-        if inputs.groundtruth != nil { recall = queries.rows > 0 ? Double(hits) / Double(queries.rows * spec.k) : 0 }
+        if let truth { recall = truth.queryCount > 0 ? Double(hits) / Double(truth.queryCount * spec.k) : 1 }
+        let belowMinRecall = spec.minRecall.map { (recall ?? 0) < $0 } ?? false
         let report = RunReport(spec: spec, inputs: inputs, threads: threads, planner: planner, index: index,
-                               timings: .init(load: loaded - start, build: built - loaded, search: searchSeconds,
+                               timings: .init(load: loaded - start, build: built - loaded, tune: tuned - built, search: searchSeconds,
                                               write: writeSeconds + (written - commitStart), total: Clock.now() - start),
                                recall: recall, shortQueries: shortQueries, warnings: warnings, indexFile: obtained.file, churn: churn?.json,
-                               searchedQueries: searchedQueries, resumedBlocks: firstBlock, update: updateJSON(spec, append: append, note: updateNote)).json
+                               searchedQueries: searchedQueries, resumedBlocks: firstBlock, update: updateJSON(spec, append: append, note: updateNote),
+                               tuning: tuning?.json, recallQueries: truth?.queryCount, belowMinRecall: belowMinRecall).json
         // Both files are complete on disk before either is renamed, so a failure never leaves a new
         // output without its report or replaces the previous output and then fails.
         try reportFile.write(Array(JSONWriter.render(report).utf8))
@@ -174,7 +210,7 @@ public enum JobRunner {
         journal.remove()
         try recordUpdateState(spec, inputs: inputs, threads: threads)
         lock.keep()
-        return Outcome(report: report, warnings: warnings, queryCount: queries.rows, seconds: Clock.now() - start)
+        return Outcome(report: report, warnings: warnings, queryCount: queries.rows, seconds: Clock.now() - start, belowMinRecall: belowMinRecall)
     }
 }
 

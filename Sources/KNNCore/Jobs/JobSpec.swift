@@ -24,6 +24,13 @@ public struct JobSpec: Sendable {
     /// How a run uses the previous run's result (`update`): recompute everything, or, when the
     /// dataset only gained rows since, merge the new rows into it (`AppendUpdate`).
     public var update: UpdateMode = .full
+    /// `groundtruth.sample`: recall is measured on a seeded sample of the queries, against exact
+    /// neighbours `flat` computes for them (`SampledGroundTruth`).
+    public var groundtruthSample: (size: Int, seed: UInt64)? = nil
+    /// `min_recall`: a run whose recall@k falls below it writes its output and exits with status 3.
+    public var minRecall: Double? = nil
+    /// `sweep.values`: the search settings `knnbatch eval` measures.
+    public var sweepValues: [Int]? = nil
 
     public enum UpdateMode: String, CaseIterable, Sendable { case full, append }
 
@@ -90,12 +97,28 @@ public struct JobSpec: Sendable {
         let threads = try root.int("threads", in: 0...4096) ?? 0
 
         var groundtruthPath: String? = nil
+        var groundtruthSample: (size: Int, seed: UInt64)? = nil
         if var object = try root.object("groundtruth") {
-            groundtruthPath = Paths.resolve(try object.requiredPath("path"), relativeToFileAt: jobPath)
+            groundtruthPath = try object.path("path").map { Paths.resolve($0, relativeToFileAt: jobPath) }
             if let format = try object.string("format"), format != "ivecs" {
                 throw object.error("format", "ground truth must be ivecs, found \"\(format)\"")
             }
+            if let size = try object.int("sample", in: 1...10_000_000) {
+                groundtruthSample = (size, UInt64(try object.int("seed", in: 0...Int.max) ?? 1))
+            } else if object.value("seed") != nil {
+                throw object.error("seed", "seeds the sample: give \"sample\" too")
+            }
+            guard groundtruthPath != nil || groundtruthSample != nil else {
+                throw object.error("path", "missing: give the true neighbours (\"path\", an ivecs file) or \"sample\", a number of queries whose exact neighbours flat computes")
+            }
             try object.rejectUnknownKeys()
+        }
+        var minRecall: Double? = nil
+        if root.value("min_recall") != nil {
+            minRecall = try root.number("min_recall", in: 0...1)
+            guard groundtruthPath != nil || groundtruthSample != nil else {
+                throw root.error("min_recall", "needs ground truth to measure recall against: give groundtruth.path, or groundtruth.sample to have flat compute it for a sample of the queries")
+            }
         }
 
         var planner = PlannerSettings()
@@ -113,12 +136,29 @@ public struct JobSpec: Sendable {
             }
             update = known
         }
+        var sweepValues: [Int]? = nil
+        if var object = try root.object("sweep") {
+            guard case .array(let items)? = object.value("values") else {
+                throw object.error("values", "missing: a list of the search setting's values to measure, e.g. [16, 32, 64]")
+            }
+            sweepValues = try items.map { (item) throws(KNNError) -> Int in
+                guard case .number(let n, _) = item, n == n.rounded(), n >= 1, n <= 1e9 else {
+                    throw object.error("values", "must be whole numbers from 1, found \(item.kindName)")
+                }
+                return Int(n)
+            }
+            guard !sweepValues!.isEmpty else { throw object.error("values", "is empty") }
+            try object.rejectUnknownKeys()
+        }
         try root.rejectUnknownKeys()
 
         var spec = JobSpec(jobPath: jobPath, dataset: dataset, queries: queries, k: k, metric: metric, index: index,
                            output: output, threads: threads, groundtruthPath: groundtruthPath, planner: planner)
         spec.maxMemory = maxMemory
         spec.update = update
+        spec.groundtruthSample = groundtruthSample
+        spec.minRecall = minRecall
+        spec.sweepValues = sweepValues
         try spec.checkOutputDoesNotOverwriteInputs()
         return spec
     }
@@ -264,7 +304,13 @@ public struct JobSpec: Sendable {
                                + (output.previousPath.map { [("previous", .string(Paths.absolute($0)))] } ?? []))),
             ("threads", .integer(threadsUsed)),
         ]
-        if let groundtruthPath { members.append(("groundtruth", .object([("path", .string(Paths.absolute(groundtruthPath)))]))) }
+        if groundtruthPath != nil || groundtruthSample != nil {
+            var truth: [(key: String, value: JSONValue)] = []
+            if let groundtruthPath { truth.append(("path", .string(Paths.absolute(groundtruthPath)))) }
+            if let groundtruthSample { truth += [("sample", .integer(groundtruthSample.size)), ("seed", .integer(Int(groundtruthSample.seed)))] }
+            members.append(("groundtruth", .object(truth)))
+        }
+        if let minRecall { members.append(("min_recall", .decimal(minRecall))) }
         if let maxMemory { members.append(("max_memory", .integer(maxMemory))) }
         if update != .full { members.append(("update", .string(update.rawValue))) }
         return .object(members)

@@ -1,7 +1,7 @@
 /// The JSON report written beside the output; every field is documented in README.md ("The report").
 struct RunReport {
     struct Timings {
-        var load, build, search, write, total: Double
+        var load, build, tune, search, write, total: Double
     }
 
     var spec: JobSpec
@@ -23,6 +23,11 @@ struct RunReport {
     var resumedBlocks = 0
     /// How an `"update": "append"` job used the previous result (`JobRunner.updateJSON`).
     var update: JSONValue? = nil
+    /// `target_recall`'s choice (`RecallTuning.json`).
+    var tuning: JSONValue? = nil
+    /// The queries recall was measured on (all, or a sample).
+    var recallQueries: Int? = nil
+    var belowMinRecall = false
 
     /// The index as built: under `auto`, what was chosen and why.
     var indexJSON: JSONValue {
@@ -35,6 +40,7 @@ struct RunReport {
         }
         if let reason { members += [("chosen_by", .string("auto")), ("reason", .string(reason))] }
         if let indexFile { members.append(("file", indexFile.json)) }
+        if let tuning { members.append(("tuning", tuning)) }
         return .object(members)
     }
 
@@ -64,13 +70,19 @@ struct RunReport {
             ("plan", .object([("blocks", .integer(planner.blockCount)), ("block_queries", .integer(planner.blockSize)),
                               ("slice_queries", .integer(planner.sliceSize))] + (resumedBlocks > 0 ? [("resumed_blocks", .integer(resumedBlocks))] : []))),
             ("timings", .object([
-                ("load", seconds(timings.load)), ("build", seconds(timings.build)), ("search", seconds(timings.search)),
+                ("load", seconds(timings.load)), ("build", seconds(timings.build)), ("tune", seconds(timings.tune)), ("search", seconds(timings.search)),
                 ("write", seconds(timings.write)), ("total", seconds(timings.total)),
             ])),
             ("queries_per_second", .integer(timings.search > 0 ? Int((Double(searchedQueries ?? queryCount) / timings.search).rounded()) : 0)),
             ("peak_memory_bytes", .integer(peakMemoryBytes())),
         ]
-        if let recall { members.append(("recall_at_k", .decimal(recall))) }
+        if let recall {
+            members.append(("recall_at_k", .decimal(recall)))
+            if let recallQueries { members.append(("recall_queries", .integer(recallQueries))) }
+        }
+        if let minRecall = spec.minRecall {
+            members.append(("min_recall", .object([("required", .decimal(minRecall)), ("passed", .bool(!belowMinRecall))])))
+        }
         if let churn { members.append(("churn", churn)) }
         if let update { members.append(("update", update)) }
         members.append(("warnings", .array(warnings.map { .string($0) })))

@@ -16,13 +16,13 @@ import Testing
 
     @Test(arguments: [
         ([], "no command given"),
-        (["frobnicate"], "unknown command 'frobnicate' (commands: run, build, validate, help)"),
+        (["frobnicate"], "unknown command 'frobnicate' (commands: run, build, validate, eval, help)"),
         (["run"], "'run' needs a job file: knnbatch run JOB.json"),
         (["run", "a.json", "b.json"], "'run' takes one job file, found a second: 'b.json'"),
         (["run", "a.json", "--threads"], "--threads needs a number"),
         (["run", "a.json", "--threads", "two"], "--threads must be a whole number from 0 (all cores) to 4096, found 'two'"),
         (["run", "a.json", "--fast"], "unknown option '--fast' for 'run'"),
-        (["validate", "a.json", "--quiet"], "--quiet applies to 'run' and 'build' only"),
+        (["validate", "a.json", "--quiet"], "--quiet applies to 'run', 'build' and 'eval' only"),
         (["help", "nothing"], "no help for unknown command 'nothing'"),
     ])
     func badUsageIsExit64WithAMessage(arguments: [String], message: String) {

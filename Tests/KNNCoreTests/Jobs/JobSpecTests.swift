@@ -100,7 +100,7 @@ import Testing
         ("k", #""10""#, "k", "expected an integer, found a string"),
         ("metric", #""euclid""#, "metric", "unknown metric \"euclid\" (known: l2, sqeuclidean, cosine, ip)"),
         ("index", #"{"type": "annoy"}"#, "index.type", "unknown index type \"annoy\" (known: flat, kdtree, balltree, hnsw, auto)"),
-        ("index", #"{"type": "flat", "nlist": 4}"#, "index.nlist", "unknown key (known keys here: path, reuse, type)"),
+        ("index", #"{"type": "flat", "nlist": 4}"#, "index.nlist", "unknown key (known keys here: path, reuse, target_recall, type)"),
         ("index", #"{"type": "kdtree", "leafsize": 4}"#, "index.leafsize", "unknown key (did you mean \"leaf_size\"?)"),
         ("index", #"{"type": "balltree", "eps": -1}"#, "index.eps", "must be between 0.0 and 1000000.0, found -1.0"),
         ("index", #"{"type": "kdtree", "max_leaves": 0}"#, "index.max_leaves", "must be at least 1, found 0"),

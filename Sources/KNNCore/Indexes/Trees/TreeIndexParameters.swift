@@ -23,6 +23,8 @@ struct TreeIndexParameters<Bounds: NodeBounds>: IndexParameters, Equatable {
     }
 
     var isExact: Bool { tree.isExact }
+    /// An exact tree can be made approximate, by `max_leaves`.
+    var isTunable: Bool { true }
 
     var buildKeys: [String] { ["leaf_size"] }
 
