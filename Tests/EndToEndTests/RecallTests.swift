@@ -101,4 +101,28 @@ import FoundationXML
         let again = String(decoding: try #require(w.read("out/r.npy.eval.csv")), as: UTF8.self).split(separator: "\n")
         #expect(again.map { $0.split(separator: ",").prefix(4) } == table.map { $0.split(separator: ",").prefix(4) })
     }
+
+    /// Several indexes side by side: one table, one plot, a line each, the front across them.
+    @Test func evalSweepsSeveralIndexesSideBySide() throws {
+        let w = Workspace()
+        setUp(w)
+        w.job(["index": #"{"type": "hnsw", "connectivity": 6, "expansion_add": 40}"#, "k": "10", "output": #"{"path": "out/r.npy"}"#,
+               "groundtruth": #"{"sample": 200}"#,
+               "sweep": #"{"values": [10, 40], "indexes": [{"type": "kdtree", "leaf_size": 16}, {"type": "flat"}]}"#])
+        let run = try Knnbatch.run(["eval", "job.json", "--repeats", "1", "--quiet"], in: w.path)
+        #expect(run.status == 0, "\(run.stderr)")
+        let rows = String(decoding: try #require(w.read("out/r.npy.eval.csv")), as: UTF8.self).split(separator: "\n").dropFirst()
+        let byIndex = Dictionary(grouping: rows.map { $0.split(separator: ",", omittingEmptySubsequences: false) }, by: { String($0[0]) })
+        #expect(byIndex["hnsw"]?.count == 2 && byIndex["flat"]?.count == 1, "\(rows)")
+        // The kdtree's ladder: 1, 2, 4, … leaves up to all of them (exact: recall 1); flat is exact.
+        let tree = try #require(byIndex["kdtree"])
+        #expect(tree.count >= 4 && tree.first?[1] == "max_leaves" && Double(tree.last![3]) == 1, "\(tree)")
+        #expect(Double(byIndex["flat"]![0][3]) == 1)
+        let svg = String(decoding: try #require(w.read("out/r.npy.eval.svg")), as: UTF8.self)
+        #expect(svg.components(separatedBy: "<polyline").count - 1 == 3)
+        // Refused: a bad index object in the list names its place.
+        w.job(["sweep": #"{"indexes": [{"type": "hnsw", "connectivty": 6}]}"#])
+        let bad = try Knnbatch.run(["eval", "job.json"], in: w.path)
+        #expect(bad.status == 64 && bad.stderr.contains("sweep.indexes[0].connectivty"), "\(bad.stderr)")
+    }
 }

@@ -78,7 +78,8 @@ enum Help {
     static let eval = """
     USAGE: knnbatch eval JOB.json [--values V1,V2,...] [--repeats N] [--threads N] [--quiet]
 
-    Builds (or maps) the job's index once, then for each value of its search setting
+    Builds (or maps) the job's index once — and each index of the job's "sweep": {"indexes":
+    [...]} beside it — then for each value of its search setting
     (expansion_search for hnsw, max_leaves for the trees) searches the queries, measures
     recall@k against exact neighbours and batch queries per second, and writes beside the
     job's output path: <output>.eval.csv and <output>.eval.json (a table: index, setting,

@@ -52,75 +52,102 @@ public enum Evaluation {
         let files = (csv: try AtomicOutputFile(path: paths.csv), json: try AtomicOutputFile(path: paths.json), svg: try AtomicOutputFile(path: paths.svg))
         let inputs = try JobInputs.load(spec)
         let queries = inputs.queryMatrix, selfJoin = spec.queries == .dataset
-        let datasetIdentity = spec.index.file == nil ? nil : try DatasetIdentity(path: spec.dataset.path, threads: threads)
-        let buildStart = Clock.now()
-        let index = try IndexStore.obtain(spec, data: inputs.dataset.matrix, dataset: datasetIdentity, threads: threads).index
-        let buildSeconds = Clock.now() - buildStart
-        let memory = peakMemoryBytes()
         let truth = try TruthCache.truth(for: spec, inputs: inputs, threads: threads, quiet: options.quiet)
-
-        let tunable = index as? any TunableIndex
-        var values: [Int?] = [nil]
-        if let tunable {
-            let chosen = options.values ?? spec.sweepValues ?? Array(tunable.knobLadder(k: spec.k).prefix(defaultValueCount))
-            values = chosen.map { Optional($0) }
-        }
-        let searchers = values.map { value in value.map { tunable!.withKnob($0).index } ?? index }
         // Blocks as a run searches them, where the truth covers runs of consecutive queries.
         let blockQueries = truth.sample.runs.count == 1 ? Planner.defaultBlockQueries : QuerySample.runLength
-        var points = values.map { Point(value: $0, recall: 0, seconds: [], queries: truth.sample.count) }
-        for round in 0..<max(1, options.repeats) {
-            for (i, searcher) in searchers.enumerated() {
-                let t0 = Clock.now()
-                let found = truth.sample.search(searcher, queries: queries, k: spec.k, selfJoin: selfJoin, threads: threads, blockQueries: blockQueries)
-                points[i].seconds.append(Clock.now() - t0)
-                if round == 0 { points[i].recall = truth.recalls(of: found).reduce(0, +) / Double(max(truth.sample.count, 1)) }
+
+        var sweeps: [Sweep] = []
+        for (n, indexSpec) in ([spec.index] + spec.sweepIndexes).enumerated() {
+            var job = spec
+            job.index = indexSpec
+            // Only the job's own index may be a saved one.
+            if n > 0 { job.index.file = nil }
+            let datasetIdentity = job.index.file == nil ? nil : try DatasetIdentity(path: spec.dataset.path, threads: threads)
+            let buildStart = Clock.now()
+            let index = try IndexStore.obtain(job, data: inputs.dataset.matrix, dataset: datasetIdentity, threads: threads).index
+            let buildSeconds = Clock.now() - buildStart
+            let tunable = index as? any TunableIndex
+            var values: [Int?] = [nil]
+            if let tunable {
+                let chosen = n == 0 ? (options.values ?? spec.sweepValues) : nil
+                values = (chosen ?? Array(tunable.knobLadder(k: spec.k).prefix(defaultValueCount))).map { Optional($0) }
             }
-            if !options.quiet { printError("eval: round \(round + 1) of \(max(1, options.repeats)) done") }
+            let searchers = values.map { value in value.map { tunable!.withKnob($0).index } ?? index }
+            var points = values.map { Point(value: $0, recall: 0, seconds: [], queries: truth.sample.count) }
+            for round in 0..<max(1, options.repeats) {
+                for (i, searcher) in searchers.enumerated() {
+                    let t0 = Clock.now()
+                    let found = truth.sample.search(searcher, queries: queries, k: spec.k, selfJoin: selfJoin, threads: threads, blockQueries: blockQueries)
+                    points[i].seconds.append(Clock.now() - t0)
+                    if round == 0 { points[i].recall = truth.recalls(of: found).reduce(0, +) / Double(max(truth.sample.count, 1)) }
+                }
+            }
+            let name = indexSpec.resolved(dim: inputs.dataset.info.dim, count: inputs.dataset.info.rows, metric: spec.metric).spec.typeName
+            sweeps.append(Sweep(name: name, knob: tunable?.knobName, points: points, buildSeconds: buildSeconds, memory: peakMemoryBytes()))
+            if !options.quiet { printError("eval: \(name): \(points.count) setting\(points.count == 1 ? "" : "s") measured") }
         }
-        // The Pareto front: no other point is at least as accurate and faster.
-        for i in points.indices {
-            points[i].onFront = !points.indices.contains { j in
-                j != i && points[j].recall >= points[i].recall && points[j].queriesPerSecond > points[i].queriesPerSecond
+        // The Pareto front over every index: no other point is at least as accurate and faster.
+        let all = sweeps.flatMap(\.points)
+        for s in sweeps.indices {
+            for i in sweeps[s].points.indices {
+                let p = sweeps[s].points[i]
+                sweeps[s].points[i].onFront = !all.contains { $0.recall >= p.recall && $0.queriesPerSecond > p.queriesPerSecond }
             }
         }
 
-        let name = spec.index.typeName, knob = tunable?.knobName
-        try files.csv.write(Array(csv(points, index: name, knob: knob, buildSeconds: buildSeconds, memory: memory, k: spec.k).utf8))
-        try files.json.write(Array((JSONWriter.render(json(points, spec: spec, knob: knob, buildSeconds: buildSeconds, memory: memory,
-                                                           threads: threads, truth: truth)) + "\n").utf8))
-        let title = "\(name) on \(Paths.fileName(of: spec.dataset.path)): \(inputs.dataset.info.rows) × \(inputs.dataset.info.dim), \(spec.metric.rawValue), \(truth.sample.count) queries, \(threads) threads"
-        try files.svg.write(Array(RecallPlot(title: title, k: spec.k, series: [RecallPlot.Series(name: knob.map { "\(name) (\($0))" } ?? name, points: points.map {
-            RecallPlot.Point(recall: $0.recall, queriesPerSecond: $0.queriesPerSecond, label: $0.value.map(String.init) ?? "", onFront: $0.onFront)
-        })]).svg.utf8))
+        try files.csv.write(Array(csv(sweeps, k: spec.k).utf8))
+        try files.json.write(Array((JSONWriter.render(json(sweeps, spec: spec, threads: threads, truth: truth)) + "\n").utf8))
+        let title = "\(Paths.fileName(of: spec.dataset.path)): \(inputs.dataset.info.rows) × \(inputs.dataset.info.dim), \(spec.metric.rawValue), \(truth.sample.count) queries, \(threads) threads"
+        try files.svg.write(Array(RecallPlot(title: title, k: spec.k, series: sweeps.map { sweep in
+            RecallPlot.Series(name: sweep.knob.map { "\(sweep.name) (\($0))" } ?? sweep.name, points: sweep.points.map {
+                RecallPlot.Point(recall: $0.recall, queriesPerSecond: $0.queriesPerSecond, label: $0.value.map(String.init) ?? "", onFront: $0.onFront)
+            })
+        }).svg.utf8))
         for file in [files.csv, files.json, files.svg] { try file.finish() }
         for file in [files.csv, files.json, files.svg] { try file.publish() }
         lock.keep()
-        return "swept \(points.count) setting\(points.count == 1 ? "" : "s") of \(name) in \(Format.duration(Clock.now() - start)): \(paths.csv), \(paths.json), \(paths.svg)"
+        let count = all.count
+        return "measured \(count) setting\(count == 1 ? "" : "s") of \(sweeps.map(\.name).joined(separator: ", ")) in \(Format.duration(Clock.now() - start)): "
+            + "\(paths.csv), \(paths.json), \(paths.svg)"
     }
 
-    static func csv(_ points: [Point], index: String, knob: String?, buildSeconds: Double, memory: Int, k: Int) -> String {
+    /// One index's points.
+    struct Sweep {
+        var name: String
+        var knob: String?
+        var points: [Point]
+        var buildSeconds: Double
+        var memory: Int
+    }
+
+    static func csv(_ sweeps: [Sweep], k: Int) -> String {
         var text = "index,parameter,value,recall_at_\(k),queries_per_second,queries_per_second_low,queries_per_second_high,build_seconds,peak_memory_bytes,pareto\n"
-        for p in points {
-            let (low, high) = p.spread
-            text += "\(index),\(knob ?? ""),\(p.value.map(String.init) ?? ""),\(fixed(p.recall, 6)),\(fixed(p.queriesPerSecond, 1)),\(fixed(low, 1)),\(fixed(high, 1)),"
-                + "\(fixed(buildSeconds, 3)),\(memory),\(p.onFront)\n"
+        for sweep in sweeps {
+            for p in sweep.points {
+                let (low, high) = p.spread
+                text += "\(sweep.name),\(sweep.knob ?? ""),\(p.value.map(String.init) ?? ""),\(fixed(p.recall, 6)),\(fixed(p.queriesPerSecond, 1)),"
+                    + "\(fixed(low, 1)),\(fixed(high, 1)),\(fixed(sweep.buildSeconds, 3)),\(sweep.memory),\(p.onFront)\n"
+            }
         }
         return text
     }
 
-    static func json(_ points: [Point], spec: JobSpec, knob: String?, buildSeconds: Double, memory: Int, threads: Int,
-                     truth: SampledGroundTruth) -> JSONValue {
+    static func json(_ sweeps: [Sweep], spec: JobSpec, threads: Int, truth: SampledGroundTruth) -> JSONValue {
         .object([
             ("knnbatch_version", .string(Version.current)), ("job", spec.json(threadsUsed: threads)),
-            ("k", .integer(spec.k)), ("queries", .integer(truth.sample.count)), ("parameter", knob.map { .string($0) } ?? .null),
-            ("build_seconds", .decimal(buildSeconds)), ("peak_memory_bytes", .integer(memory)),
-            ("points", .array(points.map { p in
-                let (low, high) = p.spread
-                return .object([("value", p.value.map { .integer($0) } ?? .null), ("recall_at_k", .decimal(p.recall)),
-                                ("queries_per_second", .decimal(p.queriesPerSecond)), ("queries_per_second_low", .decimal(low)),
-                                ("queries_per_second_high", .decimal(high)), ("seconds", .array(p.seconds.map { .decimal($0) })),
-                                ("pareto", .bool(p.onFront))])
+            ("k", .integer(spec.k)), ("queries", .integer(truth.sample.count)),
+            ("indexes", .array(sweeps.map { sweep in
+                .object([
+                    ("type", .string(sweep.name)), ("parameter", sweep.knob.map { .string($0) } ?? .null),
+                    ("build_seconds", .decimal(sweep.buildSeconds)), ("peak_memory_bytes", .integer(sweep.memory)),
+                    ("points", .array(sweep.points.map { p in
+                        let (low, high) = p.spread
+                        return .object([("value", p.value.map { .integer($0) } ?? .null), ("recall_at_k", .decimal(p.recall)),
+                                        ("queries_per_second", .decimal(p.queriesPerSecond)), ("queries_per_second_low", .decimal(low)),
+                                        ("queries_per_second_high", .decimal(high)), ("seconds", .array(p.seconds.map { .decimal($0) })),
+                                        ("pareto", .bool(p.onFront))])
+                    })),
+                ])
             })),
         ])
     }

@@ -31,6 +31,9 @@ public struct JobSpec: Sendable {
     public var minRecall: Double? = nil
     /// `sweep.values`: the search settings `knnbatch eval` measures.
     public var sweepValues: [Int]? = nil
+    /// `sweep.indexes`: more indexes `knnbatch eval` measures beside the job's, each over its own
+    /// ladder.
+    public var sweepIndexes: [IndexSpec] = []
 
     public enum UpdateMode: String, CaseIterable, Sendable { case full, append }
 
@@ -137,10 +140,21 @@ public struct JobSpec: Sendable {
             update = known
         }
         var sweepValues: [Int]? = nil
+        var sweepIndexes: [IndexSpec] = []
         if var object = try root.object("sweep") {
-            guard case .array(let items)? = object.value("values") else {
-                throw object.error("values", "missing: a list of the search setting's values to measure, e.g. [16, 32, 64]")
+            if let others = object.value("indexes") {
+                guard case .array(let items) = others, !items.isEmpty else {
+                    throw object.error("indexes", "must be a list of index objects, like the job's \"index\"")
+                }
+                for (i, item) in items.enumerated() {
+                    var indexObject = try SpecObject(item, file: jobPath, path: "sweep.indexes[\(i)]")
+                    sweepIndexes.append(try IndexSpec.parse(&indexObject, metric: metric, jobPath: jobPath))
+                }
             }
+            if let values = object.value("values") {
+                guard case .array(let items) = values else {
+                    throw object.error("values", "must be a list of the search setting's values to measure, e.g. [16, 32, 64]")
+                }
             sweepValues = try items.map { (item) throws(KNNError) -> Int in
                 guard case .number(let n, _) = item, n == n.rounded(), n >= 1, n <= 1e9 else {
                     throw object.error("values", "must be whole numbers from 1, found \(item.kindName)")
@@ -148,6 +162,7 @@ public struct JobSpec: Sendable {
                 return Int(n)
             }
             guard !sweepValues!.isEmpty else { throw object.error("values", "is empty") }
+            }
             try object.rejectUnknownKeys()
         }
         try root.rejectUnknownKeys()
@@ -159,6 +174,7 @@ public struct JobSpec: Sendable {
         spec.groundtruthSample = groundtruthSample
         spec.minRecall = minRecall
         spec.sweepValues = sweepValues
+        spec.sweepIndexes = sweepIndexes
         try spec.checkOutputDoesNotOverwriteInputs()
         return spec
     }
