@@ -8,7 +8,7 @@ For each dataset (the clustered sets of bench/flat_bench.py, 100k vectors and 10
 16-d one made here) the exact neighbours of every query come from a knnbatch flat run, written as
 ivecs. For each index type `knnbatch eval` sweeps the setting's whole ladder against them (recall
 on all queries), which gives the cheapest value meeting each target; then a job with
-"target_recall" (tuned on a 1,000-query sample of the same ivecs) runs, and its report gives the
+"target_recall" (tuned on the default 500-query sample of the same ivecs) runs, and its report gives the
 value chosen and the recall on all queries. HNSW graphs are saved (index.path) so that each job
 maps the same graph. Prints one row per (dataset, index, target) and the count that met it.
 """

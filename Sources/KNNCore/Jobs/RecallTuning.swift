@@ -12,7 +12,7 @@ import Foundation
 /// is used and the report says so.
 struct RecallTuning {
     /// Queries sampled when the job's ground truth names no sample size.
-    static let defaultSample = 1_000
+    static let defaultSample = 500
 
     struct Probe {
         var value: Int

@@ -53,12 +53,17 @@ struct RecallPlot {
             out += "<text x=\"\(f(x(tick)))\" y=\"\(f(m.top + plotHeight + 18))\" text-anchor=\"middle\">\(String(format: "%.2f", tick))</text>\n"
             tick += step
         }
+        // Two decades or fewer: the 2× and 5× lines are labelled too.
+        let labelsMinor = log10(yMax) - log10(yMin) <= 2.0001
         var decade = yMin
         while decade <= yMax * 1.0001 {
             out += "<line x1=\"\(f(m.left))\" y1=\"\(f(y(decade)))\" x2=\"\(f(m.left + plotWidth))\" y2=\"\(f(y(decade)))\" stroke=\"#d0d0d0\"/>\n"
             out += "<text x=\"\(f(m.left - 8))\" y=\"\(f(y(decade) + 4))\" text-anchor=\"end\">\(Self.rateLabel(decade))</text>\n"
             for minor in [2.0, 5.0] where decade * minor < yMax {
                 out += "<line x1=\"\(f(m.left))\" y1=\"\(f(y(decade * minor)))\" x2=\"\(f(m.left + plotWidth))\" y2=\"\(f(y(decade * minor)))\" stroke=\"#f0f0f0\"/>\n"
+                if labelsMinor {
+                    out += "<text x=\"\(f(m.left - 8))\" y=\"\(f(y(decade * minor) + 4))\" text-anchor=\"end\" fill=\"#666\">\(Self.rateLabel(decade * minor))</text>\n"
+                }
             }
             decade *= 10
         }
