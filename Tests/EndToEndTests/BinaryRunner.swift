@@ -25,8 +25,9 @@ enum Knnbatch {
     }
 
     /// Runs to completion; the working directory is the package root unless given.
-    static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:]) throws -> Result {
-        let process = try start(arguments, in: directory, environment: environment)
+    /// `input` is written to the process's standard input (none by default).
+    static func run(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:], input: [UInt8]? = nil) throws -> Result {
+        let process = try start(arguments, in: directory, environment: environment, input: input)
         // Drain stderr on another thread: a child that fills one pipe while we block on the other
         // would otherwise never finish.
         let errBox = DataBox()
@@ -49,17 +50,23 @@ enum Knnbatch {
     }
 
     /// `environment` is added to this process's.
-    static func start(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:]) throws -> Running {
+    static func start(_ arguments: [String], in directory: String = packageRoot, environment: [String: String] = [:],
+                      input: [UInt8]? = nil) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardInput = FileHandle.nullDevice
+        let stdin = Pipe()
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(Data(input))
+            try stdin.fileHandleForWriting.close()
+        }
         return Running(process: process, stdout: out, stderr: err)
     }
 }

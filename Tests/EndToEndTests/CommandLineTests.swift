@@ -46,4 +46,30 @@ import Testing
         let quiet = try Knnbatch.run(["run", "job.json", "--quiet"], in: w.path)
         #expect(quiet.status == 0 && quiet.stderr.isEmpty)
     }
+
+    @Test func noArgumentsPrintsTheUsageAndHelpListsTheJobFields() throws {
+        let bare = try Knnbatch.run([])
+        #expect(bare.status == 64 && bare.stderr.contains("USAGE") && bare.stderr.contains("knnbatch run JOB.json"), "\(bare.stderr)")
+        let job = try Knnbatch.run(["help", "job"])
+        #expect(job.status == 0)
+        for field in ["dataset", "queries", "metric", "index", "target_recall", "groundtruth", "min_recall", "update", "max_memory", "sweep"] {
+            #expect(job.stdout.contains(field), "help job lists \(field)")
+        }
+    }
+
+    /// `run -` reads the job from standard input; its paths resolve against the current folder.
+    @Test func aJobCanComeFromStandardInput() throws {
+        let w = Workspace()
+        BadInputTests.standardInputs(w)
+        w.job()
+        let text = try #require(w.read("job.json"))
+        let run = try Knnbatch.run(["run", "-", "--quiet"], in: w.path, input: text)
+        #expect(run.status == 0, "\(run.stderr)")
+        let fromInput = w.read("out/result.csv")
+        #expect(try Knnbatch.run(["run", "job.json", "--quiet"], in: w.path).status == 0)
+        #expect(fromInput != nil && w.read("out/result.csv") == fromInput)
+        // Errors name standard input.
+        let bad = try Knnbatch.run(["run", "-"], in: w.path, input: Array("{\"version\": 1}".utf8))
+        #expect(bad.status == 64 && bad.stderr.contains("(standard input): dataset: missing required key"), "\(bad.stderr)")
+    }
 }

@@ -52,7 +52,7 @@ import Testing
         // enough to the k-th to swap, so recall is exactly 1.
         #expect(json["recall_at_k"] as? Double == 1.0)
         let timings = json["timings"] as? [String: Double] ?? [:]
-        #expect(Set(timings.keys) == ["load", "build", "search", "write", "total"])
+        #expect(Set(timings.keys) == ["load", "build", "tune", "search", "write", "total"])
     }
 
     @Test func cityGraphMatchesTheGroundTruth() throws {

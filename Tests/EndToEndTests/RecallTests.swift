@@ -125,4 +125,32 @@ import FoundationXML
         let bad = try Knnbatch.run(["eval", "job.json"], in: w.path)
         #expect(bad.status == 64 && bad.stderr.contains("sweep.indexes[0].connectivty"), "\(bad.stderr)")
     }
+
+    /// Ground truth as knnbatch writes results (.npy records), or a plain int32/int64 .npy.
+    @Test func groundTruthFromNpy() throws {
+        let w = Workspace()
+        setUp(w)
+        w.job(["index": #"{"type": "flat"}"#, "k": "10", "output": #"{"path": "exact.npy"}"#])
+        #expect(try Knnbatch.run(["run", "job.json", "--quiet"], in: w.path).status == 0)
+        let ids = try NPYIds.read(w.file("exact.npy"))
+        for (name, dtype, size) in [("plain32.npy", "<i4", 4), ("plain64.npy", "<i8", 8)] {
+            var header = "{'descr': '\(dtype)', 'fortran_order': False, 'shape': (\(ids.count), 10), }"
+            header += String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+            var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)] + Array(header.utf8)
+            for row in ids { for id in row { withUnsafeBytes(of: id.littleEndian) { bytes += $0.prefix(size) } } }
+            w.write(name, bytes)
+        }
+        for truth in ["exact.npy", "plain32.npy", "plain64.npy"] {
+            w.job(["index": #"{"type": "hnsw", "expansion_search": 200}"#, "k": "10", "groundtruth": "{\"path\": \"\(truth)\"}",
+                   "output": #"{"path": "approx.npy"}"#])
+            let run = try Knnbatch.run(["run", "job.json", "--quiet"], in: w.path)
+            #expect(run.status == 0, "\(truth): \(run.stderr)")
+            // Observed 1.0 at this expansion_search.
+            #expect((try report(w, "approx.npy.report.json")["recall_at_k"] as? Double ?? 0) > 0.99, "\(truth)")
+        }
+        // Not a .npy at all: refused, naming the file.
+        w.job(["groundtruth": #"{"path": "base.fvecs", "format": "npy"}"#])
+        let wrong = try Knnbatch.run(["run", "job.json"], in: w.path)
+        #expect(wrong.status == 65 && wrong.stderr.contains("base.fvecs"), "\(wrong.stderr)")
+    }
 }

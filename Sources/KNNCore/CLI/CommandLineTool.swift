@@ -14,6 +14,11 @@ public enum CommandLineTool {
     }
 
     public static func main(_ arguments: [String]) -> Int32 {
+        // No command: the usage, as an error (a cron line that lost its arguments fails).
+        guard arguments.count > 1 else {
+            printError(Help.overview)
+            return KNNError.usage("").exitCode
+        }
         do {
             let invocation = try parse(Array(arguments.dropFirst()))
             let status = try execute(invocation)
@@ -42,7 +47,7 @@ public enum CommandLineTool {
         case "eval": command = .eval
         case "help", "-h", "--help":
             guard rest.count <= 1 else { throw KNNError.usage("help takes at most one command name") }
-            if let topic = rest.first, !["run", "build", "validate", "eval"].contains(topic) {
+            if let topic = rest.first, !["run", "build", "validate", "eval", "job"].contains(topic) {
                 throw KNNError.usage("no help for unknown command '\(topic)'")
             }
             return Invocation(command: .help(topic: rest.first))
@@ -110,7 +115,7 @@ public enum CommandLineTool {
             print("knnbatch \(Version.current)")
         case .help(let topic):
             print(topic == "run" ? Help.run : topic == "build" ? Help.build : topic == "validate" ? Help.validate
-                  : topic == "eval" ? Help.eval : Help.overview)
+                  : topic == "eval" ? Help.eval : topic == "job" ? Help.job : Help.overview)
         case .validate:
             let spec = try JobSpec.load(path: invocation.jobPath!)
             let options = JobRunner.Options(threads: invocation.threads)

@@ -8,7 +8,7 @@ enum Help {
       knnbatch build JOB.json [--threads N] [--quiet]
       knnbatch validate JOB.json [--threads N]
       knnbatch eval JOB.json [--values V1,V2,...] [--repeats N] [--threads N] [--quiet]
-      knnbatch help [run | build | validate | eval]
+      knnbatch help [run | build | validate | eval | job]
       knnbatch --version
 
     COMMANDS
@@ -20,7 +20,8 @@ enum Help {
       eval       Sweep the job's index over its search setting: recall@k against exact
                  neighbours and queries per second for each value, as a table and a plot.
 
-    The job spec is a JSON file; README.md documents every field. Exit status: 0 success,
+    JOB.json is the job spec; `knnbatch help job` lists its fields, and `-` reads it from
+    standard input (its paths then resolve against the current folder). Exit status: 0 success,
     3 the run wrote its output but recall@k fell below the job's min_recall, 64 bad usage or
     invalid job spec, 65 bad input data, 74 input/output failure, 75 not enough memory or the
     output busy with another run, 1 other.
@@ -97,5 +98,39 @@ enum Help {
       --threads N    Worker threads (overrides the job's "threads"; 0 = all cores).
       --quiet        No progress on stderr.
       -h, --help     Show this help.
+    """
+
+    static let job = """
+    THE JOB SPEC: a JSON object; unknown keys are errors. Paths resolve against the job file's folder.
+
+      version              1 (required)
+      dataset              {"path", "format"?: npy|fvecs|bvecs|ivecs|csv|text, "labels"?: file,
+                            "header"?: bool (csv), "label_column"?: name or index (csv),
+                            "label_spaces"?: bool (text)}  (required)
+      queries              "self" (every dataset vector, excluding its own id) or an object like
+                           dataset  (required)
+      k                    neighbours per query, 1 to 1048576 (required)
+      metric               l2 | sqeuclidean | cosine | ip (required)
+      index                {"type": flat|kdtree|balltree|hnsw|auto, ...} (required)
+        kdtree, balltree     leaf_size (32), eps (0), max_leaves (all)
+        hnsw                 connectivity (16), expansion_add (128), expansion_search (64),
+                             seed (1), navigation: int16|float32
+        path, reuse          save the built index there and map it back: if_valid | require
+        target_recall        tune the search setting to this recall@k on a sample of the queries
+      output               {"path", "format"?: csv|npy, "report"?: path, "previous"?: path}
+                           (required)
+      threads              worker threads, 0 = all cores (0)
+      groundtruth          {"path": ivecs or npy, "format"?} and/or {"sample": N, "seed"?}:
+                           recall@k in the report
+      min_recall           with groundtruth: below it the run exits 3 (its output is written)
+      update               full | append: merge rows appended to the dataset into the previous
+                           result instead of searching everything again
+      max_memory           bytes, or "8GiB": refuse a job whose estimate exceeds it
+      planner              {"block_queries", "slice_queries"}
+      sweep                {"values": [...], "indexes": [index objects]} for knnbatch eval
+
+    Example:
+      {"version": 1, "dataset": {"path": "base.npy"}, "queries": "self", "k": 10,
+       "metric": "cosine", "index": {"type": "hnsw"}, "output": {"path": "graph.npy"}}
     """
 }

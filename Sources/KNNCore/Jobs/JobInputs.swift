@@ -23,7 +23,7 @@ struct JobInputs {
         if let queries { try VectorChecks.check(queries, requireNonZero: spec.metric.normalizesVectors) }
         let queryCount = queries?.info.rows ?? dataset.info.rows
         let groundtruth = try spec.groundtruthPath.map { (path) throws(KNNError) in
-            try GroundTruth(path: path, queryCount: queryCount, k: spec.k, datasetCount: dataset.info.rows)
+            try GroundTruth(path: path, format: spec.groundtruthFormat, queryCount: queryCount, k: spec.k, datasetCount: dataset.info.rows)
         }
         return JobInputs(dataset: dataset, queries: queries, groundtruth: groundtruth)
     }

@@ -18,7 +18,7 @@ public struct JobPlan {
         }
         let queryCount = queries?.rows ?? dataset.rows
         let groundtruthRows = try spec.groundtruthPath.map { (path) throws(KNNError) in
-            try GroundTruth(path: path, queryCount: queryCount, k: spec.k, datasetCount: dataset.rows).rows
+            try GroundTruth(path: path, format: spec.groundtruthFormat, queryCount: queryCount, k: spec.k, datasetCount: dataset.rows).rows
         }
         try spec.checkOutputsAreNotInputs()
         try AtomicOutputFile.checkWritable(spec.output.path)

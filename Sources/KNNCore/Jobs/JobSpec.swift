@@ -1,3 +1,5 @@
+import Foundation
+
 /// A job, as read from its JSON spec: the contract documented in README.md ("The job spec").
 ///
 /// Parsing is strict: unknown keys, missing required keys and wrong types are errors that name
@@ -27,6 +29,8 @@ public struct JobSpec: Sendable {
     /// `groundtruth.sample`: recall is measured on a seeded sample of the queries, against exact
     /// neighbours `flat` computes for them (`SampledGroundTruth`).
     public var groundtruthSample: (size: Int, seed: UInt64)? = nil
+    /// `groundtruth.format`: ivecs or npy; from the extension when absent.
+    var groundtruthFormat: GroundTruth.Format? = nil
     /// `min_recall`: a run whose recall@k falls below it writes its output and exits with status 3.
     public var minRecall: Double? = nil
     /// `sweep.values`: the search settings `knnbatch eval` measures.
@@ -52,7 +56,16 @@ public struct JobSpec: Sendable {
         }
     }
 
+    /// The name errors give a job read from standard input (`run -`); its paths resolve against
+    /// the current folder.
+    public static let standardInputName = "(standard input)"
+
+    /// `path` "-" reads the job from standard input.
     public static func load(path: String) throws(KNNError) -> JobSpec {
+        if path == "-" {
+            let bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
+            return try parse(bytes, jobPath: standardInputName)
+        }
         let file = try MappedFile(path: path)
         return try parse(Array(file.bytes), jobPath: path)
     }
@@ -101,10 +114,15 @@ public struct JobSpec: Sendable {
 
         var groundtruthPath: String? = nil
         var groundtruthSample: (size: Int, seed: UInt64)? = nil
+        var groundtruthFormat: GroundTruth.Format? = nil
         if var object = try root.object("groundtruth") {
             groundtruthPath = try object.path("path").map { Paths.resolve($0, relativeToFileAt: jobPath) }
-            if let format = try object.string("format"), format != "ivecs" {
-                throw object.error("format", "ground truth must be ivecs, found \"\(format)\"")
+            if let format = try object.string("format") {
+                guard let known = GroundTruth.Format(rawValue: format) else {
+                    throw object.error("format", "ground truth is ivecs or npy (a knnbatch result, or a 2-D int32/int64 array), found \"\(format)\"")
+                }
+                guard groundtruthPath != nil else { throw object.error("format", "applies to groundtruth.path: give \"path\" too") }
+                groundtruthFormat = known
             }
             if let size = try object.int("sample", in: 1...10_000_000) {
                 groundtruthSample = (size, UInt64(try object.int("seed", in: 0...Int.max) ?? 1))
@@ -172,6 +190,7 @@ public struct JobSpec: Sendable {
         spec.maxMemory = maxMemory
         spec.update = update
         spec.groundtruthSample = groundtruthSample
+        spec.groundtruthFormat = groundtruthFormat
         spec.minRecall = minRecall
         spec.sweepValues = sweepValues
         spec.sweepIndexes = sweepIndexes
@@ -322,7 +341,10 @@ public struct JobSpec: Sendable {
         ]
         if groundtruthPath != nil || groundtruthSample != nil {
             var truth: [(key: String, value: JSONValue)] = []
-            if let groundtruthPath { truth.append(("path", .string(Paths.absolute(groundtruthPath)))) }
+            if let groundtruthPath {
+                truth.append(("path", .string(Paths.absolute(groundtruthPath))))
+                if let groundtruthFormat { truth.append(("format", .string(groundtruthFormat.rawValue))) }
+            }
             if let groundtruthSample { truth += [("sample", .integer(groundtruthSample.size)), ("seed", .integer(Int(groundtruthSample.seed)))] }
             members.append(("groundtruth", .object(truth)))
         }

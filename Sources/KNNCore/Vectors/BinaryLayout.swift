@@ -11,7 +11,8 @@ struct BinaryLayout: Equatable {
     var isMappable: Bool { element == .float32 && dataOffset % 4 == 0 && rowBytes % 4 == 0 }
 
     /// The rows as float32: a view of the mapping when the file holds aligned float32, otherwise a
-    /// converted copy (uint8, int8, int32 and float64 inputs).
+    /// converted copy (float16, float64 and integer inputs). Every conversion is exact except
+    /// float64's rounding to float32; a value that float32 cannot hold is an error, not a clip.
     func matrix(in file: MappedFile) throws(KNNError) -> VectorMatrix {
         if isMappable {
             return VectorMatrix(mapping: file, byteOffset: dataOffset, rows: rows, dim: dim, stride: rowBytes / 4)
@@ -33,9 +34,34 @@ struct BinaryLayout: Equatable {
                     }
                 case .uint8: destination[j] = Float(bytes[offset])
                 case .int8: destination[j] = Float(Int8(bitPattern: bytes[offset]))
-                case .int32: destination[j] = Float(Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self)))
+                case .int32:
+                    let value = Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int32.self))
+                    destination[j] = Float(value)
+                    // Beyond 2²⁴ not every integer is a float32: say so rather than round.
+                    guard value.magnitude <= 1 << 24 else {
+                        throw KNNError.data(file: file.path, location: "vector \(i)", message: "integer \(value) at dimension \(j) is not exactly a float32 (|value| ≤ 16777216 is)")
+                    }
+                case .int16: destination[j] = Float(Int16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int16.self)))
+                case .float16: destination[j] = Self.float(half: UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
                 }
             }
+        }
+    }
+
+    /// An IEEE 754 half-precision value as float32, exactly (every half is a float32), without
+    /// the `Float16` type, which not every platform Swift runs on has.
+    static func float(half h: UInt16) -> Float {
+        let sign = UInt32(h & 0x8000) << 16
+        let exponent = UInt32((h >> 10) & 0x1F), mantissa = UInt32(h & 0x3FF)
+        switch exponent {
+        case 0:
+            // Zero or subnormal: mantissa · 2⁻²⁴, exact in float32.
+            let magnitude = Float(mantissa) * Float(bitPattern: 0x3380_0000)
+            return sign != 0 ? -magnitude : magnitude
+        case 31:
+            return Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13)
+        default:
+            return Float(bitPattern: sign | (exponent + 112) << 23 | mantissa << 13)
         }
     }
 }

@@ -4,11 +4,13 @@
 ///     header: a Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (n, d), }
 ///     data:   n × d elements in C order, starting right after the header
 ///
-/// Accepted element types: little-endian float32, float64, and (byte order irrelevant) uint8, int8.
+/// Accepted element types: little-endian float32, float64, float16, int32, int16, and (byte order
+/// irrelevant) uint8, int8.
 enum NPYFormat {
     static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
 
-    static func layout(of file: MappedFile) throws(KNNError) -> BinaryLayout {
+    /// The header dict, its text and where the data starts, after the magic and version checks.
+    static func header(of file: MappedFile) throws(KNNError) -> (dict: [String: PythonLiteral], text: String, dataOffset: Int) {
         let bytes = file.bytes
         func fail(_ message: String) -> KNNError { .data(file: file.path, location: "npy header", message: message) }
         guard bytes.count > 0 else { throw KNNError.data(file: file.path, location: nil, message: "file is empty: no vectors") }
@@ -29,6 +31,13 @@ enum NPYFormat {
         guard headerStart + headerLength <= bytes.count else { throw fail("truncated header") }
         let text = String(decoding: bytes[headerStart..<(headerStart + headerLength)], as: UTF8.self)
         let header = try PythonLiteral.parseDict(text) { message throws(KNNError) in throw fail(message) }
+        return (header, text, headerStart + headerLength)
+    }
+
+    static func layout(of file: MappedFile) throws(KNNError) -> BinaryLayout {
+        let bytes = file.bytes
+        func fail(_ message: String) -> KNNError { .data(file: file.path, location: "npy header", message: message) }
+        let (header, text, dataOffset) = try header(of: file)
 
         guard case .string(let descr)? = header["descr"] else {
             throw fail(header["descr"] == nil ? "no 'descr' key" : "structured or unsupported dtype \(text.trimmingSpaces); a plain numeric array is needed")
@@ -41,7 +50,6 @@ enum NPYFormat {
         let rows = shape[0], dim = shape[1]
         guard rows > 0 else { throw KNNError.data(file: file.path, location: nil, message: "array has 0 rows: no vectors") }
         guard dim > 0 else { throw fail("array has 0 columns") }
-        let dataOffset = headerStart + headerLength
         let available = bytes.count - dataOffset
         let (rowBytes, rowOverflow) = dim.multipliedReportingOverflow(by: element.byteSize)
         let (payload, overflow) = rows.multipliedReportingOverflow(by: rowBytes)
@@ -60,8 +68,11 @@ enum NPYFormat {
         case "<f8", "=f8": return .float64
         case "|u1", "<u1", ">u1", "=u1", "u1": return .uint8
         case "|i1", "<i1", ">i1", "=i1", "i1": return .int8
-        case ">f4", ">f8": try fail("big-endian dtype '\(descr)' is not supported; convert with arr.astype('<f4')")
-        default: try fail("dtype '\(descr)' is not supported (float32, float64, uint8 and int8 are)")
+        case "<f2", "=f2": return .float16
+        case "<i2", "=i2": return .int16
+        case "<i4", "=i4": return .int32
+        case ">f4", ">f8", ">f2", ">i2", ">i4": try fail("big-endian dtype '\(descr)' is not supported; convert with arr.astype('<f4')")
+        default: try fail("dtype '\(descr)' is not supported (float32, float64, float16, int32, int16, uint8 and int8 are)")
         }
     }
 }

@@ -30,12 +30,13 @@ public enum VectorFormat: String, CaseIterable, Sendable {
 
 /// The element type a binary file stores; everything is searched as float32.
 public enum ElementType: String, Sendable {
-    case float32, float64, uint8, int8, int32
+    case float32, float64, float16, uint8, int8, int16, int32
 
     public var byteSize: Int {
         switch self {
         case .float32, .int32: return 4
         case .float64: return 8
+        case .float16, .int16: return 2
         case .uint8, .int8: return 1
         }
     }

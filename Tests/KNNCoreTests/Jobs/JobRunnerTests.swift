@@ -107,10 +107,10 @@ import Testing
         #expect(report == outcome.report)
         guard case .object(let members) = report else { Issue.record("report is not an object"); return }
         #expect(members.map(\.key) == ["knnbatch_version", "job", "dataset", "queries", "index", "results", "threads", "plan",
-                                       "timings", "queries_per_second", "peak_memory_bytes", "recall_at_k", "warnings"])
+                                       "timings", "queries_per_second", "peak_memory_bytes", "recall_at_k", "recall_queries", "warnings"])
         let timings = members.first { $0.key == "timings" }!.value
         guard case .object(let phases) = timings else { Issue.record("timings is not an object"); return }
-        #expect(phases.map(\.key) == ["load", "build", "search", "write", "total"])
+        #expect(phases.map(\.key) == ["load", "build", "tune", "search", "write", "total"])
         guard case .number(let recall, _)? = members.first(where: { $0.key == "recall_at_k" })?.value else { Issue.record("no recall"); return }
         #expect(recall >= 0 && recall < 0.2)
     }

@@ -118,7 +118,7 @@ import Testing
         ("threads", #"-1"#, "threads", "must be between 0 and 4096, found -1"),
         ("dataset", #"{"path": "words.txt\u0000.csv"}"#, "dataset.path", "contains a control character; paths must be plain text"),
         ("thread", #"2"#, "thread", "unknown key (did you mean \"threads\"?)"),
-        ("groundtruth", #"{"path": "gt.ivecs", "format": "npy"}"#, "groundtruth.format", "ground truth must be ivecs, found \"npy\""),
+        ("groundtruth", #"{"path": "gt.ivecs", "format": "fvecs"}"#, "groundtruth.format", "ground truth is ivecs or npy (a knnbatch result, or a 2-D int32/int64 array), found \"fvecs\""),
     ])
     func invalidSpecsNameTheField(key: String, value: String, field: String, message: String) {
         let error = specError(with(key, value))

@@ -71,6 +71,26 @@ import Testing
         #expect(try load("u1.npy", .npy).matrix.toArrays() == [[0, 128, 255]])
         folder.write("i1.npy", Fixtures.npy(descr: "|i1", shape: [1, 2], payload: [0xFF, 0x7F]))
         #expect(try load("i1.npy", .npy).matrix.toArrays() == [[-1, 127]])
+        // float16 by hand: 0x3C00 = 1, 0xC000 = −2, 0x3555 ≈ 0.333251953125, 0x0001 = 2⁻²⁴ (the
+        // smallest subnormal), 0x7BFF = 65504 (the largest), 0x8000 = −0.
+        let halves: [UInt16] = [0x3C00, 0xC000, 0x3555, 0x0001, 0x7BFF, 0x8000]
+        folder.write("f2.npy", Fixtures.npy(descr: "<f2", shape: [2, 3], payload: halves.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }))
+        let f2 = try load("f2.npy", .npy).matrix.toArrays()
+        #expect(f2 == [[1, -2, 0.333251953125], [Float(bitPattern: 0x3380_0000), 65504, -0.0]])
+        #expect(f2[1][2].sign == .minus)
+        // Every half converts exactly: against the standard library's Float16 where it exists.
+        #if !(os(macOS) && arch(x86_64))
+        for bits in UInt16.min...UInt16.max where !Float16(bitPattern: bits).isNaN {
+            #expect(BinaryLayout.float(half: bits).bitPattern == Float(Float16(bitPattern: bits)).bitPattern, "half \(bits)")
+        }
+        #endif
+        folder.write("i2.npy", Fixtures.npy(descr: "<i2", shape: [1, 3], payload: [0x00, 0x80, 0xFF, 0x7F, 0x05, 0x00]))
+        #expect(try load("i2.npy", .npy).matrix.toArrays() == [[-32768, 32767, 5]])
+        folder.write("i4.npy", Fixtures.npy(descr: "<i4", shape: [1, 2], payload: [0x00, 0x00, 0x00, 0x01, 0xFF, 0xFF, 0xFF, 0xFF]))
+        #expect(try load("i4.npy", .npy).matrix.toArrays() == [[16_777_216, -1]])
+        // 2²⁴ + 1 is not a float32: refused, not rounded.
+        folder.write("i4big.npy", Fixtures.npy(descr: "<i4", shape: [1, 1], payload: [0x01, 0x00, 0x00, 0x01]))
+        expectDataError("i4big.npy", .npy, containing: "integer 16777217 at dimension 0 is not exactly a float32")
     }
 
     @Test func npyRejectsWhatItCannotSearch() {
