@@ -120,6 +120,15 @@ import FoundationXML
         #expect(Double(byIndex["flat"]![0][3]) == 1)
         let svg = String(decoding: try #require(w.read("out/r.npy.eval.svg")), as: UTF8.self)
         #expect(svg.components(separatedBy: "<polyline").count - 1 == 3)
+        // A range instead of a list: 10, 20, 40, 80 by factor 2.
+        w.job(["index": #"{"type": "hnsw", "connectivity": 6, "expansion_add": 40}"#, "k": "10", "output": #"{"path": "out/r.npy"}"#,
+               "groundtruth": #"{"sample": 200}"#, "sweep": #"{"from": 10, "to": 80, "factor": 2}"#])
+        #expect(try Knnbatch.run(["eval", "job.json", "--repeats", "1", "--quiet"], in: w.path).status == 0)
+        let ranged = String(decoding: try #require(w.read("out/r.npy.eval.csv")), as: UTF8.self).split(separator: "\n").dropFirst()
+        #expect(ranged.map { $0.split(separator: ",", omittingEmptySubsequences: false)[2] } == ["10", "20", "40", "80"])
+        w.job(["sweep": #"{"from": 10, "to": 80}"#])
+        let noStep = try Knnbatch.run(["eval", "job.json"], in: w.path)
+        #expect(noStep.status == 64 && noStep.stderr.contains("sweep.step: give step (adding) or factor (multiplying)"), "\(noStep.stderr)")
         // Refused: a bad index object in the list names its place.
         w.job(["sweep": #"{"indexes": [{"type": "hnsw", "connectivty": 6}]}"#])
         let bad = try Knnbatch.run(["eval", "job.json"], in: w.path)

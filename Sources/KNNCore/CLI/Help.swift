@@ -127,7 +127,8 @@ enum Help {
                            result instead of searching everything again
       max_memory           bytes, or "8GiB": refuse a job whose estimate exceeds it
       planner              {"block_queries", "slice_queries"}
-      sweep                {"values": [...], "indexes": [index objects]} for knnbatch eval
+      sweep                for knnbatch eval: {"values": [...]} or {"from", "to", "step" or
+                           "factor"}, and "indexes": [index objects] to measure beside the job's
 
     Example:
       {"version": 1, "dataset": {"path": "base.npy"}, "queries": "self", "k": 10,

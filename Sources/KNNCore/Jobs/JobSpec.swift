@@ -181,6 +181,7 @@ public struct JobSpec: Sendable {
             }
             guard !sweepValues!.isEmpty else { throw object.error("values", "is empty") }
             }
+            sweepValues = try parseSweepRange(&object, values: sweepValues)
             try object.rejectUnknownKeys()
         }
         try root.rejectUnknownKeys()
@@ -196,6 +197,27 @@ public struct JobSpec: Sendable {
         spec.sweepIndexes = sweepIndexes
         try spec.checkOutputDoesNotOverwriteInputs()
         return spec
+    }
+
+    /// `sweep.from`, `sweep.to` and `sweep.step` (adding) or `sweep.factor` (multiplying, rounded
+    /// to whole numbers): the values of a range, as an alternative to `sweep.values`.
+    static func parseSweepRange(_ object: inout SpecObject, values: [Int]?) throws(KNNError) -> [Int]? {
+        let from = try object.int("from", in: 1...1_000_000_000), to = try object.int("to", in: 1...1_000_000_000)
+        let step = try object.int("step", in: 1...1_000_000_000), factor = try object.number("factor", in: 1.01...1000)
+        guard from != nil || to != nil || step != nil || factor != nil else { return values }
+        guard values == nil else { throw object.error("from", "a range (from, to, step or factor) replaces values: give one or the other") }
+        guard let from, let to else { throw object.error(from == nil ? "from" : "to", "missing: a range needs from and to") }
+        guard to >= from else { throw object.error("to", "is \(to), below from (\(from))") }
+        guard (step == nil) != (factor == nil) else { throw object.error("step", "give step (adding) or factor (multiplying), one of them") }
+        var range: [Int] = []
+        var value = Double(from)
+        while Int(value.rounded()) <= to {
+            let whole = Int(value.rounded())
+            if range.last != whole { range.append(whole) }
+            guard range.count <= 1_000 else { throw object.error("to", "the range holds more than 1,000 values") }
+            value = step.map { value + Double($0) } ?? value * factor!
+        }
+        return range
     }
 
     /// A size in bytes: a whole number, or a string with a unit ("512MiB", "8 GB", "2G"; K, M,

@@ -14,11 +14,22 @@ enum TemporaryFiles {
     /// An NSLock (a pthread mutex), which the thread sanitizer understands.
     private static let lock = NSLock()
 
-    static func register(_ path: String) { add(path, to: &files) }
-    static func unregister(_ path: String) { remove(path, from: &files) }
+    static func register(_ path: String) { add(path, to: .files) }
+    static func unregister(_ path: String) { remove(path, from: .files) }
 
     /// A folder created for an output: removed again (when empty) if the run fails.
-    static func registerCreatedFolder(_ path: String) { add(path, to: &folders) }
+    static func registerCreatedFolder(_ path: String) { add(path, to: .folders) }
+
+    private enum Slots { case files, folders }
+
+    /// Runs `body` on the chosen slots; call it with the lock held. (An `inout` argument would
+    /// begin its access to the global before the lock is taken.)
+    private static func withSlots(_ which: Slots, _ body: (inout [UnsafeMutablePointer<CChar>?]) -> Void) {
+        switch which {
+        case .files: body(&files)
+        case .folders: body(&folders)
+        }
+    }
 
     /// Removes the folders created for outputs, newest first, where they are empty (the run
     /// failed), or forgets them (`keep`, the run succeeded).
@@ -54,19 +65,23 @@ enum TemporaryFiles {
         }
     }
 
-    private static func add(_ path: String, to slots: inout [UnsafeMutablePointer<CChar>?]) {
+    private static func add(_ path: String, to which: Slots) {
         lock.withLock {
-            guard let free = slots.firstIndex(where: { $0 == nil }) else { return }
-            slots[free] = strdup(path)
+            withSlots(which) { slots in
+                guard let free = slots.firstIndex(where: { $0 == nil }) else { return }
+                slots[free] = strdup(path)
+            }
         }
     }
 
-    private static func remove(_ path: String, from slots: inout [UnsafeMutablePointer<CChar>?]) {
+    private static func remove(_ path: String, from which: Slots) {
         lock.withLock {
-            for i in 0..<capacity where slots[i].map({ String(cString: $0) == path }) == true {
-                let old = slots[i]
-                slots[i] = nil
-                free(old)
+            withSlots(which) { slots in
+                for i in 0..<capacity where slots[i].map({ String(cString: $0) == path }) == true {
+                    let old = slots[i]
+                    slots[i] = nil
+                    free(old)
+                }
             }
         }
     }
