@@ -130,6 +130,22 @@ import Testing
         #expect(!w.exists("out/.append.csv.knnbatch-append"))
     }
 
+    /// A tuned job stays appendable: the record holds the job as written, not as tuned.
+    @Test func aTunedJobStillAppends() throws {
+        let c = Case(index: "kdtree", metric: "l2", format: "npy", selfJoin: true)
+        let w = Workspace()
+        let data = Self.rows(2_000, grid: false, seed: 306)
+        for rows in [1_800, 2_000] {
+            w.write("base.fvecs", Bytes.fvecs(Array(data.prefix(rows))))
+            w.job(["index": #"{"type": "kdtree", "leaf_size": 8, "target_recall": 0.9}"#, "k": "7", "queries": #""self""#,
+                   "update": #""append""#, "output": #"{"path": "out/append.npy"}"#])
+            let run = try Knnbatch.run(["run", "job.json", "--quiet"], in: w.path)
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        let info = try update(w, c)
+        #expect(info["mode"] as? String == "append", "\(info)")
+    }
+
     @Test func anApproximateIndexMergesItsAnswers() throws {
         let c = Case(index: "hnsw", metric: "cosine", format: "npy", selfJoin: true)
         let w = Workspace()
@@ -158,18 +174,7 @@ import Testing
         w.write("base.fvecs", Bytes.fvecs(data))
         w.job(["index": #"{"type": "kdtree"}"#, "metric": #""l2""#, "k": "7", "queries": #""self""#, "update": #""append""#,
                "output": #"{"path": "out/append.csv"}"#, "planner": #"{"block_queries": 32}"#], name: "append.json")
-        func journaled() -> Int {
-            let fd = open(w.file("out/.append.csv.knnbatch-journal"), O_RDONLY)
-            guard fd >= 0 else { return 0 }
-            defer { close(fd) }
-            var lines = 0, buffer = [UInt8](repeating: 0, count: 1 << 16)
-            while true {
-                let count = read(fd, &buffer, buffer.count)
-                guard count > 0 else { break }
-                lines += buffer.prefix(count).count { $0 == 0x0A }
-            }
-            return max(0, lines - 1)
-        }
+        func journaled() -> Int { w.journaledBlocks("out/.append.csv.knnbatch-journal") }
         let running = try Knnbatch.start(["run", "append.json"], in: w.path)
         let pid = running.process.processIdentifier
         var waits = 0

@@ -81,20 +81,7 @@ import Testing
         w.job(["queries": #""self""#, "output": #"{"path": "whole.npy"}"#, "planner": #"{"block_queries": 64}"#], name: "whole.json")
         #expect(try Knnbatch.run(["run", "whole.json", "--quiet"], in: w.path).status == 0)
         let whole = try #require(w.read("whole.npy"))
-        // Lines in the journal less its header: the blocks it vouches for. Read with read(2):
-        // Foundation's file reading leaks a buffer when the file grows while it reads it.
-        func journaled() -> Int {
-            let fd = open(w.file(".result.npy.knnbatch-journal"), O_RDONLY)
-            guard fd >= 0 else { return 0 }
-            defer { close(fd) }
-            var lines = 0, buffer = [UInt8](repeating: 0, count: 1 << 16)
-            while true {
-                let count = read(fd, &buffer, buffer.count)
-                guard count > 0 else { break }
-                lines += buffer.prefix(count).count { $0 == 0x0A }
-            }
-            return max(0, lines - 1)
-        }
+        func journaled() -> Int { w.journaledBlocks(".result.npy.knnbatch-journal") }
         var held: [Int] = [], resumed: [Int] = []
         for step in [1, 4, 15, 40, 90, 150] {
             // Killed once this run has added `step` blocks to what the run before left.

@@ -3,6 +3,8 @@
 protocol TunableIndex: VectorIndex {
     /// The setting's key in the `index` object (`expansion_search`, `max_leaves`).
     var knobName: String { get }
+    /// The values the `index` object accepts for it.
+    var knobRange: ClosedRange<Int> { get }
     /// Values worth trying for k neighbours, cheapest first; the last is the most exact the index
     /// can be.
     func knobLadder(k: Int) -> [Int]
@@ -12,6 +14,7 @@ protocol TunableIndex: VectorIndex {
 
 extension HNSWIndex: TunableIndex {
     var knobName: String { "expansion_search" }
+    var knobRange: ClosedRange<Int> { HNSWParameters.expansionSearchRange }
 
     /// From k (fewer candidates than k cannot give k neighbours) up, each step about 1.5×.
     func knobLadder(k: Int) -> [Int] {
@@ -30,6 +33,7 @@ extension HNSWIndex: TunableIndex {
 
 extension BinaryTree: TunableIndex {
     var knobName: String { "max_leaves" }
+    var knobRange: ClosedRange<Int> { 1...Int.max }
 
     /// Leaves a query may scan, doubling up to all of them (then, with eps 0, exact).
     func knobLadder(k: Int) -> [Int] {

@@ -70,6 +70,11 @@ public enum Evaluation {
             var values: [Int?] = [nil]
             if let tunable {
                 let chosen = n == 0 ? (options.values ?? spec.sweepValues) : nil
+                if let outside = chosen?.first(where: { !tunable.knobRange.contains($0) }) {
+                    let message = "\(outside) is not a value of \(tunable.knobName) (\(tunable.knobRange.lowerBound) to \(tunable.knobRange.upperBound))"
+                    if options.values != nil { throw KNNError.usage("--values: \(message)") }
+                    throw KNNError.spec(file: spec.jobPath, field: "sweep.values", message: message)
+                }
                 values = (chosen ?? Array(tunable.knobLadder(k: spec.k).prefix(defaultValueCount))).map { Optional($0) }
             }
             let searchers = values.map { value in value.map { tunable!.withKnob($0).index } ?? index }

@@ -82,8 +82,9 @@ struct GroundTruth {
         guard case .bool(false)? = header["fortran_order"] else { throw fail("array is in Fortran order; save it in C order") }
         guard case .tuple(let shape)? = header["shape"], shape.count == 2 else { throw fail("a 2-D array (queries, neighbours) is needed") }
         let (rows, columns) = (shape[0], shape[1])
-        let (size, overflow) = rows.multipliedReportingOverflow(by: columns * idBytes)
-        guard !overflow, dataOffset + size == file.bytes.count else {
+        let (rowBytes, rowOverflow) = columns.multipliedReportingOverflow(by: idBytes)
+        let (size, overflow) = rows.multipliedReportingOverflow(by: rowBytes)
+        guard !rowOverflow, !overflow, size <= file.bytes.count - dataOffset, dataOffset + size == file.bytes.count else {
             throw KNNError.data(file: file.path, location: nil, message: "shape (\(rows), \(columns)) does not match the file's \(file.bytes.count - dataOffset) bytes of data")
         }
         return (rows, columns, idBytes, dataOffset)

@@ -208,7 +208,8 @@ public enum JobRunner {
         try output.publish()
         try reportFile.publish()
         journal.remove()
-        try recordUpdateState(spec, inputs: inputs, threads: threads)
+        // The job as written (before `target_recall` tuned it), as the next run's check reads it.
+        try recordUpdateState(job, inputs: inputs, threads: threads)
         lock.keep()
         return Outcome(report: report, warnings: warnings, queryCount: queries.rows, seconds: Clock.now() - start, belowMinRecall: belowMinRecall)
     }

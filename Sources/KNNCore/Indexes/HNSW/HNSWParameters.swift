@@ -28,6 +28,9 @@ public struct HNSWParameters: Equatable, Sendable {
 }
 
 extension HNSWParameters: IndexParameters {
+    /// What `expansion_search` may be (a sweep's values too).
+    static let expansionSearchRange = 1...100_000
+
     static let typeName = "hnsw"
 
     static func parse(_ object: inout SpecObject, metric: Metric) throws(KNNError) -> HNSWParameters {
@@ -38,7 +41,7 @@ extension HNSWParameters: IndexParameters {
             parameters.connectivity = m
         }
         parameters.expansionAdd = try object.int("expansion_add", in: 1...100_000) ?? parameters.expansionAdd
-        parameters.expansionSearch = try object.int("expansion_search", in: 1...100_000) ?? parameters.expansionSearch
+        parameters.expansionSearch = try object.int("expansion_search", in: Self.expansionSearchRange) ?? parameters.expansionSearch
         parameters.seed = UInt64(try object.int("seed", in: 0...Int.max) ?? Int(parameters.seed))
         if let navigation = try object.string("navigation") {
             guard let value = HNSWNavigation(rawValue: navigation) else {
