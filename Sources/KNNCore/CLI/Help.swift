@@ -4,16 +4,21 @@ enum Help {
     knnbatch \(Version.current): batch k-nearest-neighbour search
 
     USAGE
-      knnbatch run JOB.json [--threads N] [--quiet] [--restart]
+      knnbatch run JOB.json [--threads N] [--quiet] [--restart] [--shard I/N | --shards N]
+      knnbatch merge JOB.json [--shards N] [--keep-parts] [--quiet]
+      knnbatch slurm JOB.json --shards N [--partition P] [--time T] [--mem M] [--cpus C]
+                     [--submit | --resubmit]
       knnbatch build JOB.json [--threads N] [--quiet]
       knnbatch validate JOB.json [--threads N]
       knnbatch eval JOB.json [--values V1,V2,...] [--repeats N] [--threads N] [--quiet]
-      knnbatch help [run | build | validate | eval | job]
+      knnbatch help [run | build | validate | eval | merge | slurm | job]
       knnbatch --version
 
     COMMANDS
       run        Run a job: load the inputs, build the index, search every query, write the
-                 neighbours and a JSON report beside them.
+                 neighbours and a JSON report beside them. With --shard, one part of it.
+      merge      Make a sharded job's output from its parts.
+      slurm      Write (and submit) sbatch scripts: an array of shards, then the merge.
       build      Build the job's index and save it at its index.path, for later runs to map.
       validate   Check a job spec and the headers of its input files without searching, and
                  print the plan and the memory it expects to need.
@@ -28,7 +33,7 @@ enum Help {
     """
 
     static let run = """
-    USAGE: knnbatch run JOB.json [--threads N] [--quiet] [--restart]
+    USAGE: knnbatch run JOB.json [--threads N] [--quiet] [--restart] [--shard I/N | --shards N]
 
     Runs the job described by JOB.json. Paths inside the job resolve against the folder of
     JOB.json. The output is written to a temporary file beside it and renamed into place when
@@ -38,6 +43,13 @@ enum Help {
       --threads N   Worker threads (overrides the job's "threads"; 0 = all cores).
       --quiet       No progress and no summary on stderr; errors are still printed.
       --restart     Start over, ignoring what an interrupted run of this job finished.
+      --shard I/N   Do part I (from 0) of N: by queries (the job's "shard_by", the default) its
+                    range of the queries against the whole index; by dataset, every query
+                    against an index of its range of the dataset. Writes <output>.part-I-of-N
+                    and its report; `knnbatch merge` makes the output.
+      --shards N    The shard count, the shard taken from SLURM_ARRAY_TASK_ID or Kubernetes'
+                    JOB_COMPLETION_INDEX. A job with "shard_by" needs neither option in a Slurm
+                    array task: SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT select the shard.
       -h, --help    Show this help.
 
     A run that is stopped or killed (kill -9 included) keeps the blocks it finished in
@@ -60,6 +72,43 @@ enum Help {
       --threads N   Worker threads (overrides the job's "threads"; 0 = all cores).
       --quiet       No summary on stderr; errors are still printed.
       -h, --help    Show this help.
+    """
+
+    static let merge = """
+    USAGE: knnbatch merge JOB.json [--shards N] [--keep-parts] [--quiet]
+
+    Makes the job's output from the parts its shards wrote (`knnbatch run JOB.json --shard I/N`):
+    query shards are concatenated; dataset shards' neighbours are merged into each query's k
+    nearest, ties by id. For exact indexes the output is byte for byte a one-machine run's. A
+    missing, incomplete or mismatched part (another job, changed inputs, another shard count)
+    is an error naming it; nothing is written. Recall and min_recall are measured here. The
+    report gives each shard's times, the totals and the slowest shard.
+
+    OPTIONS
+      --shards N    The shard count (needed only when parts of several counts are present).
+      --keep-parts  Keep the parts and their reports (removed after a merge otherwise).
+      --quiet       No summary on stderr.
+      -h, --help    Show this help.
+    """
+
+    static let slurm = """
+    USAGE: knnbatch slurm JOB.json --shards N [--partition P] [--time T] [--mem M] [--cpus C]
+                         [--submit | --resubmit]
+
+    Writes sbatch scripts in <output>.slurm/: shards.sbatch (an array task per shard),
+    merge.sbatch, build.sbatch (with index.path and query shards: the index built once and
+    mapped by every shard) and submit.sh, which submits them chained by afterok. If a task
+    fails, Slurm cancels the merge; --resubmit then submits only the shards whose part is
+    missing, and a merge waiting for them.
+
+    OPTIONS
+      --shards N     Shards (array tasks).
+      --partition P, --time T, --mem M
+                     Passed to sbatch as #SBATCH lines.
+      --cpus C       CPUs per task (default 1); each task runs that many threads.
+      --submit       Submit with sbatch after writing the scripts.
+      --resubmit     Submit the shards without a fit part, and a new merge.
+      -h, --help     Show this help.
     """
 
     static let validate = """
@@ -127,6 +176,7 @@ enum Help {
                            result instead of searching everything again
       max_memory           bytes, or "8GiB": refuse a job whose estimate exceeds it
       planner              {"block_queries", "slice_queries"}
+      shard_by             queries | dataset: how `run --shard I/N` splits the job (queries)
       sweep                for knnbatch eval: {"values": [...]} or {"from", "to", "step" or
                            "factor"}, and "indexes": [index objects] to measure beside the job's
 

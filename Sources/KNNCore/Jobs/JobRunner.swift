@@ -34,9 +34,13 @@ public enum JobRunner {
     /// The exit status of a run that wrote its output but missed `min_recall`.
     public static let belowMinRecallStatus: Int32 = 3
 
+    /// `--threads`, else the job's `threads`; 0 means every core this run may use: inside a Slurm
+    /// job the CPUs it was given (`SLURM_CPUS_PER_TASK`), else the machine's.
     public static func threadCount(spec: JobSpec, options: Options) -> Int {
         let requested = options.threads ?? spec.threads
-        return requested > 0 ? requested : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        if requested > 0 { return requested }
+        if let text = ProcessInfo.processInfo.environment["SLURM_CPUS_PER_TASK"], let cpus = Int(text), cpus > 0 { return cpus }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }
 
     public static func run(_ job: JobSpec, options: Options = Options()) throws(KNNError) -> Outcome {

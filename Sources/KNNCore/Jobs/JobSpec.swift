@@ -40,6 +40,9 @@ public struct JobSpec: Sendable {
     public var sweepIndexes: [IndexSpec] = []
 
     public enum UpdateMode: String, CaseIterable, Sendable { case full, append }
+    /// `shard_by`: how `--shard I/N` splits the job (`ShardBy`); nil when the job does not say
+    /// (then the queries, and only `--shard` or `--shards` shard the job).
+    public var shardBy: ShardBy? = nil
 
     public enum QuerySource: Equatable, Sendable {
         /// `"queries": "self"`: every dataset vector is a query that excludes its own id.
@@ -157,6 +160,13 @@ public struct JobSpec: Sendable {
             }
             update = known
         }
+        var shardBy: ShardBy? = nil
+        if let name = try root.string("shard_by") {
+            guard let known = ShardBy(rawValue: name) else {
+                throw root.error("shard_by", "unknown way to shard \"\(name)\" (known: \(ShardBy.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            shardBy = known
+        }
         var sweepValues: [Int]? = nil
         var sweepIndexes: [IndexSpec] = []
         if var object = try root.object("sweep") {
@@ -190,6 +200,7 @@ public struct JobSpec: Sendable {
                            output: output, threads: threads, groundtruthPath: groundtruthPath, planner: planner)
         spec.maxMemory = maxMemory
         spec.update = update
+        spec.shardBy = shardBy
         spec.groundtruthSample = groundtruthSample
         spec.groundtruthFormat = groundtruthFormat
         spec.minRecall = minRecall
@@ -373,6 +384,7 @@ public struct JobSpec: Sendable {
         if let minRecall { members.append(("min_recall", .decimal(minRecall))) }
         if let maxMemory { members.append(("max_memory", .integer(maxMemory))) }
         if update != .full { members.append(("update", .string(update.rawValue))) }
+        if let shardBy { members.append(("shard_by", .string(shardBy.rawValue))) }
         return .object(members)
     }
 }

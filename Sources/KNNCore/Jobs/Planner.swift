@@ -53,8 +53,10 @@ extension Planner {
     /// The plan of a job, the same for `validate` and `run`: the block search's scratch counts
     /// against blocks. `scratch` is the built index's, which can exceed the spec's estimate when
     /// the data holds identical rows (`DuplicateRows`).
-    static func forJob(_ spec: JobSpec, queryCount: Int, datasetRows: Int, dim: Int, threads: Int, scratch: BlockScratch? = nil) -> Planner {
-        Planner(queryCount: queryCount, k: spec.k, threads: threads, blockQueries: spec.planner.blockQueries,
+    /// `k`: the neighbours searched per query, when more than the job's (a dataset shard of a
+    /// self-join searches one more).
+    static func forJob(_ spec: JobSpec, queryCount: Int, datasetRows: Int, dim: Int, threads: Int, scratch: BlockScratch? = nil, k: Int? = nil) -> Planner {
+        Planner(queryCount: queryCount, k: k ?? spec.k, threads: threads, blockQueries: spec.planner.blockQueries,
                 sliceQueries: spec.planner.sliceQueries ?? spec.index.resolved(dim: dim, count: datasetRows, metric: spec.metric).spec.preferredSliceQueries,
                 scratch: scratch ?? spec.index.blockScratch(k: spec.k, dim: dim, count: datasetRows, metric: spec.metric))
     }

@@ -8,7 +8,8 @@ struct RunReport {
     var inputs: JobInputs
     var threads: Int
     var planner: Planner
-    var index: any VectorIndex
+    /// nil for a dataset shard with no rows (more shards than rows).
+    var index: (any VectorIndex)?
     var timings: Timings
     var recall: Double?
     var shortQueries: Int
@@ -28,13 +29,17 @@ struct RunReport {
     /// The queries recall was measured on (all, or a sample).
     var recallQueries: Int? = nil
     var belowMinRecall = false
+    /// Which part of a sharded job this run did (`ShardRunner`).
+    var shard: JSONValue? = nil
+    /// The rows the index was built over, when not the whole dataset (a dataset shard's).
+    var indexedRows: Int? = nil
 
     /// The index as built: under `auto`, what was chosen and why.
     var indexJSON: JSONValue {
-        let (resolved, reason) = spec.index.resolved(dim: inputs.dataset.info.dim, count: inputs.dataset.info.rows, metric: spec.metric)
+        let (resolved, reason) = spec.index.resolved(dim: inputs.dataset.info.dim, count: indexedRows ?? inputs.dataset.info.rows, metric: spec.metric)
         guard case .object(var members) = resolved.json else { return resolved.json }
-        members += [("exact", .bool(resolved.isExact)), ("vectors", .integer(index.count)), ("kernel", .string(KernelVariant.selected.rawValue))]
-        for member in index.reportMembers {
+        members += [("exact", .bool(resolved.isExact)), ("vectors", .integer(index?.count ?? 0)), ("kernel", .string(KernelVariant.selected.rawValue))]
+        for member in index?.reportMembers ?? [] {
             members.removeAll { $0.key == member.key }
             members.append(member)
         }
@@ -76,17 +81,25 @@ struct RunReport {
             ("queries_per_second", .integer(timings.search > 0 ? Int((Double(searchedQueries ?? queryCount) / timings.search).rounded()) : 0)),
             ("peak_memory_bytes", .integer(peakMemoryBytes())),
         ]
+        members += RunReport.recallMembers(recall: recall, recallQueries: recallQueries, minRecall: spec.minRecall, belowMinRecall: belowMinRecall)
+        if let churn { members.append(("churn", churn)) }
+        if let update { members.append(("update", update)) }
+        if let shard { members.append(("shard", shard)) }
+        members.append(("warnings", .array(warnings.map { .string($0) })))
+        return .object(members)
+    }
+}
+
+extension RunReport {
+    /// `recall_at_k` (with `recall_queries`) and `min_recall`, as a run's and a merge's reports give them.
+    static func recallMembers(recall: Double?, recallQueries: Int?, minRecall: Double?, belowMinRecall: Bool) -> [(key: String, value: JSONValue)] {
+        var members: [(key: String, value: JSONValue)] = []
         if let recall {
             members.append(("recall_at_k", .decimal(recall)))
             if let recallQueries { members.append(("recall_queries", .integer(recallQueries))) }
         }
-        if let minRecall = spec.minRecall {
-            members.append(("min_recall", .object([("required", .decimal(minRecall)), ("passed", .bool(!belowMinRecall))])))
-        }
-        if let churn { members.append(("churn", churn)) }
-        if let update { members.append(("update", update)) }
-        members.append(("warnings", .array(warnings.map { .string($0) })))
-        return .object(members)
+        if let minRecall { members.append(("min_recall", .object([("required", .decimal(minRecall)), ("passed", .bool(!belowMinRecall))]))) }
+        return members
     }
 }
 

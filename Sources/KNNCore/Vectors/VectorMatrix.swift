@@ -24,6 +24,13 @@ public struct VectorMatrix: @unchecked Sendable {
     @inline(__always)
     public func row(_ i: Int) -> UnsafePointer<Float> { base + i &* stride }
 
+    /// Rows `range` as a matrix of their own (row 0 is row `range.lowerBound`), sharing this
+    /// one's memory.
+    func rows(_ range: Range<Int>) -> VectorMatrix {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows)
+        return VectorMatrix(rows: range.count, dim: dim, stride: stride, base: base + range.lowerBound * stride, owner: owner)
+    }
+
     /// A new packed matrix whose rows are filled by `fill(row, destination)`.
     public static func make(rows: Int, dim: Int, fill: (Int, UnsafeMutablePointer<Float>) throws(KNNError) -> Void) throws(KNNError) -> VectorMatrix {
         let buffer = FloatBuffer(count: rows * dim)
