@@ -5,6 +5,8 @@ enum IndexRegistry {
         TreeIndexParameters<BoxBounds>.self,
         TreeIndexParameters<BallBounds>.self,
         HNSWParameters.self,
+        ForestParameters.self,
+        LSHParameters.self,
         AutoParameters.self,
     ]
 

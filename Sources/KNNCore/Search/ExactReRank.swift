@@ -64,7 +64,7 @@ struct ExactReRank: @unchecked Sendable {
             let bucket = slots.pointer + bucketStarts[b]
             let size = bucketStarts[b + 1] - bucketStarts[b]
             guard size > 0 else { return }
-            scoreBucket(bucket, count: size, candidates: candidates, queries: queries, queriesArePrepared: queriesArePrepared)
+            scoreBucket(bucket, count: size, firstRow: b * blockRows, candidates: candidates, queries: queries, queriesArePrepared: queriesArePrepared)
             if releasesPages { data.releasePages(rows: (b * blockRows)..<min((b + 1) * blockRows, data.rows)) }
         }
         // Each row's k nearest among its scored candidates, in chunks of rows.
@@ -81,13 +81,21 @@ struct ExactReRank: @unchecked Sendable {
         }
     }
 
-    /// Scores one dataset block's slots, sorted by dataset id so that each row is read, and
-    /// prepared, once and the block's pages in order.
-    private func scoreBucket(_ bucket: UnsafeMutablePointer<UInt32>, count: Int, candidates: CandidateTable, queries: VectorMatrix,
+    /// Scores one dataset block's slots (ids from `firstRow` on, in slot order), sorted by
+    /// dataset id so that each row is read, and prepared, once and the block's pages in order.
+    private func scoreBucket(_ bucket: UnsafeMutablePointer<UInt32>, count: Int, firstRow: Int, candidates: CandidateTable, queries: VectorMatrix,
                              queriesArePrepared: Bool) {
         let ids = candidates.ids, perRow = candidates.perRow, dim = data.dim
-        var sorted = UnsafeMutableBufferPointer(start: bucket, count: count)
-        sorted.sort { (ids[Int($0)], $0) < (ids[Int($1)], $1) }
+        // A counting sort by id: stable, so slots of one id stay in slot order, as (id, slot).
+        let starts = AlignedBuffer<Int32>(count: blockRows + 1), sorted = AlignedBuffer<UInt32>(count: count, zeroed: false)
+        for i in 0..<count { starts.pointer[Int(ids[Int(bucket[i])]) - firstRow + 1] += 1 }
+        for r in 0..<blockRows { starts.pointer[r + 1] += starts.pointer[r] }
+        for i in 0..<count {
+            let r = Int(ids[Int(bucket[i])]) - firstRow
+            sorted.pointer[Int(starts.pointer[r])] = bucket[i]
+            starts.pointer[r] += 1
+        }
+        bucket.update(from: sorted.pointer, count: count)
         let prepareRows = metric.normalizesVectors
         let prepareQueries = prepareRows && !queriesArePrepared
         let rowScratch = FloatBuffer(count: prepareRows ? dim : 0), queryScratch = FloatBuffer(count: prepareQueries ? dim : 0)

@@ -28,7 +28,8 @@ import Testing
         var float32 = int16
         float32.navigation = .float32
         return [("flat", .flat), ("kdtree", .kdtree(TreeParameters(leafSize: 8))), ("balltree", .balltree(TreeParameters(leafSize: 8, eps: 0.5))),
-                ("hnsw-int16", .hnsw(int16)), ("hnsw-float32", .hnsw(float32))]
+                ("hnsw-int16", .hnsw(int16)), ("hnsw-float32", .hnsw(float32)),
+                ("forest", IndexSpec(ForestParameters(trees: 4, leafSize: 16))), ("lsh", IndexSpec(LSHParameters(tables: 4, probes: 8)))]
     }()
 
     @Test(arguments: specs.map(\.0), [Metric.l2, .cosine, .ip])
@@ -91,7 +92,7 @@ import Testing
 
     /// 200 files with one bit flipped anywhere (the header, the table, the sections): every one
     /// is refused with an error naming the file, thanks to the checksums; none crashes.
-    @Test(arguments: ["kdtree", "hnsw-int16", "flat"])
+    @Test(arguments: ["kdtree", "hnsw-int16", "flat", "forest", "lsh"])
     func everyFlippedBitIsRefused(name: String) throws {
         let spec = try #require(Self.specs.first { $0.0 == name }).1
         let data = VectorMatrix(Fixtures.randomVectors(400, 72, seed: 55))

@@ -1,0 +1,40 @@
+/// A forest in an index file: its shape (`forest.shape`: internal nodes, leaves, items), then its
+/// arrays as they sit in memory (`forest.points`, `forest.planes`, `forest.children`,
+/// `forest.leaf_starts`, `forest.items`, `forest.roots`).
+extension Forest {
+    func write(to writer: IndexFileWriter) throws(KNNError) {
+        try writer.add("forest.shape", array: [internalCount, leafCount, items.count])
+        try writer.add("forest.points", points)
+        try writer.add("forest.planes", planes)
+        try writer.add("forest.children", children)
+        try writer.add("forest.leaf_starts", leafStarts)
+        try writer.add("forest.items", items)
+        try writer.add("forest.roots", roots)
+    }
+}
+
+extension ForestParameters {
+    func load(from reader: IndexFileReader, data: VectorMatrix, metric: Metric) throws(KNNError) -> any VectorIndex {
+        let n = data.rows, dim = data.dim
+        let shape: AlignedBuffer<Int> = try reader.buffer("forest.shape", count: 3)
+        let (internalCount, leafCount, itemCount) = (shape.pointer[0], shape.pointer[1], shape.pointer[2])
+        guard internalCount >= 0, leafCount >= 1, itemCount >= 0, internalCount < 1 << 31, leafCount < 1 << 31 else {
+            throw reader.error("forest.shape", "holds no forest")
+        }
+        let children: AlignedBuffer<Int32> = try reader.buffer("forest.children", count: max(1, internalCount * 2))
+        let leafStarts: AlignedBuffer<Int> = try reader.buffer("forest.leaf_starts", count: leafCount + 1)
+        let items: AlignedBuffer<Int32> = try reader.buffer("forest.items", count: itemCount)
+        let roots: AlignedBuffer<Int32> = try reader.buffer("forest.roots", count: trees)
+        // The walks follow references and ids without checks: a corrupt file must fail here instead.
+        func valid(_ ref: Int32) -> Bool { ref >= 0 ? Int(ref) < internalCount : Int(-(ref + 1)) < leafCount }
+        if internalCount > 0, let bad = children.buffer.firstIndex(where: { !valid($0) }) { throw reader.error("forest.children", "entry \(bad) refers to no node") }
+        if let bad = roots.buffer.firstIndex(where: { !valid($0) }) { throw reader.error("forest.roots", "tree \(bad) refers to no node") }
+        for l in 0..<leafCount where !(0 <= leafStarts.pointer[l] && leafStarts.pointer[l] <= leafStarts.pointer[l + 1] && leafStarts.pointer[l + 1] <= itemCount) {
+            throw reader.error("forest.leaf_starts", "leaf \(l) covers items outside 0..<\(itemCount)")
+        }
+        if let bad = items.buffer.firstIndex(where: { $0 < 0 || Int($0) >= n }) { throw reader.error("forest.items", "item \(bad) has id \(items.pointer[bad])") }
+        return Forest(metric: metric, parameters: self, data: data, points: try reader.buffer("forest.points", count: n * dim),
+                      planes: try reader.buffer("forest.planes", count: max(1, internalCount * (dim + 1))), children: children,
+                      leafStarts: leafStarts, items: items, roots: roots)
+    }
+}

@@ -1,0 +1,241 @@
+/// A forest of random-projection trees (Annoy's method).
+///
+/// Layout, one set of arrays for all trees. A node reference is an Int32: `r ≥ 0` is internal
+/// node `r`, `r < 0` is leaf `−(r + 1)`.
+/// - internal node `r`: its hyperplane `planes[r·(dim+1) ..< r·(dim+1)+dim]` and offset
+///   `planes[r·(dim+1)+dim]`; vectors with a positive margin (normal·x + offset) went to
+///   `children[2r]`, the others to `children[2r+1]`;
+/// - leaf `l`: the ids `items[leafStarts[l] ..< leafStarts[l+1]]`;
+/// - tree `t` starts at `roots[t]`.
+/// `points` holds the vectors prepared for the metric (unit length under cosine), row by id, for
+/// the trees' build and the exact scores of one query's candidates; a job's blocks are scored
+/// from `data`, the dataset as loaded, by `ExactReRank` (`ForestBlockSearch`).
+///
+/// Each node splits at the hyperplane equidistant from two centroids found by a short seeded
+/// 2-means over the node's vectors (angular — between unit vectors — under cosine and ip, as
+/// Annoy). Each tree has its own generator seeded from `seed` and its number, and trees are
+/// built on the workers independently: the same forest at any thread count.
+final class Forest: SliceSearchIndex, @unchecked Sendable {
+    let metric: Metric
+    let parameters: ForestParameters
+    let data: VectorMatrix
+    let dim: Int
+    let count: Int
+    let points: FloatBuffer
+    let planes: FloatBuffer
+    let children: AlignedBuffer<Int32>
+    let leafStarts: AlignedBuffer<Int>
+    let items: AlignedBuffer<Int32>
+    let roots: AlignedBuffer<Int32>
+
+    init(metric: Metric, parameters: ForestParameters, data: VectorMatrix, points: FloatBuffer, planes: FloatBuffer,
+         children: AlignedBuffer<Int32>, leafStarts: AlignedBuffer<Int>, items: AlignedBuffer<Int32>, roots: AlignedBuffer<Int32>) {
+        (self.metric, self.parameters, self.data, self.dim, self.count) = (metric, parameters, data, data.dim, data.rows)
+        (self.points, self.planes, self.children, self.leafStarts, self.items, self.roots) = (points, planes, children, leafStarts, items, roots)
+    }
+
+    /// The same forest searched with other search parameters (`TunableIndex`).
+    convenience init(sharing other: Forest, parameters: ForestParameters) {
+        self.init(metric: other.metric, parameters: parameters, data: other.data, points: other.points, planes: other.planes,
+                  children: other.children, leafStarts: other.leafStarts, items: other.items, roots: other.roots)
+    }
+
+    convenience init(data: VectorMatrix, metric: Metric, parameters: ForestParameters, threads: Int) {
+        let n = data.rows, dim = data.dim
+        let points = FloatBuffer(count: n * dim, zeroed: false)
+        let chunk = 1 << 14
+        Parallel.forEach((n + chunk - 1) / chunk, threads: threads) { c in
+            for i in (c * chunk)..<min((c + 1) * chunk, n) { metric.prepare(data.row(i), into: points.pointer + i * dim, dim: dim) }
+            data.releasePages(rows: (c * chunk)..<min((c + 1) * chunk, n))
+        }
+        // Under ip the trees split directions: a unit copy, for the build only.
+        let split = metric == .ip ? FloatBuffer(count: n * dim, zeroed: false) : points
+        if metric == .ip {
+            Parallel.forEach((n + chunk - 1) / chunk, threads: threads) { c in
+                for i in (c * chunk)..<min((c + 1) * chunk, n) {
+                    if !Kernels.normalize(points.pointer + i * dim, into: split.pointer + i * dim, count: dim) {
+                        (split.pointer + i * dim).update(repeating: 0, count: dim)
+                    }
+                }
+            }
+        }
+        let trees = parameters.trees
+        let built = UnsafeMutablePointer<ForestTreeBuilder.Tree?>.allocate(capacity: trees)
+        built.initialize(repeating: nil, count: trees)
+        defer { built.deinitialize(count: trees); built.deallocate() }
+        let slots = UncheckedSendable(built)
+        let splitVectors = UncheckedSendable(UnsafePointer(split.pointer))
+        Parallel.forEach(trees, threads: threads) { t in
+            var builder = ForestTreeBuilder(vectors: splitVectors.value, count: n, dim: dim, leafSize: parameters.leafSize,
+                                            angular: metric.normalizesVectors || metric == .ip, seed: parameters.seed, tree: t)
+            slots.value[t] = builder.build()
+        }
+        // Concatenated in tree order, references shifted past the trees before.
+        let parts = (0..<trees).map { built[$0]! }
+        let internalCount = parts.reduce(0) { $0 + $1.children.count / 2 }, leafCount = parts.reduce(0) { $0 + $1.leafStarts.count - 1 }
+        let planes = FloatBuffer(count: max(1, internalCount * (dim + 1)), zeroed: false)
+        let children = AlignedBuffer<Int32>(count: max(1, internalCount * 2), zeroed: false)
+        let leafStarts = AlignedBuffer<Int>(count: leafCount + 1, zeroed: false)
+        let items = AlignedBuffer<Int32>(count: parts.reduce(0) { $0 + $1.items.count }, zeroed: false)
+        let roots = AlignedBuffer<Int32>(count: trees, zeroed: false)
+        var internalBase = 0, leafBase = 0, itemBase = 0
+        for (t, part) in parts.enumerated() {
+            func shift(_ ref: Int32) -> Int32 { ref >= 0 ? ref + Int32(internalBase) : ref - Int32(leafBase) }
+            roots.pointer[t] = shift(part.root)
+            for (i, value) in part.planes.enumerated() { planes.pointer[internalBase * (dim + 1) + i] = value }
+            for (i, ref) in part.children.enumerated() { children.pointer[internalBase * 2 + i] = shift(ref) }
+            for l in 0..<(part.leafStarts.count - 1) { leafStarts.pointer[leafBase + l] = itemBase + part.leafStarts[l] }
+            for (i, id) in part.items.enumerated() { items.pointer[itemBase + i] = id }
+            internalBase += part.children.count / 2
+            leafBase += part.leafStarts.count - 1
+            itemBase += part.items.count
+        }
+        leafStarts.pointer[leafCount] = itemBase
+        self.init(metric: metric, parameters: parameters, data: data, points: points, planes: planes, children: children,
+                  leafStarts: leafStarts, items: items, roots: roots)
+    }
+
+    var internalCount: Int { planes.count / (dim + 1) }
+    var leafCount: Int { leafStarts.count - 1 }
+
+    func makeSearcher(k: Int) -> any NeighborSearcher { ForestSearcher(forest: self, k: k) }
+
+    func makeBlockSearch(queries: VectorMatrix, planner: Planner, k: Int, selfJoin: Bool) -> any BlockSearch {
+        ForestBlockSearch(index: self, queries: queries, planner: planner, k: k, selfJoin: selfJoin)
+    }
+
+    func blockScratch(k: Int) -> BlockScratch { parameters.blockScratch(k: k, dim: dim, count: count, metric: metric) }
+
+    var reportMembers: [(key: String, value: JSONValue)] {
+        [("leaves", .integer(leafCount)), ("search_budget", .integer(parameters.searchBudget ?? parameters.trees * 4)),
+         ("search_budget_per_k", .bool(parameters.searchBudget == nil))]
+    }
+}
+
+/// Builds one tree of a forest over `vectors` with its own generator.
+struct ForestTreeBuilder {
+    struct Tree {
+        var planes: [Float] = []
+        var children: [Int32] = []
+        var leafStarts: [Int] = [0]
+        var items: [Int32] = []
+        var root: Int32 = 0
+    }
+
+    let vectors: UnsafePointer<Float>
+    let count: Int
+    let dim: Int
+    let leafSize: Int
+    let angular: Bool
+    var random: SplitMix
+    /// 2-means steps per split, each one vector (as Annoy).
+    static let refinements = 200
+
+    init(vectors: UnsafePointer<Float>, count: Int, dim: Int, leafSize: Int, angular: Bool, seed: UInt64, tree: Int) {
+        (self.vectors, self.count, self.dim, self.leafSize, self.angular) = (vectors, count, dim, leafSize, angular)
+        var mix = SplitMix(seed: seed &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(tree))
+        random = SplitMix(seed: mix.next())
+    }
+
+    private mutating func below(_ n: Int) -> Int { Int(random.next() % UInt64(n)) }
+
+    mutating func build() -> Tree {
+        var tree = Tree()
+        var ids = (0..<count).map { Int32($0) }
+        // Work: a range of `ids` and where its node's reference goes (−1: the root; else a child slot).
+        var work: [(range: Range<Int>, slot: Int)] = [(0..<count, -1)]
+        var normal = [Float](repeating: 0, count: dim), c0 = normal, c1 = normal
+        while let (range, slot) = work.popLast() {
+            let ref: Int32
+            if range.count <= leafSize {
+                ref = -Int32(tree.leafStarts.count)
+                tree.items += ids[range]
+                tree.leafStarts.append(tree.items.count)
+            } else {
+                let offset = hyperplane(ids, range, normal: &normal, c0: &c0, c1: &c1)
+                var mid = partition(&ids, range, normal: normal, offset: offset)
+                if mid == range.lowerBound || mid == range.upperBound {
+                    // No hyperplane separates these vectors (all equal, say): split them at random.
+                    for i in range.dropLast() { ids.swapAt(i, i + below(range.upperBound - i)) }
+                    mid = range.lowerBound + range.count / 2
+                }
+                let r = tree.children.count / 2
+                ref = Int32(r)
+                tree.planes += normal
+                tree.planes.append(offset)
+                tree.children += [0, 0]
+                work.append((mid..<range.upperBound, 2 * r + 1))
+                work.append((range.lowerBound..<mid, 2 * r))
+            }
+            if slot < 0 { tree.root = ref } else { tree.children[slot] = ref }
+        }
+        return tree
+    }
+
+    /// The hyperplane between two centroids of a short 2-means over the node; returns its offset.
+    private mutating func hyperplane(_ ids: [Int32], _ range: Range<Int>, normal: inout [Float], c0: inout [Float], c1: inout [Float]) -> Float {
+        let i = below(range.count)
+        var j = below(range.count - 1)
+        if j >= i { j += 1 }
+        let dim = dim, vectors = vectors, angular = angular
+        // Each step's vector, drawn first: the arithmetic below then runs on raw buffers.
+        let picks = (0..<Self.refinements).map { _ in below(range.count) }
+        return ids.withUnsafeBufferPointer { ids in
+            func row(_ at: Int) -> UnsafePointer<Float> { vectors + Int(ids[range.lowerBound + at]) * dim }
+            return c0.withUnsafeMutableBufferPointer { c0 in
+                c1.withUnsafeMutableBufferPointer { c1 in
+                    normal.withUnsafeMutableBufferPointer { normal in
+                        let a = c0.baseAddress!, b = c1.baseAddress!, n = normal.baseAddress!
+                        a.update(from: row(i), count: dim)
+                        b.update(from: row(j), count: dim)
+                        var n0: Float = 1, n1: Float = 1
+                        for pick in picks {
+                            let x = row(pick)
+                            let d0 = Kernels.squaredL2(a, x, count: dim) * n0, d1 = Kernels.squaredL2(b, x, count: dim) * n1
+                            if d0 < d1 {
+                                let w = 1 / (n0 + 1)
+                                for d in 0..<dim { a[d] += (x[d] - a[d]) * w }
+                                n0 += 1
+                            } else if d1 < d0 {
+                                let w = 1 / (n1 + 1)
+                                for d in 0..<dim { b[d] += (x[d] - b[d]) * w }
+                                n1 += 1
+                            }
+                        }
+                        if angular {
+                            let s0 = 1 / max(Kernels.dot(a, a, count: dim).squareRoot(), .leastNormalMagnitude)
+                            let s1 = 1 / max(Kernels.dot(b, b, count: dim).squareRoot(), .leastNormalMagnitude)
+                            for d in 0..<dim { n[d] = a[d] * s0 - b[d] * s1 }
+                            return 0
+                        }
+                        var offset: Float = 0
+                        for d in 0..<dim {
+                            n[d] = a[d] - b[d]
+                            offset -= n[d] * (a[d] + b[d]) / 2
+                        }
+                        return offset
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves the ids with a positive margin to the front; a zero margin goes either way, at
+    /// random. Returns where the second side starts.
+    private mutating func partition(_ ids: inout [Int32], _ range: Range<Int>, normal: [Float], offset: Float) -> Int {
+        var front = range.lowerBound
+        let dim = dim, vectors = vectors
+        normal.withUnsafeBufferPointer { plane in
+            ids.withUnsafeMutableBufferPointer { ids in
+                for i in range {
+                    let margin = Kernels.dot(plane.baseAddress!, vectors + Int(ids[i]) * dim, count: dim) + offset
+                    if margin > 0 || (margin == 0 && random.next() & 1 == 0) {
+                        ids.swapAt(i, front)
+                        front += 1
+                    }
+                }
+            }
+        }
+        return front
+    }
+}

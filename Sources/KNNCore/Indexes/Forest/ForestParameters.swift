@@ -1,0 +1,83 @@
+/// `forest`: Annoy's method — a forest of random-projection trees, searched best-first from one
+/// queue shared by all trees until `search_budget` candidates are collected, which are then
+/// scored exactly.
+struct ForestParameters: IndexParameters, Equatable {
+    static let typeName = "forest"
+
+    /// Trees: more raise recall at a given budget, and cost memory and build time.
+    var trees = 32
+    /// Vectors per leaf at most. Larger leaves mean fewer hyperplanes to test and to keep in
+    /// cache; Annoy's leaves hold about as many vectors as the dimension.
+    var leafSize = 128
+    /// Ids gathered from leaves per query before exact scoring, an id reached by several trees
+    /// counted each time (Annoy's search_k); nil: trees × k × 4.
+    var searchBudget: Int? = nil
+    var seed: UInt64 = 1
+
+    static let budgetRange = 1...100_000_000
+
+    static func parse(_ object: inout SpecObject, metric: Metric) throws(KNNError) -> ForestParameters {
+        var parameters = ForestParameters()
+        parameters.trees = try object.int("trees", in: 1...4096) ?? parameters.trees
+        parameters.leafSize = try object.int("leaf_size", in: 1...1_000_000) ?? parameters.leafSize
+        parameters.searchBudget = try object.int("search_budget", in: budgetRange)
+        parameters.seed = UInt64(try object.int("seed", in: 0...Int(Int32.max)) ?? 1)
+        return parameters
+    }
+
+    /// The budget for k neighbours: at least k (fewer candidates cannot give k).
+    func budget(k: Int) -> Int { max(k, searchBudget ?? trees * k * 4) }
+
+    var json: [(key: String, value: JSONValue)] {
+        var members: [(key: String, value: JSONValue)] = [("trees", .integer(trees)), ("leaf_size", .integer(leafSize))]
+        if let searchBudget { members.append(("search_budget", .integer(searchBudget))) }
+        members.append(("seed", .integer(Int(seed))))
+        return members
+    }
+
+    var isExact: Bool { false }
+    var buildKeys: [String] { ["trees", "leaf_size", "seed"] }
+
+    /// The vectors (prepared), and per tree about 2n/leaf_size nodes: a hyperplane each for the
+    /// internal ones, and every id once in the leaves; the build holds a normalised copy for ip.
+    func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
+        let internalNodes = trees * max(1, 2 * count / max(1, leafSize))
+        return count * dim * 4 * (metric == .ip ? 2 : 1) + internalNodes * ((dim + 1) * 4 + 8) + trees * count * 4 * 2
+    }
+
+    /// The candidate list per query of a block (at most the budget and one more leaf), and per
+    /// worker a stamp per vector and the queue.
+    func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
+        var scratch = HNSWBlockSearch.scratch(candidates: candidateSlots(k: k, count: count), dim: dim, count: count, metric: metric)
+        scratch.perWorker += count * 4 + 4096
+        return scratch
+    }
+
+    func candidateSlots(k: Int, count: Int) -> Int { min(count, budget(k: k) + leafSize) }
+
+    func build(data: VectorMatrix, metric: Metric, threads: Int) -> any VectorIndex {
+        Forest(data: data, metric: metric, parameters: self, threads: threads)
+    }
+}
+
+extension Forest: TunableIndex {
+    var knobName: String { "search_budget" }
+    var knobRange: ClosedRange<Int> { ForestParameters.budgetRange }
+
+    /// From k up, each step doubling, to every vector a full walk of all trees could give.
+    func knobLadder(k: Int) -> [Int] {
+        var ladder: [Int] = []
+        var value = max(k, parameters.trees)
+        while value < count * parameters.trees {
+            ladder.append(value)
+            value *= 2
+        }
+        return ladder + [count * parameters.trees]
+    }
+
+    func withKnob(_ value: Int) -> (index: any VectorIndex, parameters: any IndexParameters) {
+        var tuned = parameters
+        tuned.searchBudget = value
+        return (Forest(sharing: self, parameters: tuned), tuned)
+    }
+}

@@ -1,0 +1,110 @@
+import KNNKernelsVNNI
+
+/// Searches a `Forest` for one worker: every tree's root enters one queue; the node with the
+/// largest priority (the smallest margin on the query's side along its path) is opened next,
+/// until the leaves reached hold `search_budget` ids, counting an id found by several trees each
+/// time (as Annoy's search_k); the distinct ones are scored with the exact kernels. De-duplication stamps a per-worker array, so nothing is
+/// allocated per query.
+final class ForestSearcher: NeighborSearcher {
+    let forest: Forest
+    let k: Int
+    let budget: Int
+    private let topK: TopK
+    /// Open nodes, largest priority first (stored negated in a min-heap).
+    private let queue = MinHeap<OpenNode>(capacity: 1024)
+    private var stamps: [UInt32]
+    private var stamp: UInt32 = 0
+    private var candidates: [Int32] = []
+
+    init(forest: Forest, k: Int) {
+        self.forest = forest
+        self.k = k
+        budget = forest.parameters.budget(k: k)
+        topK = TopK(k: k)
+        stamps = Array(repeating: 0, count: forest.count)
+        candidates.reserveCapacity(budget + 2 * forest.parameters.leafSize)
+    }
+
+    /// Each query's distinct candidates (its own id left out in a self-join) into its row of `rows`.
+    func findCandidates(_ batch: QueryBatch, into rows: CandidateRows) {
+        for q in 0..<batch.vectors.rows {
+            collect(batch.vectors.row(q))
+            let ids = rows.ids(ofRow: q), excluded = batch.excludedID(ofRow: q)
+            var written = 0
+            for id in candidates where Int(id) != excluded && written < rows.perRow {
+                ids[written] = id
+                written += 1
+            }
+            rows.setCount(written, ofRow: q)
+        }
+    }
+
+    func search(_ batch: QueryBatch, into results: ResultRows) {
+        let dim = forest.dim, metric = forest.metric, points = forest.points.pointer
+        for q in 0..<batch.vectors.rows {
+            let query = batch.vectors.row(q)
+            collect(query)
+            for t in 0..<forest.parameters.trees { queue.push(OpenNode(bound: -.infinity, node: Int(forest.roots.pointer[t]))) }
+            topK.reset()
+            let excluded = batch.excludedID(ofRow: q)
+            // Candidates' rows lie all over the vectors: each is fetched a few candidates ahead,
+            // so that its cache misses overlap the scoring of the ones before.
+            let rowBytes = dim * MemoryLayout<Float>.size, ahead = 6
+            candidates.withUnsafeBufferPointer { ids in
+                for i in 0..<min(ahead, ids.count) { Self.fetch(points + Int(ids[i]) * dim, bytes: rowBytes) }
+                for i in 0..<ids.count {
+                    if i + ahead < ids.count { Self.fetch(points + Int(ids[i + ahead]) * dim, bytes: rowBytes) }
+                    let id = Int(ids[i])
+                    guard id != excluded else { continue }
+                    let key = metric.exactKey(query, points + id * dim, dim: dim)
+                    if key <= topK.threshold { topK.push(key, id) }
+                }
+            }
+            topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
+        }
+    }
+
+    /// Walks the trees for `query` into `candidates`, distinct ids in the order found.
+    private func collect(_ query: UnsafePointer<Float>) {
+        let forest = forest, dim = forest.dim
+        let planes = forest.planes.pointer, children = forest.children.pointer
+        let leafStarts = forest.leafStarts.pointer, items = forest.items.pointer
+        do {
+            queue.removeAll()
+            for t in 0..<forest.parameters.trees { queue.push(OpenNode(bound: -.infinity, node: Int(forest.roots.pointer[t]))) }
+            candidates.removeAll(keepingCapacity: true)
+            stamp &+= 1
+            if stamp == 0 {
+                for i in stamps.indices { stamps[i] = 0 }
+                stamp = 1
+            }
+            var gathered = 0
+            while gathered < budget, let open = queue.pop() {
+                let ref = open.node, priority = -open.bound
+                if ref < 0 {
+                    let leaf = -(ref + 1)
+                    gathered += leafStarts[leaf + 1] - leafStarts[leaf]
+                    for i in leafStarts[leaf]..<leafStarts[leaf + 1] {
+                        let id = items[i]
+                        if stamps[Int(id)] != stamp {
+                            stamps[Int(id)] = stamp
+                            candidates.append(id)
+                        }
+                    }
+                } else {
+                    let plane = planes + ref * (dim + 1)
+                    let margin = Double(Kernels.dot(plane, query, count: dim) + plane[dim])
+                    queue.push(OpenNode(bound: -min(priority, margin), node: Int(children[2 * ref])))
+                    queue.push(OpenNode(bound: -min(priority, -margin), node: Int(children[2 * ref + 1])))
+                }
+            }
+        }
+    }
+
+    /// Prefetches every cache line of a row.
+    @inline(__always)
+    static func fetch(_ row: UnsafePointer<Float>, bytes: Int) {
+        let start = UnsafeRawPointer(row)
+        for offset in stride(from: 0, to: bytes, by: 64) { Prefetch.read(start + offset) }
+    }
+}

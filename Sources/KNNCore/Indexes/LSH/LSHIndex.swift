@@ -1,0 +1,162 @@
+import Foundation
+
+/// Multi-probe LSH over `tables` hash tables.
+///
+/// Layout:
+/// - `projections`: `tables × bits` rows of `dim` floats, table-major; under l2 and
+///   sqeuclidean `shifts` gives each row's offset b in [0, w);
+/// - per table `t`, rows `t·n ..< (t+1)·n` of `keys` and `ids`: every vector's bucket key and
+///   id, sorted by key then id, so that a bucket is a run found by binary search;
+/// - `points`: the vectors prepared for the metric, for the exact scores.
+///
+/// A bucket key packs the table's `bits` hash values: sign bits (SimHash) under cosine and ip,
+/// or under l2 a 64-bit mix of the quantised projections ⌊(a·x + b) / w⌋ (two different cells
+/// may share a key: that only adds candidates). Projections are Gaussian, drawn from `seed`:
+/// the same index at any thread count.
+final class LSHIndex: SliceSearchIndex, @unchecked Sendable {
+    let metric: Metric
+    let parameters: LSHParameters
+    let dim: Int
+    let count: Int
+    let bits: Int
+    /// The bucket width under l2 and sqeuclidean (0 under cosine and ip).
+    let width: Float
+    let points: FloatBuffer
+    let projections: FloatBuffer
+    let shifts: FloatBuffer
+    let keys: AlignedBuffer<UInt64>
+    let ids: AlignedBuffer<Int32>
+
+    var signs: Bool { width == 0 }
+
+    init(metric: Metric, parameters: LSHParameters, dim: Int, count: Int, bits: Int, width: Float, points: FloatBuffer,
+         projections: FloatBuffer, shifts: FloatBuffer, keys: AlignedBuffer<UInt64>, ids: AlignedBuffer<Int32>) {
+        (self.metric, self.parameters, self.dim, self.count, self.bits, self.width) = (metric, parameters, dim, count, bits, width)
+        (self.points, self.projections, self.shifts, self.keys, self.ids) = (points, projections, shifts, keys, ids)
+    }
+
+    convenience init(sharing other: LSHIndex, parameters: LSHParameters) {
+        self.init(metric: other.metric, parameters: parameters, dim: other.dim, count: other.count, bits: other.bits, width: other.width,
+                  points: other.points, projections: other.projections, shifts: other.shifts, keys: other.keys, ids: other.ids)
+    }
+
+    convenience init(data: VectorMatrix, metric: Metric, parameters: LSHParameters, threads: Int) {
+        let n = data.rows, dim = data.dim, tables = parameters.tables
+        let bits = parameters.resolvedBits(count: n, metric: metric)
+        let points = FloatBuffer(count: n * dim, zeroed: false)
+        let chunk = 1 << 14
+        Parallel.forEach((n + chunk - 1) / chunk, threads: threads) { c in
+            for i in (c * chunk)..<min((c + 1) * chunk, n) { metric.prepare(data.row(i), into: points.pointer + i * dim, dim: dim) }
+            data.releasePages(rows: (c * chunk)..<min((c + 1) * chunk, n))
+        }
+        var random = SplitMix(seed: parameters.seed &* 0x9E37_79B9_7F4A_7C15 ^ 0x4C5348)
+        let signs = metric.normalizesVectors || metric == .ip
+        let width = signs ? 0 : Float(parameters.bucketWidth ?? Self.defaultWidth(points.pointer, count: n, dim: dim, random: &random))
+        let projections = FloatBuffer(count: tables * bits * dim, zeroed: false)
+        for i in 0..<(tables * bits * dim) { projections.pointer[i] = Self.gaussian(&random) }
+        let shifts = FloatBuffer(count: tables * bits)
+        if !signs { for i in 0..<(tables * bits) { shifts.pointer[i] = Float(Double(random.next() >> 11) / Double(1 << 53)) * width } }
+        let keys = AlignedBuffer<UInt64>(count: max(1, tables * n), zeroed: false)
+        let ids = AlignedBuffer<Int32>(count: max(1, tables * n), zeroed: false)
+        let index = LSHIndex(metric: metric, parameters: parameters, dim: dim, count: n, bits: bits, width: width, points: points,
+                             projections: projections, shifts: shifts, keys: keys, ids: ids)
+        // Keys in chunks of vectors on the workers, then each table sorted on its own worker.
+        Parallel.forEach((n + chunk - 1) / chunk, threads: threads) { c in
+            var values = [Float](repeating: 0, count: bits)
+            for i in (c * chunk)..<min((c + 1) * chunk, n) {
+                for t in 0..<tables {
+                    index.project(points.pointer + i * dim, table: t, into: &values)
+                    keys.pointer[t * n + i] = index.key(values)
+                    ids.pointer[t * n + i] = Int32(i)
+                }
+            }
+        }
+        Parallel.forEach(tables, threads: threads) { t in
+            var pairs = (0..<n).map { (keys.pointer[t * n + $0], ids.pointer[t * n + $0]) }
+            pairs.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
+            for (i, pair) in pairs.enumerated() { (keys.pointer[t * n + i], ids.pointer[t * n + i]) = pair }
+        }
+        self.init(sharing: index, parameters: parameters)
+    }
+
+    /// Four times the median distance from 64 seeded vectors to their nearest among 2,048 seeded
+    /// others (E2LSH's w = 4 for neighbours at distance 1): a neighbour at about that distance
+    /// shares a projection's cell with the query four times in five.
+    static func defaultWidth(_ points: UnsafePointer<Float>, count n: Int, dim: Int, random: inout SplitMix) -> Double {
+        guard n > 1 else { return 1 }
+        let sample = (0..<min(n, 2048)).map { _ in Int(random.next() % UInt64(n)) }
+        var nearest: [Float] = []
+        for _ in 0..<64 {
+            let a = Int(random.next() % UInt64(n))
+            var best = Float.infinity
+            for b in sample where b != a {
+                let d = Kernels.squaredL2(points + a * dim, points + b * dim, count: dim)
+                if d > 0 { best = min(best, d) }
+            }
+            if best < .infinity { nearest.append(best.squareRoot()) }
+        }
+        nearest.sort()
+        let median = nearest.isEmpty ? 0 : Double(nearest[nearest.count / 2])
+        return median > 0 ? 4 * median : 1
+    }
+
+    static func gaussian(_ random: inout SplitMix) -> Float {
+        let u1 = max(Double(random.next() >> 11) / Double(1 << 53), .leastNormalMagnitude), u2 = Double(random.next() >> 11) / Double(1 << 53)
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
+    }
+
+    /// Table `t`'s hash inputs for a vector: the projections (signs' margins), or under l2 the
+    /// positions (a·x + b) / w, whose floors are the cells.
+    @inline(__always)
+    func project(_ vector: UnsafePointer<Float>, table t: Int, into values: inout [Float]) {
+        for j in 0..<bits {
+            let row = t * bits + j
+            let dot = Kernels.dot(projections.pointer + row * dim, vector, count: dim)
+            values[j] = signs ? dot : (dot + shifts.pointer[row]) / width
+        }
+    }
+
+    /// The key of a bucket, from its cells (l2) or sign bits, possibly perturbed (`cells`).
+    @inline(__always)
+    func key(_ values: [Float]) -> UInt64 {
+        var key: UInt64 = 0
+        if signs {
+            for j in 0..<bits where values[j] > 0 { key |= 1 << UInt64(j) }
+            return key
+        }
+        for j in 0..<bits { key = Self.mix(key, Int64(values[j].rounded(.down))) }
+        return key
+    }
+
+    @inline(__always)
+    static func mix(_ key: UInt64, _ cell: Int64) -> UInt64 {
+        var z = (key ^ UInt64(bitPattern: cell)) &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Rows of table `t` whose key is `key`: a range of `keys`/`ids`.
+    @inline(__always)
+    func bucket(table t: Int, key: UInt64) -> Range<Int> {
+        let base = keys.pointer + t * count
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if base[mid] < key { low = mid + 1 } else { high = mid }
+        }
+        var end = low
+        while end < count && base[end] == key { end += 1 }
+        return (t * count + low)..<(t * count + end)
+    }
+
+    func makeSearcher(k: Int) -> any NeighborSearcher { LSHSearcher(index: self, k: k) }
+
+    func blockScratch(k: Int) -> BlockScratch { parameters.blockScratch(k: k, dim: dim, count: count, metric: metric) }
+
+    var reportMembers: [(key: String, value: JSONValue)] {
+        var members: [(key: String, value: JSONValue)] = [("bits", .integer(bits))]
+        if !signs { members.append(("bucket_width", .double(Double(width)))) }
+        return members
+    }
+}

@@ -1,0 +1,77 @@
+import Testing
+@testable import KNNCore
+
+@Suite struct ForestTests {
+    func recall(_ found: [[Neighbor]], _ truth: [[Neighbor]]) -> Double {
+        let hits = zip(found, truth).map { Set($0.map(\.id)).intersection($1.map(\.id)).count }.reduce(0, +)
+        return Double(hits) / Double(truth.map(\.count).reduce(0, +))
+    }
+
+    func truth(_ data: [[Float]], _ queries: [[Float]], _ metric: Metric, k: Int = 10) throws -> [[Neighbor]] {
+        searchAll(ReferenceFlatIndex(data: try VectorMatrix(data).prepared(for: metric), metric: metric), queries: VectorMatrix(queries), k: k)
+    }
+
+    @Test(arguments: Metric.allCases)
+    func defaultsReachTheRecallFloor(metric: Metric) throws {
+        let data = HNSWIndexTests.clustered(4000, 32, seed: 1), queries = HNSWIndexTests.clustered(200, 32, seed: 2)
+        let forest = Forest(data: VectorMatrix(data), metric: metric, parameters: ForestParameters(), threads: 2)
+        let r = recall(searchAll(forest, queries: VectorMatrix(queries), k: 10), try truth(data, queries, metric))
+        // Observed with the defaults (32 trees, leaf_size 128, budget 32 × 10 × 4): 1.0 for every metric.
+        #expect(r >= 0.98, "\(metric): \(r)")
+    }
+
+    /// With a budget of every vector in every tree, every vector is scored exactly: the oracle's answer, ties
+    /// (a grid of equal distances) by id.
+    @Test(arguments: [Metric.l2, .cosine, .ip])
+    func aBudgetOfEveryVectorIsExact(metric: Metric) throws {
+        let data = Fixtures.randomVectors(500, 6, seed: 3).map { $0.map { ($0 * 2).rounded() + 0.5 } }
+        let queries = Fixtures.randomVectors(50, 6, seed: 4)
+        // The budget counts an id once per tree that reaches it: 3 trees × 500 ids.
+        let forest = Forest(data: VectorMatrix(data), metric: metric, parameters: ForestParameters(trees: 3, leafSize: 8, searchBudget: 1500), threads: 2)
+        let found = searchAll(forest, queries: VectorMatrix(queries), k: 7), expected = try truth(data, queries, metric, k: 7)
+        #expect(found.map { $0.map(\.id) } == expected.map { $0.map(\.id) })
+        #expect(found.map { $0.map(\.distance) } == expected.map { $0.map(\.distance) })
+    }
+
+    /// Hand-checked: two well-separated pairs; one tree of leaves of two splits them apart, and a
+    /// budget of one leaf finds the query's pair.
+    @Test func aTinyForestSplitsTheObviousClusters() {
+        let data: [[Float]] = [[0, 0], [0, 1], [10, 0], [10, 1]]
+        let forest = Forest(data: VectorMatrix(data), metric: .l2, parameters: ForestParameters(trees: 1, leafSize: 2, searchBudget: 2), threads: 1)
+        #expect(forest.leafCount == 2 && forest.internalCount == 1)
+        let found = searchAll(forest, queries: VectorMatrix([[9, 0.2], [0.2, 0.9]]), k: 2)
+        #expect(found.map { $0.map(\.id) } == [[2, 3], [1, 0]])
+    }
+
+    /// The same forest at any thread count: every array equal.
+    @Test func theForestIsTheSameAtAnyThreadCount() {
+        let data = HNSWIndexTests.clustered(3000, 16, seed: 5)
+        let a = Forest(data: VectorMatrix(data), metric: .cosine, parameters: ForestParameters(trees: 8), threads: 1)
+        let b = Forest(data: VectorMatrix(data), metric: .cosine, parameters: ForestParameters(trees: 8), threads: 3)
+        #expect(Array(a.planes.buffer) == Array(b.planes.buffer) && Array(a.children.buffer) == Array(b.children.buffer))
+        #expect(Array(a.items.buffer) == Array(b.items.buffer) && Array(a.leafStarts.buffer) == Array(b.leafStarts.buffer))
+        #expect(Array(a.roots.buffer) == Array(b.roots.buffer))
+        // Every tree holds every id once.
+        #expect(a.items.count == 8 * 3000)
+    }
+
+    /// The block search (the block's candidates scored together, in dataset order) and one
+    /// worker's searcher (each query's candidates scored in turn) give the same neighbours.
+    @Test func theBlockSearchAndTheSearcherAgree() {
+        let data = HNSWIndexTests.clustered(3000, 16, seed: 12), queries = HNSWIndexTests.clustered(60, 16, seed: 13)
+        let forest = Forest(data: VectorMatrix(data), metric: .l2, parameters: ForestParameters(trees: 6, leafSize: 16), threads: 2)
+        let table = ResultTable(capacity: 60, k: 8)
+        forest.makeSearcher(k: 8).search(QueryBatch(vectors: VectorMatrix(queries), firstQuery: 0, excludesOwnID: false), into: table.rows(0..<60))
+        let one = (0..<60).map { q in (0..<8).map { table.id(row: q, rank: $0) } }
+        #expect(searchAll(forest, queries: VectorMatrix(queries), k: 8).map { $0.map { Int64($0.id) } } == one)
+    }
+
+    /// Identical vectors cannot be separated by a hyperplane: they are split at random, and the
+    /// build ends.
+    @Test func identicalVectorsAreSplitAtRandom() {
+        let data = Array(repeating: [Float](repeating: 1, count: 4), count: 300)
+        let forest = Forest(data: VectorMatrix(data), metric: .l2, parameters: ForestParameters(trees: 2, leafSize: 10), threads: 2)
+        #expect(forest.items.count == 600)
+        #expect((0..<forest.leafCount).allSatisfy { forest.leafStarts.pointer[$0 + 1] - forest.leafStarts.pointer[$0] <= 10 })
+    }
+}
