@@ -60,7 +60,7 @@ import Testing
                 let index = HNSWIndex(data: base, metric: metric, parameters: p, navigation: navigation)
                 // Under int16 the index keeps no float32 copy of the vectors and leaves scoring to the block.
                 #expect((index.makeBlockSearch(queries: rawQueries, planner: Planner(queryCount: 1, k: 7, threads: 1, scratch: index.blockScratch(k: 7)),
-                                               k: 7, selfJoin: false) is HNSWBlockSearch) == (navigation == .int16)
+                                               k: 7, selfJoin: false) is CandidateBlockSearch<HNSWSearcher>) == (navigation == .int16)
                         && (index.points == nil) == (navigation == .int16))
                 let expected = searchEachSlice(index, queries: selfJoin ? base : rawQueries, k: 7, selfJoin: selfJoin)
                 let bytes = outputs[0], header = NPYResultWriter.header(queryCount: expected.count, k: 7).count

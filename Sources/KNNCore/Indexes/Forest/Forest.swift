@@ -9,7 +9,7 @@
 /// - tree `t` starts at `roots[t]`.
 /// `points` holds the vectors prepared for the metric (unit length under cosine), row by id, for
 /// the trees' build and the exact scores of one query's candidates; a job's blocks are scored
-/// from `data`, the dataset as loaded, by `ExactReRank` (`ForestBlockSearch`).
+/// from `data`, the dataset as loaded, by `ExactReRank` (`CandidateBlockSearch`).
 ///
 /// Each node splits at the hyperplane equidistant from two centroids found by a short seeded
 /// 2-means over the node's vectors (angular — between unit vectors — under cosine and ip, as
@@ -100,8 +100,10 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
 
     func makeSearcher(k: Int) -> any NeighborSearcher { ForestSearcher(forest: self, k: k) }
 
+    /// Searchers walk the trees for candidates; the block scores them together (`CandidateBlockSearch`).
     func makeBlockSearch(queries: VectorMatrix, planner: Planner, k: Int, selfJoin: Bool) -> any BlockSearch {
-        ForestBlockSearch(index: self, queries: queries, planner: planner, k: k, selfJoin: selfJoin)
+        CandidateBlockSearch(data: data, metric: metric, queries: queries, planner: planner, selfJoin: selfJoin,
+                             candidatesPerQuery: parameters.candidateSlots(k: k, count: count)) { ForestSearcher(forest: self, k: k) }
     }
 
     func blockScratch(k: Int) -> BlockScratch { parameters.blockScratch(k: k, dim: dim, count: count, metric: metric) }

@@ -48,7 +48,7 @@ struct ForestParameters: IndexParameters, Equatable {
     /// The candidate list per query of a block (at most the budget and one more leaf), and per
     /// worker a stamp per vector and the queue.
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
-        var scratch = HNSWBlockSearch.scratch(candidates: candidateSlots(k: k, count: count), dim: dim, count: count, metric: metric)
+        var scratch = CandidateBlockSearch<ForestSearcher>.scratch(candidates: candidateSlots(k: k, count: count), dim: dim, count: count, metric: metric)
         scratch.perWorker += count * 4 + 4096
         return scratch
     }

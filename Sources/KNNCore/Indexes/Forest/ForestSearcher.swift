@@ -5,7 +5,7 @@ import KNNKernelsVNNI
 /// until the leaves reached hold `search_budget` ids, counting an id found by several trees each
 /// time (as Annoy's search_k); the distinct ones are scored with the exact kernels. De-duplication stamps a per-worker array, so nothing is
 /// allocated per query.
-final class ForestSearcher: NeighborSearcher {
+final class ForestSearcher: NeighborSearcher, CandidateFinder {
     let forest: Forest
     let k: Int
     let budget: Int

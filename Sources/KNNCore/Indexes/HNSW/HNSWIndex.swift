@@ -101,16 +101,19 @@ final class HNSWIndex: SliceSearchIndex, @unchecked Sendable {
     /// The navigation distance from a query to vector `v`.
     @inline(__always) func distance(_ query: NavigationQuery, _ v: Int) -> Float { space.distance(query, v) }
 
-    /// Under int16 navigation the exact scores are left to the block (`HNSWBlockSearch`); under
-    /// float32 navigation searchers score their own candidates (the common block search).
+    /// Under int16 navigation searchers walk the graph for candidates and the exact scores are
+    /// left to the block (`CandidateBlockSearch`), so no float32 copy of the dataset is held;
+    /// under float32 navigation searchers score their own candidates (the common block search).
     func makeBlockSearch(queries: VectorMatrix, planner: Planner, k: Int, selfJoin: Bool) -> any BlockSearch {
         guard codes != nil else { return SliceBlockSearch(index: self, queries: queries, planner: planner, k: k, selfJoin: selfJoin) }
-        return HNSWBlockSearch(index: self, queries: queries, planner: planner, k: k, selfJoin: selfJoin)
+        precondition(blockScratch(k: k) == planner.scratch, "the plan must count the index's candidate lists")
+        return CandidateBlockSearch(data: data, metric: metric, queries: queries, planner: planner, selfJoin: selfJoin,
+                                    candidatesPerQuery: candidateSlots(k: k)) { HNSWSearcher(index: self, k: k) }
     }
 
     func blockScratch(k: Int) -> BlockScratch {
         guard codes != nil else { return BlockScratch(perQuery: 0, perWorker: count) }
-        return HNSWBlockSearch.scratch(candidates: candidateSlots(k: k), dim: dim, count: count, metric: metric)
+        return CandidateBlockSearch<HNSWSearcher>.scratch(candidates: candidateSlots(k: k), dim: dim, count: count, metric: metric)
     }
 
     var reportMembers: [(key: String, value: JSONValue)] {
@@ -156,7 +159,7 @@ final class HNSWIndex: SliceSearchIndex, @unchecked Sendable {
 /// Answers queries: descend the upper layers greedily, search layer 0 with `expansion_search`
 /// candidates, keep those that may be among the k nearest, and score them with the exact kernels
 /// — here (`search`), or for a whole block at once (`findCandidates`, then `ExactReRank`).
-final class HNSWSearcher: NeighborSearcher {
+final class HNSWSearcher: NeighborSearcher, CandidateFinder {
     let index: HNSWIndex
     let walker: HNSWWalker
     let topK: TopK

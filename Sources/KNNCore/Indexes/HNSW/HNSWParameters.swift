@@ -79,11 +79,11 @@ extension HNSWParameters: IndexParameters {
     }
 
     /// Each search worker marks every vector visited; under int16 navigation the block keeps
-    /// each query's candidate list for `HNSWBlockSearch`'s exact re-rank (and, under cosine, its
+    /// each query's candidate list for `CandidateBlockSearch`'s exact re-rank (and, under cosine, its
     /// unit-length query), and each worker a dataset block of rows.
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         guard resolvedNavigation(dim: dim) == .int16 else { return BlockScratch(perQuery: 0, perWorker: count) }
-        return HNSWBlockSearch.scratch(candidates: HNSWIndex.candidateSlots(ef: expansionSearch, k: k, duplicates: nil), dim: dim, count: count, metric: metric)
+        return CandidateBlockSearch<HNSWSearcher>.scratch(candidates: HNSWIndex.candidateSlots(ef: expansionSearch, k: k, duplicates: nil), dim: dim, count: count, metric: metric)
     }
 
     func build(data: VectorMatrix, metric: Metric, threads: Int) -> any VectorIndex {

@@ -1,0 +1,60 @@
+/// A searcher that leaves the exact scores to its block: it writes each query's candidates.
+protocol CandidateFinder {
+    func findCandidates(_ batch: QueryBatch, into rows: CandidateRows)
+}
+
+/// The block search of an index whose searchers only find candidates (HNSW under int16
+/// navigation, the forest): workers find them for their slices; then `ExactReRank` scores the
+/// whole block's candidates against the dataset as loaded, in dataset order, so a row that many
+/// of the block's queries need is read once for all of them and a mapped dataset's pages are
+/// read once per block and released. Under cosine the queries are prepared once, into a block
+/// buffer both phases read. Worker `w` uses only `finders[w]` and `preparers[w]` and writes only
+/// its slices' rows.
+final class CandidateBlockSearch<Finder: CandidateFinder>: BlockSearch, @unchecked Sendable {
+    private let queries: VectorMatrix
+    private let planner: Planner
+    private let selfJoin: Bool
+    private let metric: Metric
+    private let finders: [Finder]
+    private let preparers: [QueryPreparer]
+    private let reRank: ExactReRank
+    private let candidates: CandidateTable
+    private let preparedQueries: FloatBuffer?
+
+    /// `data`: the dataset as loaded; `candidatesPerQuery`: the most candidates a finder writes.
+    init(data: VectorMatrix, metric: Metric, queries: VectorMatrix, planner: Planner, selfJoin: Bool, candidatesPerQuery: Int,
+         makeFinder: () -> Finder) {
+        self.queries = queries
+        self.planner = planner
+        self.selfJoin = selfJoin
+        self.metric = metric
+        finders = (0..<planner.workers).map { _ in makeFinder() }
+        preparers = (0..<planner.workers).map { _ in QueryPreparer(queries: queries, metric: metric, maxRows: planner.sliceSize) }
+        reRank = ExactReRank(data: data, metric: metric)
+        candidates = CandidateTable(capacity: planner.blockSize, perRow: candidatesPerQuery)
+        preparedQueries = metric.normalizesVectors ? FloatBuffer(count: planner.blockSize * queries.dim) : nil
+    }
+
+    /// Per query: its candidate list (an id, a key and the re-rank's bucket index per slot) and,
+    /// under cosine, its unit-length copy; per worker: a finder's visited marks (a byte per
+    /// vector) and a dataset block of rows for the re-rank.
+    static func scratch(candidates: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
+        BlockScratch(perQuery: candidates * (MemoryLayout<Int32>.size + MemoryLayout<Float>.size + ExactReRank.bytesPerSlot)
+                         + (metric.normalizesVectors ? dim * MemoryLayout<Float>.size : 0),
+                     perWorker: ExactReRank.blockBytes + count)
+    }
+
+    func run(block: Range<Int>, into table: ResultTable, progress: Progress?, bounds: UnsafePointer<Float>?) {
+        planner.forEachSlice(ofBlock: block) { worker, slice, queryRows in
+            let batch = preparers[worker].batch(queryRows, excludesOwnID: selfJoin, into: preparedQueries, atRow: slice.lowerBound)
+            finders[worker].findCandidates(batch, into: candidates.rows(slice))
+            progress?.add(slice.count)
+        }
+        let rows = table.rows(0..<block.count)
+        let prepared = preparedQueries.map {
+            VectorMatrix(rows: block.count, dim: queries.dim, stride: queries.dim, base: UnsafePointer($0.pointer), owner: $0)
+        } ?? queries.subrange(block)
+        reRank.run(candidates, rows: block.count, queries: prepared, queriesArePrepared: true, into: rows, threads: planner.threads)
+        rows.finalize(metric: metric)
+    }
+}
