@@ -165,7 +165,7 @@ enum Help {
         hnsw                 connectivity (16), expansion_add (128), expansion_search (64),
                              seed (1), navigation: int16|float32
         forest               trees (32), leaf_size (128), search_budget (trees × k × 4), seed (1)
-        lsh                  tables (16), bits (about log2(n/16)), probes (16), bucket_width
+        lsh                  tables (16), bits (log2(n) − 3), probes (16), bucket_width
                              (l2, sqeuclidean; from the data), seed (1)
         path, reuse          save the built index there and map it back: if_valid | require
         target_recall        tune the search setting to this recall@k on a sample of the queries

@@ -86,16 +86,23 @@ struct ExactReRank: @unchecked Sendable {
     private func scoreBucket(_ bucket: UnsafeMutablePointer<UInt32>, count: Int, firstRow: Int, candidates: CandidateTable, queries: VectorMatrix,
                              queriesArePrepared: Bool) {
         let ids = candidates.ids, perRow = candidates.perRow, dim = data.dim
-        // A counting sort by id: stable, so slots of one id stay in slot order, as (id, slot).
-        let starts = AlignedBuffer<Int32>(count: blockRows + 1), sorted = AlignedBuffer<UInt32>(count: count, zeroed: false)
-        for i in 0..<count { starts.pointer[Int(ids[Int(bucket[i])]) - firstRow + 1] += 1 }
-        for r in 0..<blockRows { starts.pointer[r + 1] += starts.pointer[r] }
-        for i in 0..<count {
-            let r = Int(ids[Int(bucket[i])]) - firstRow
-            sorted.pointer[Int(starts.pointer[r])] = bucket[i]
-            starts.pointer[r] += 1
+        // Sorted by (id, slot): a dense bucket (a forest's block of queries sharing rows) by a
+        // counting sort, stable, so slots of one id stay in slot order; a sparse one by comparison,
+        // whose cost does not grow with the block's rows.
+        if count >= blockRows / 8 {
+            let starts = AlignedBuffer<Int32>(count: blockRows + 1), sorted = AlignedBuffer<UInt32>(count: count, zeroed: false)
+            for i in 0..<count { starts.pointer[Int(ids[Int(bucket[i])]) - firstRow + 1] += 1 }
+            for r in 0..<blockRows { starts.pointer[r + 1] += starts.pointer[r] }
+            for i in 0..<count {
+                let r = Int(ids[Int(bucket[i])]) - firstRow
+                sorted.pointer[Int(starts.pointer[r])] = bucket[i]
+                starts.pointer[r] += 1
+            }
+            bucket.update(from: sorted.pointer, count: count)
+        } else {
+            var slots = UnsafeMutableBufferPointer(start: bucket, count: count)
+            slots.sort { (ids[Int($0)], $0) < (ids[Int($1)], $1) }
         }
-        bucket.update(from: sorted.pointer, count: count)
         let prepareRows = metric.normalizesVectors
         let prepareQueries = prepareRows && !queriesArePrepared
         let rowScratch = FloatBuffer(count: prepareRows ? dim : 0), queryScratch = FloatBuffer(count: prepareQueries ? dim : 0)

@@ -104,6 +104,7 @@ import Testing
         ("index", #"{"type": "forest", "search_budget": 0}"#, "index.search_budget", "must be between 1 and 100000000, found 0"),
         ("index", #"{"type": "lsh", "bits": 33}"#, "index.bits", "must be between 1 and 32, found 33"),
         ("index", #"{"type": "lsh", "bucket_width": 0}"#, "index.bucket_width", "must be greater than 0"),
+        ("index", #"{"type": "lsh", "bucket_width": 1e-46}"#, "index.bucket_width", "is 1e-46: too small for single precision (at least 1.1754944e-38)"),
         ("index", #"{"type": "lsh", "probes": 0}"#, "index.probes", "must be between 1 and 1000000, found 0"),
         ("index", #"{"type": "flat", "nlist": 4}"#, "index.nlist", "unknown key (known keys here: path, reuse, target_recall, type)"),
         ("index", #"{"type": "kdtree", "leafsize": 4}"#, "index.leafsize", "unknown key (did you mean \"leaf_size\"?)"),

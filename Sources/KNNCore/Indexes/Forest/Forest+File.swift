@@ -28,6 +28,10 @@ extension ForestParameters {
         // The walks follow references and ids without checks: a corrupt file must fail here instead.
         func valid(_ ref: Int32) -> Bool { ref >= 0 ? Int(ref) < internalCount : Int(-(ref + 1)) < leafCount }
         if internalCount > 0, let bad = children.buffer.firstIndex(where: { !valid($0) }) { throw reader.error("forest.children", "entry \(bad) refers to no node") }
+        // The builder numbers a node's internal children after it: a file that does not would let a walk loop.
+        if internalCount > 0, let bad = (0..<(internalCount * 2)).first(where: { children.pointer[$0] >= 0 && Int(children.pointer[$0]) <= $0 / 2 }) {
+            throw reader.error("forest.children", "entry \(bad) refers back to node \(children.pointer[bad])")
+        }
         if let bad = roots.buffer.firstIndex(where: { !valid($0) }) { throw reader.error("forest.roots", "tree \(bad) refers to no node") }
         for l in 0..<leafCount where !(0 <= leafStarts.pointer[l] && leafStarts.pointer[l] <= leafStarts.pointer[l + 1] && leafStarts.pointer[l + 1] <= itemCount) {
             throw reader.error("forest.leaf_starts", "leaf \(l) covers items outside 0..<\(itemCount)")

@@ -73,8 +73,9 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
         // Concatenated in tree order, references shifted past the trees before.
         let parts = (0..<trees).map { built[$0]! }
         let internalCount = parts.reduce(0) { $0 + $1.children.count / 2 }, leafCount = parts.reduce(0) { $0 + $1.leafStarts.count - 1 }
-        let planes = FloatBuffer(count: max(1, internalCount * (dim + 1)), zeroed: false)
-        let children = AlignedBuffer<Int32>(count: max(1, internalCount * 2), zeroed: false)
+        // Zeroed: a forest of leaves only still saves its one-element arrays.
+        let planes = FloatBuffer(count: max(1, internalCount * (dim + 1)))
+        let children = AlignedBuffer<Int32>(count: max(1, internalCount * 2))
         let leafStarts = AlignedBuffer<Int>(count: leafCount + 1, zeroed: false)
         let items = AlignedBuffer<Int32>(count: parts.reduce(0) { $0 + $1.items.count }, zeroed: false)
         let roots = AlignedBuffer<Int32>(count: trees, zeroed: false)

@@ -38,18 +38,24 @@ struct ForestParameters: IndexParameters, Equatable {
     var isExact: Bool { false }
     var buildKeys: [String] { ["trees", "leaf_size", "seed"] }
 
+    /// Node references are 32-bit: the whole forest, about 2n/leaf_size nodes per tree, must fit.
+    var maxCount: Int { min(Int(Int32.max), Int(Int32.max) / (2 * trees) * leafSize) }
+
     /// The vectors (prepared), and per tree about 2n/leaf_size nodes: a hyperplane each for the
-    /// internal ones, and every id once in the leaves; the build holds a normalised copy for ip.
+    /// internal ones (held twice while the trees are joined into one set of arrays), a start
+    /// per leaf, and every id once in the leaves (twice while building); the build holds a
+    /// normalised copy for ip.
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
-        let internalNodes = trees * max(1, 2 * count / max(1, leafSize))
-        return count * dim * 4 * (metric == .ip ? 2 : 1) + internalNodes * ((dim + 1) * 4 + 8) + trees * count * 4 * 2
+        let nodes = trees * max(1, 2 * count / max(1, leafSize))
+        return count * dim * 4 * (metric == .ip ? 2 : 1) + nodes * (2 * (dim + 1) * 4 + 16) + trees * count * 4 * 2
     }
 
     /// The candidate list per query of a block (at most the budget and one more leaf), and per
     /// worker a stamp per vector and the queue.
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
-        var scratch = CandidateBlockSearch<ForestSearcher>.scratch(candidates: candidateSlots(k: k, count: count), dim: dim, count: count, metric: metric)
-        scratch.perWorker += count * 4 + 4096
+        let slots = candidateSlots(k: k, count: count)
+        var scratch = CandidateBlockSearch<ForestSearcher>.scratch(candidates: slots, dim: dim, count: count, metric: metric)
+        scratch.perWorker += count * 4 + slots * 4 + 4096
         return scratch
     }
 
@@ -66,13 +72,14 @@ extension Forest: TunableIndex {
 
     /// From k up, each step doubling, to every vector a full walk of all trees could give.
     func knobLadder(k: Int) -> [Int] {
+        let most = min(count * parameters.trees, ForestParameters.budgetRange.upperBound)
         var ladder: [Int] = []
         var value = max(k, parameters.trees)
-        while value < count * parameters.trees {
+        while value < most {
             ladder.append(value)
             value *= 2
         }
-        return ladder + [count * parameters.trees]
+        return ladder + [most]
     }
 
     func withKnob(_ value: Int) -> (index: any VectorIndex, parameters: any IndexParameters) {

@@ -22,7 +22,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         budget = forest.parameters.budget(k: k)
         topK = TopK(k: k)
         stamps = Array(repeating: 0, count: forest.count)
-        candidates.reserveCapacity(budget + 2 * forest.parameters.leafSize)
+        candidates.reserveCapacity(min(forest.count, budget + forest.parameters.leafSize))
     }
 
     /// Each query's distinct candidates (its own id left out in a self-join) into its row of `rows`.
@@ -44,7 +44,6 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         for q in 0..<batch.vectors.rows {
             let query = batch.vectors.row(q)
             collect(query)
-            for t in 0..<forest.parameters.trees { queue.push(OpenNode(bound: -.infinity, node: Int(forest.roots.pointer[t]))) }
             topK.reset()
             let excluded = batch.excludedID(ofRow: q)
             // Candidates' rows lie all over the vectors: each is fetched a few candidates ahead,

@@ -124,8 +124,19 @@ final class LSHIndex: SliceSearchIndex, @unchecked Sendable {
             for j in 0..<bits where values[j] > 0 { key |= 1 << UInt64(j) }
             return key
         }
-        for j in 0..<bits { key = Self.mix(key, Int64(values[j].rounded(.down))) }
+        for j in 0..<bits { key = Self.mix(key, Self.cell(values[j])) }
         return key
+    }
+
+    /// The cell a position falls in; a position beyond the 64-bit range (an outlier, or a tiny
+    /// width) takes the last cell on its side, NaN cell 0.
+    @inline(__always)
+    static func cell(_ position: Float) -> Int64 {
+        guard !position.isNaN else { return 0 }
+        let floor = position.rounded(.down)
+        if floor >= 9.2e18 { return Int64.max }
+        if floor <= -9.2e18 { return Int64.min }
+        return Int64(floor)
     }
 
     @inline(__always)

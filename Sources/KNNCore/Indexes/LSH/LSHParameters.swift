@@ -7,7 +7,7 @@ struct LSHParameters: IndexParameters, Equatable {
     static let typeName = "lsh"
 
     var tables = 16
-    /// nil: from the dataset's size, about log2(n / 16) (`resolvedBits`).
+    /// nil: from the dataset's size, ⌊log2 n⌋ − 3, buckets of 8 to 16 vectors, at most 24 (`resolvedBits`).
     var bits: Int? = nil
     /// Buckets visited per table, the query's own included.
     var probes = 16
@@ -30,6 +30,7 @@ struct LSHParameters: IndexParameters, Equatable {
                 throw object.error("bucket_width", "applies to l2 and sqeuclidean only: under \(metric.rawValue) the hashes are signs of projections")
             }
             guard width > 0 else { throw object.error("bucket_width", "must be greater than 0") }
+            guard Float(width).isNormal else { throw object.error("bucket_width", "is \(width): too small for single precision (at least \(Float.leastNormalMagnitude))") }
         }
         parameters.bucketWidth = width
         parameters.seed = UInt64(try object.int("seed", in: 0...Int(Int32.max)) ?? 1)

@@ -73,8 +73,8 @@ final class LSHSearcher: NeighborSearcher {
             for j in 0..<bits { options.append((abs(values[j]), j, 0)) }
         } else {
             for j in 0..<bits {
-                let cell = values[j].rounded(.down), fraction = values[j] - cell
-                cells[j] = Int64(cell)
+                let cell = values[j].rounded(.down), fraction = cell.isFinite ? values[j] - cell : 0.5
+                cells[j] = LSHIndex.cell(values[j])
                 options.append((fraction * fraction, j, -1))
                 options.append(((1 - fraction) * (1 - fraction), j, 1))
             }
@@ -127,7 +127,7 @@ final class LSHSearcher: NeighborSearcher {
                 while bits != 0 {
                     let i = bits.trailingZeroBitCount
                     bits &= bits - 1
-                    if options[i].coordinate == j { cell += Int64(options[i].step) }
+                    if options[i].coordinate == j { cell &+= Int64(options[i].step) }
                 }
             }
             key = LSHIndex.mix(key, cell)

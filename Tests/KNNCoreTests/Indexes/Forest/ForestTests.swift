@@ -2,20 +2,11 @@ import Testing
 @testable import KNNCore
 
 @Suite struct ForestTests {
-    func recall(_ found: [[Neighbor]], _ truth: [[Neighbor]]) -> Double {
-        let hits = zip(found, truth).map { Set($0.map(\.id)).intersection($1.map(\.id)).count }.reduce(0, +)
-        return Double(hits) / Double(truth.map(\.count).reduce(0, +))
-    }
-
-    func truth(_ data: [[Float]], _ queries: [[Float]], _ metric: Metric, k: Int = 10) throws -> [[Neighbor]] {
-        searchAll(ReferenceFlatIndex(data: try VectorMatrix(data).prepared(for: metric), metric: metric), queries: VectorMatrix(queries), k: k)
-    }
-
     @Test(arguments: Metric.allCases)
     func defaultsReachTheRecallFloor(metric: Metric) throws {
         let data = HNSWIndexTests.clustered(4000, 32, seed: 1), queries = HNSWIndexTests.clustered(200, 32, seed: 2)
         let forest = Forest(data: VectorMatrix(data), metric: metric, parameters: ForestParameters(), threads: 2)
-        let r = recall(searchAll(forest, queries: VectorMatrix(queries), k: 10), try truth(data, queries, metric))
+        let r = recall(searchAll(forest, queries: VectorMatrix(queries), k: 10), try exactNeighbours(data, queries, metric))
         // Observed with the defaults (32 trees, leaf_size 128, budget 32 × 10 × 4): 1.0 for every metric.
         #expect(r >= 0.98, "\(metric): \(r)")
     }
@@ -28,7 +19,7 @@ import Testing
         let queries = Fixtures.randomVectors(50, 6, seed: 4)
         // The budget counts an id once per tree that reaches it: 3 trees × 500 ids.
         let forest = Forest(data: VectorMatrix(data), metric: metric, parameters: ForestParameters(trees: 3, leafSize: 8, searchBudget: 1500), threads: 2)
-        let found = searchAll(forest, queries: VectorMatrix(queries), k: 7), expected = try truth(data, queries, metric, k: 7)
+        let found = searchAll(forest, queries: VectorMatrix(queries), k: 7), expected = try exactNeighbours(data, queries, metric, k: 7)
         #expect(found.map { $0.map(\.id) } == expected.map { $0.map(\.id) })
         #expect(found.map { $0.map(\.distance) } == expected.map { $0.map(\.distance) })
     }

@@ -8,11 +8,6 @@ import Testing
         return (0..<count).map { _ in centres.randomElement(using: &rng)!.map { $0 + Float.random(in: -1...1, using: &rng) } }
     }
 
-    func recall(_ found: [[Neighbor]], _ truth: [[Neighbor]]) -> Double {
-        let hits = zip(found, truth).map { Set($0.map(\.id)).intersection($1.map(\.id)).count }.reduce(0, +)
-        return Double(hits) / Double(truth.map(\.count).reduce(0, +))
-    }
-
     func hnsw(_ data: [[Float]], _ metric: Metric, _ p: HNSWParameters = HNSWParameters(), threads: Int = 2,
               navigation: HNSWNavigation? = nil, kernel: KernelVariant = .selected) -> HNSWIndex {
         HNSWIndex(data: VectorMatrix(data), metric: metric, parameters: p, kernel: kernel, threads: threads, navigation: navigation)
