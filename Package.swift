@@ -38,10 +38,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "KNNKernelsBaseline", swiftSettings: baselineSettings),
-        // AVX2 has 16 vector registers, not 32: its tiles are shaped for them (NARROW_TILE), and
-        // its int16 tile multiplies pairs with vpmaddwd (PMADDWD, through the Builtin module).
+        // AVX2 has 16 vector registers, not 32: its tiles are shaped for them (NARROW_TILE), its
+        // int16 tile multiplies pairs with vpmaddwd (PMADDWD, through the Builtin module), and its
+        // 4-bit code scan looks tables up with vpshufb (PSHUFB; AVX-512 CPUs run it too).
         .target(name: "KNNKernelsAVX2",
-                swiftSettings: x86Settings("haswell", defines: ["FUSED_MULTIPLY_ADD", "NARROW_TILE", "PMADDWD"], builtins: true)),
+                swiftSettings: x86Settings("haswell", defines: ["FUSED_MULTIPLY_ADD", "NARROW_TILE", "PMADDWD", "PSHUFB"], builtins: true)),
         .target(name: "KNNKernelsAVX512", swiftSettings: x86Settings("skylake-avx512", defines: ["FUSED_MULTIPLY_ADD"])),
         // The int16 tile (QuantizedTileScan.swift): AVX-512 VNNI's vpdpwssd, which Swift reaches
         // only as an LLVM intrinsic through the Builtin module.

@@ -160,13 +160,18 @@ enum Help {
                            dataset  (required)
       k                    neighbours per query, 1 to 1048576 (required)
       metric               l2 | sqeuclidean | cosine | ip (required)
-      index                {"type": flat|kdtree|balltree|hnsw|forest|lsh|auto, ...} (required)
+      index                {"type": flat|kdtree|balltree|hnsw|forest|lsh|ivf|ivfpq|auto, ...}
+                           (required)
         kdtree, balltree     leaf_size (32), eps (0), max_leaves (all)
         hnsw                 connectivity (16), expansion_add (128), expansion_search (64),
                              seed (1), navigation: int16|float32
         forest               trees (32), leaf_size (128), search_budget (trees × k × 4), seed (1)
         lsh                  tables (16), bits (log2(n) − 3), probes (16), bucket_width
                              (l2, sqeuclidean; from the data), seed (1)
+        ivf                  lists (4√n), probe (lists / 32, at least 8), train_size
+                             (256 × lists, ≤ 512 MiB), iterations (10), seed (1)
+        ivfpq                as ivf, and pq_subspaces (dim / 2 under 4 bits, dim / 4 under 8),
+                             pq_bits: 4|8 (4), rerank (10: rerank × k candidates scored exactly)
         path, reuse          save the built index there and map it back: if_valid | require
         target_recall        tune the search setting to this recall@k on a sample of the queries
       output               {"path", "format"?: csv|npy, "report"?: path, "previous"?: path}

@@ -156,6 +156,30 @@ extension KernelVariant {
     }
 }
 
+extension KernelVariant {
+    /// `FastScan.scan`: the AVX2 build (`vpshufb`) on every CPU that has AVX2, the reference
+    /// elsewhere; both give the same totals.
+    @inline(__always)
+    func fastScan(codes: UnsafePointer<UInt8>, blocks: Int, tables: UnsafePointer<UInt8>, pairs: Int, totals: UnsafeMutablePointer<UInt16>) {
+        switch self {
+        case .avx512vnni, .avx512, .avx2: KNNKernelsAVX2.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: totals)
+        case .baseline: KNNKernelsBaseline.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: totals)
+        }
+    }
+
+    /// `FastScan.quantize`, in the build `fastScan` uses (both give the same bytes).
+    @inline(__always)
+    func fastScanQuantize(terms: UnsafePointer<Float>?, products: UnsafePointer<Float>, subspaces: Int, least: UnsafeMutablePointer<Float>,
+                          into bytes: UnsafeMutablePointer<UInt8>) -> (offset: Float, unscale: Float) {
+        switch self {
+        case .avx512vnni, .avx512, .avx2:
+            return KNNKernelsAVX2.FastScan.quantize(terms: terms, products: products, subspaces: subspaces, least: least, into: bytes)
+        case .baseline:
+            return KNNKernelsBaseline.FastScan.quantize(terms: terms, products: products, subspaces: subspaces, least: least, into: bytes)
+        }
+    }
+}
+
 extension Substring {
     var trimmingSpaces: String { String(self).trimmingSpaces }
 }

@@ -30,6 +30,11 @@ protocol IndexParameters: Sendable {
     /// The most vectors the index can hold (ids are 32-bit in most).
     var maxCount: Int { get }
 
+    /// What makes these parameters unfit for a dataset of `count` vectors of `dim` dimensions
+    /// (the field, and why), or nil. Checked before any work; a build over part of the dataset
+    /// (an appended range, a dataset shard) fits the parameters to its rows instead.
+    func problem(count: Int, dim: Int) -> (field: String, message: String)?
+
     /// Bytes the built index holds, with what its build needs on `threads` workers beside it.
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int
 
@@ -57,6 +62,7 @@ extension IndexParameters {
     var isTunable: Bool { !isExact }
     var preferredSliceQueries: Int { 64 }
     var maxCount: Int { Int(Int32.max) }
+    func problem(count: Int, dim: Int) -> (field: String, message: String)? { nil }
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch { .none }
     func resolved(dim: Int, count: Int, metric: Metric) -> (parameters: any IndexParameters, reason: String?) { (self, nil) }
 }

@@ -7,6 +7,8 @@ enum IndexRegistry {
         HNSWParameters.self,
         ForestParameters.self,
         LSHParameters.self,
+        IVFParameters.self,
+        IVFPQParameters.self,
         AutoParameters.self,
     ]
 

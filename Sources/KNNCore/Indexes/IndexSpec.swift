@@ -49,7 +49,7 @@ public struct IndexSpec: Equatable, Sendable {
         }
         let spec = IndexSpec(try type.parse(&object, metric: metric), file: file, targetRecall: targetRecall)
         if targetRecall != nil && !spec.parameters.isTunable {
-            throw object.error("target_recall", "\(name) is exact: its recall is always 1; target_recall tunes an approximate index (hnsw; kdtree and balltree by max_leaves)")
+            throw object.error("target_recall", "\(name) is exact: its recall is always 1; target_recall tunes an approximate index (hnsw by expansion_search, forest by search_budget, lsh by probes, ivf and ivfpq by probe; kdtree and balltree by max_leaves)")
         }
         try object.rejectUnknownKeys()
         return spec
@@ -67,6 +67,13 @@ public struct IndexSpec: Equatable, Sendable {
     public func resolved(dim: Int, count: Int, metric: Metric) -> (spec: IndexSpec, reason: String?) {
         let (parameters, reason) = parameters.resolved(dim: dim, count: count, metric: metric)
         return (IndexSpec(parameters, file: file, targetRecall: targetRecall), reason)
+    }
+
+    /// Refuses parameters the dataset cannot take (more cells than vectors), naming the field.
+    func checkFits(dataset: VectorFileInfo, jobPath: String) throws(KNNError) {
+        if let (field, message) = parameters.problem(count: dataset.rows, dim: dataset.dim) {
+            throw KNNError.spec(file: jobPath, field: "index.\(field)", message: "\(message) (dataset \(dataset.path))")
+        }
     }
 
     /// Bytes the built index holds, and its build's scratch.

@@ -29,7 +29,11 @@ import Testing
         float32.navigation = .float32
         return [("flat", .flat), ("kdtree", .kdtree(TreeParameters(leafSize: 8))), ("balltree", .balltree(TreeParameters(leafSize: 8, eps: 0.5))),
                 ("hnsw-int16", .hnsw(int16)), ("hnsw-float32", .hnsw(float32)),
-                ("forest", IndexSpec(ForestParameters(trees: 4, leafSize: 16))), ("lsh", IndexSpec(LSHParameters(tables: 4, probes: 8)))]
+                ("forest", IndexSpec(ForestParameters(trees: 4, leafSize: 16))), ("lsh", IndexSpec(LSHParameters(tables: 4, probes: 8))),
+                ("ivf", IndexSpec(IVFParameters(lists: 12, probe: 3))),
+                ("ivfpq", IndexSpec(IVFPQParameters(coarse: IVFParameters(lists: 12, probe: 3), subspaces: 18))),
+                ("ivfpq8", IndexSpec(IVFPQParameters(coarse: IVFParameters(lists: 12, probe: 3), subspaces: 9, bits: 8))),
+                ("ivfpq-vectors", IndexSpec(IVFPQParameters(coarse: IVFParameters(lists: 12, probe: 3), subspaces: 36, residual: false)))]
     }()
 
     @Test(arguments: specs.map(\.0), [Metric.l2, .cosine, .ip])
@@ -92,7 +96,7 @@ import Testing
 
     /// 200 files with one bit flipped anywhere (the header, the table, the sections): every one
     /// is refused with an error naming the file, thanks to the checksums; none crashes.
-    @Test(arguments: ["kdtree", "hnsw-int16", "flat", "forest", "lsh"])
+    @Test(arguments: ["kdtree", "hnsw-int16", "flat", "forest", "lsh", "ivf", "ivfpq", "ivfpq8", "ivfpq-vectors"])
     func everyFlippedBitIsRefused(name: String) throws {
         let spec = try #require(Self.specs.first { $0.0 == name }).1
         let data = VectorMatrix(Fixtures.randomVectors(400, 72, seed: 55))
