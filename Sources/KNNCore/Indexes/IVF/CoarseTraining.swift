@@ -19,8 +19,14 @@ struct CoarseTraining {
         let rows = KMeans.sample(trainSize, of: n, seed: parameters.seed)
         let buffer = FloatBuffer(count: trainSize * dim, zeroed: false)
         let chunk = 4096
+        // Read with `copyRow` (pread for a mapped file): sampled rows lie all over the file, and
+        // faulting their pages in through the map would make most of a large file resident.
         Parallel.forEach((trainSize + chunk - 1) / chunk, threads: threads) { c in
-            for i in (c * chunk)..<min((c + 1) * chunk, trainSize) { metric.prepare(data.row(rows[i]), into: buffer.pointer + i * dim, dim: dim) }
+            let raw = FloatBuffer(count: dim)
+            for i in (c * chunk)..<min((c + 1) * chunk, trainSize) {
+                data.copyRow(rows[i], into: raw.pointer)
+                metric.prepare(raw.pointer, into: buffer.pointer + i * dim, dim: dim)
+            }
         }
         sampleBuffer = buffer
         sample = VectorMatrix(rows: trainSize, dim: dim, stride: dim, base: UnsafePointer(buffer.pointer), owner: buffer)

@@ -146,8 +146,24 @@ final class IVFPQSearcher: CandidateFinder {
                               tables: tables, pairs: pairs, totals: totals.pointer)
         let heap = heaps.pointer + q * slots, ids = index.ids.pointer
         var count = heapCounts[q]
-        for p in first..<end {
-            offer(base + Float(totals.pointer[p - first]) * unscale, id: Int(ids[p]), heap: heap, count: &count, excluded: excluded)
+        for block in 0..<blocks {
+            let totals = totals.pointer + block * FastScan.blockVectors
+            // Once the heap is full, a block whose every total lies above the heap's top (one
+            // unit of slack for rounding) cannot add anything.
+            if count == slots && unscale > 0 {
+                let bound = ((heap[0].distance - base) / unscale).rounded(.up) + 1
+                guard bound >= 0 else { continue }
+                if bound < 65535 {
+                    let limit = SIMD16<UInt16>(repeating: UInt16(bound))
+                    let low = UnsafeRawPointer(totals).loadUnaligned(as: SIMD16<UInt16>.self)
+                    let high = UnsafeRawPointer(totals + 16).loadUnaligned(as: SIMD16<UInt16>.self)
+                    guard any((low .<= limit) .| (high .<= limit)) else { continue }
+                }
+            }
+            let firstPosition = first + block * FastScan.blockVectors
+            for lane in 0..<FastScan.blockVectors {
+                offer(base + Float(totals[lane]) * unscale, id: Int(ids[firstPosition + lane]), heap: heap, count: &count, excluded: excluded)
+            }
         }
         heapCounts[q] = count
     }
