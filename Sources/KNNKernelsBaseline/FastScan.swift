@@ -45,13 +45,14 @@ public enum FastScan {
             offset += smallest
             widest = max(widest, maximum(run) - smallest)
         }
-        let scale = widest > 0 ? limit / widest : 0
+        // A run too narrow for its scale to be finite (subnormal widths) scores as flat.
+        let scale = widest > 0 && (limit / widest).isFinite ? limit / widest : 0
         for s in 0..<subspaces {
             let shifted = (entries(s) - least[s]) * scale + 8_388_608
             store(unsafeBitCast(shifted, to: SIMD16<UInt32>.self), into: bytes + (s >> 1) * 32 + (s & 1) * 16)
         }
         if subspaces & 1 == 1 { (bytes + (subspaces >> 1) * 32 + 16).update(repeating: 0, count: 16) }
-        return (offset, widest > 0 ? widest / limit : 0)
+        return (offset, scale > 0 ? widest / limit : 0)
     }
 
     @inline(__always)

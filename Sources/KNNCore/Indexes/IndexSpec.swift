@@ -70,9 +70,9 @@ public struct IndexSpec: Equatable, Sendable {
     }
 
     /// Refuses parameters the dataset cannot take (more cells than vectors), naming the field.
-    func checkFits(dataset: VectorFileInfo, jobPath: String) throws(KNNError) {
+    func checkFits(dataset: VectorFileInfo, jobPath: String, object: String = "index") throws(KNNError) {
         if let (field, message) = parameters.problem(count: dataset.rows, dim: dataset.dim) {
-            throw KNNError.spec(file: jobPath, field: "index.\(field)", message: "\(message) (dataset \(dataset.path))")
+            throw KNNError.spec(file: jobPath, field: "\(object).\(field)", message: "\(message) (dataset \(dataset.path))")
         }
     }
 

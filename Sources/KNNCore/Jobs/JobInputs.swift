@@ -13,7 +13,7 @@ struct JobInputs {
     /// under cosine. Nothing is searched until all of this has passed.
     static func load(_ spec: JobSpec) throws(KNNError) -> JobInputs {
         let dataset = try VectorLoader.load(spec.dataset)
-        try spec.index.checkFits(dataset: dataset.info, jobPath: spec.jobPath)
+        try spec.checkIndexesFit(dataset: dataset.info)
         var queries: LoadedVectors? = nil
         if case .file(let source) = spec.queries {
             let loaded = try VectorLoader.load(source)
@@ -51,7 +51,7 @@ struct JobInputs {
     /// The dataset alone, checked as `load` checks it (for `knnbatch build`).
     static func loadDataset(_ spec: JobSpec) throws(KNNError) -> LoadedVectors {
         let dataset = try VectorLoader.load(spec.dataset)
-        try spec.index.checkFits(dataset: dataset.info, jobPath: spec.jobPath)
+        try spec.checkIndexesFit(dataset: dataset.info)
         try VectorChecks.check(dataset, requireNonZero: spec.metric.normalizesVectors)
         return dataset
     }

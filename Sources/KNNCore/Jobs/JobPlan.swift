@@ -10,7 +10,7 @@ public struct JobPlan {
 
     public static func make(_ spec: JobSpec, threads: Int) throws(KNNError) -> JobPlan {
         let dataset = try VectorLoader.probe(spec.dataset)
-        try spec.index.checkFits(dataset: dataset, jobPath: spec.jobPath)
+        try spec.checkIndexesFit(dataset: dataset)
         var queries: VectorFileInfo? = nil
         if case .file(let source) = spec.queries {
             let info = try VectorLoader.probe(source)

@@ -73,6 +73,12 @@ public struct JobSpec: Sendable {
         return try parse(Array(file.bytes), jobPath: path)
     }
 
+    /// Refuses index parameters the dataset cannot take: the job's index and `sweep.indexes`.
+    func checkIndexesFit(dataset: VectorFileInfo) throws(KNNError) {
+        try index.checkFits(dataset: dataset, jobPath: jobPath)
+        for (i, other) in sweepIndexes.enumerated() { try other.checkFits(dataset: dataset, jobPath: jobPath, object: "sweep.indexes[\(i)]") }
+    }
+
     public static func parse(_ bytes: [UInt8], jobPath: String) throws(KNNError) -> JobSpec {
         let document: JSONValue
         do {

@@ -5,7 +5,7 @@
 final class CellGroups {
     let lists: Int
     let starts: AlignedBuffer<Int>
-    private(set) var members = AlignedBuffer<Int32>(count: 0)
+    private(set) var members = AlignedBuffer<Int>(count: 0)
 
     init(lists: Int) {
         self.lists = lists
@@ -24,7 +24,7 @@ final class CellGroups {
             for r in 0..<probe {
                 let cell = Int(probed[q * probe + r])
                 guard cell >= 0 else { continue }
-                members[starts[cell]] = Int32(q * probe + r)
+                members[starts[cell]] = q * probe + r
                 starts[cell] += 1
             }
         }
@@ -34,7 +34,7 @@ final class CellGroups {
 
     /// Cell `c`'s pairs.
     @inline(__always)
-    func pairs(ofCell c: Int) -> UnsafeBufferPointer<Int32> {
+    func pairs(ofCell c: Int) -> UnsafeBufferPointer<Int> {
         UnsafeBufferPointer(start: members.pointer + starts.pointer[c], count: starts.pointer[c + 1] - starts.pointer[c])
     }
 }

@@ -23,7 +23,7 @@ extension IVFParameters {
         guard panelCount >= 2, panelCount <= 2 * (n / lanes + lists + 1) else { throw reader.error("ivf", "panel_count \(panelCount) does not fit \(n) vectors") }
         let cellStarts: AlignedBuffer<Int> = try reader.buffer("ivf.cell_starts", count: lists + 1)
         // The scans trust the layout: a corrupt file must fail here instead.
-        guard cellStarts.pointer[0] == 0, cellStarts.pointer[lists] <= panelCount else { throw reader.error("ivf.cell_starts", "cells do not cover the panels") }
+        guard cellStarts.pointer[0] == 0, cellStarts.pointer[lists] == panelCount else { throw reader.error("ivf.cell_starts", "cells do not cover the panels") }
         for c in 0..<lists where cellStarts.pointer[c + 1] < cellStarts.pointer[c] || (cellStarts.pointer[c + 1] - cellStarts.pointer[c]) % 2 != 0 {
             throw reader.error("ivf.cell_starts", "cell \(c) is not an even run of panels")
         }
@@ -35,9 +35,12 @@ extension IVFParameters {
             seen[id] = true
         }
         if let missing = seen.firstIndex(of: false) { throw reader.error("ivf.ids", "vector \(missing) is in no cell") }
+        let maxNorm = try state.double("max_norm")
+        // The candidate filter's bound rests on it.
+        guard maxNorm.isFinite, maxNorm >= 0 else { throw reader.error("ivf", "max_norm \(maxNorm) is not a norm") }
         return IVFIndex(metric: metric, parameters: self, data: data, centroids: try reader.buffer("ivf.centroids", count: lists * dim),
                         cellStarts: cellStarts, panels: try reader.buffer("ivf.panels", count: panelCount * dim * lanes),
                         bias: try reader.buffer("ivf.bias", count: panelCount * lanes), ids: ids,
-                        maxNorm: try state.double("max_norm"), trainSize: try state.int("train_size"), trainingSeconds: nil)
+                        maxNorm: maxNorm, trainSize: try state.int("train_size"), trainingSeconds: nil)
     }
 }

@@ -109,6 +109,8 @@ final class IVFIndex: SliceSearchIndex, @unchecked Sendable {
 
     func makeSearcher(k: Int) -> any NeighborSearcher { IVFSearcher(index: self, k: k) }
 
+    func blockScratch(k: Int) -> BlockScratch { parameters.blockScratch(k: k, dim: dim, count: count, metric: metric) }
+
     /// Vectors in cell `c`.
     func size(ofCell c: Int) -> Int {
         let lanes = PanelMatrix.lanes

@@ -17,7 +17,7 @@ struct IVFParameters: IndexParameters, Equatable {
     var iterations = 10
     var seed: UInt64 = 1
 
-    static let probeRange = 1...1_000_000
+    static let probeRange = 1...(1 << 24)
 
     /// Probes worth trying: one cell, doubling, up to all of them.
     static func probeLadder(lists: Int) -> [Int] {
@@ -95,7 +95,10 @@ struct IVFParameters: IndexParameters, Equatable {
     /// scaled copy, counted per worker for a full slice.
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         let probe = resolvedProbe(lists: resolvedLists(count: count))
-        return BlockScratch(perQuery: 0, perWorker: preferredSliceQueries * ((6 * k + 64) * 16 + probe * 16 + dim * 4) + (dim * 8 + 8) * 4)
+        // Per query: the candidate filter, the probed cells and their pairs, the coarse search's
+        // own filter, the scaled copy.
+        return BlockScratch(perQuery: 0, perWorker: preferredSliceQueries * ((6 * k + 64) * 16 + probe * 24 + (6 * probe + 64) * 16 + dim * 4)
+                                + (dim * 8 + 8) * 4)
     }
 
     func build(data: VectorMatrix, metric: Metric, threads: Int) -> any VectorIndex {

@@ -65,7 +65,7 @@ final class IVFSearcher: NeighborSearcher {
             let pairs = groups.pairs(ofCell: cell)
             for first in stride(from: 0, to: pairs.count, by: TileScan.queriesPerTile) {
                 let count = min(TileScan.queriesPerTile, pairs.count - first)
-                for i in 0..<count { groupQueries[i] = pairs[first + i] / Int32(probe) }
+                for i in 0..<count { groupQueries[i] = Int32(pairs[first + i] / probe) }
                 scan(cell: cell, queries: groupQueries, count: count, batch: batch)
             }
         }

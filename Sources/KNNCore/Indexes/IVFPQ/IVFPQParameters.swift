@@ -32,12 +32,16 @@ struct IVFPQParameters: IndexParameters, Equatable {
     }
 
     /// Subspaces for `dim`: `pq_subspaces`, else the largest divisor of `dim` up to dim / 2 under
-    /// 4 bits or dim / 4 under 8 — about two bits per dimension either way.
+    /// 4 bits or dim / 4 under 8 — about two bits per dimension either way — and at most
+    /// `maxFourBitSubspaces` under 4 bits.
     func resolvedSubspaces(dim: Int) -> Int {
         if let subspaces { return subspaces }
-        let most = max(1, dim / (bits == 4 ? 2 : 4))
+        let most = max(1, min(dim / (bits == 4 ? 2 : 4), bits == 4 ? Self.maxFourBitSubspaces : Int.max))
         return (1...most).last { dim % $0 == 0 } ?? 1
     }
+
+    /// 4-bit codes are summed in 16-bit lanes with table entries of up to 255 (`FastScan`).
+    static let maxFourBitSubspaces = 256
 
     var json: [(key: String, value: JSONValue)] {
         var members = coarse.json
@@ -54,6 +58,15 @@ struct IVFPQParameters: IndexParameters, Equatable {
         if let subspaces, dim % subspaces != 0 {
             return ("pq_subspaces", "is \(subspaces), which does not divide the dimension \(dim)")
         }
+        if let subspaces, bits == 4, subspaces > Self.maxFourBitSubspaces {
+            return ("pq_subspaces", "is \(subspaces); 4-bit codes take at most \(Self.maxFourBitSubspaces) subspaces (use pq_bits 8 for more)")
+        }
+        // A dimension without a divisor near the default (a prime one) would quietly get a few
+        // very coarse subspaces.
+        if subspaces == nil, dim >= 16, resolvedSubspaces(dim: dim) < dim / 16 {
+            let divisors = (1...dim).filter { dim % $0 == 0 }.map(String.init).joined(separator: ", ")
+            return ("pq_subspaces", "has no default for dimension \(dim), which has no divisor near dim / \(bits == 4 ? 2 : 4); set it to one of \(divisors)")
+        }
         return nil
     }
 
@@ -65,15 +78,19 @@ struct IVFPQParameters: IndexParameters, Equatable {
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
         let lists = coarse.resolvedLists(count: count), train = coarse.resolvedTrainSize(count: count, lists: lists, dim: dim)
         let m = resolvedSubspaces(dim: dim), ksub = 1 << bits, codeBytes = (m * bits + 7) / 8
-        return count * (2 * codeBytes + 12) + lists * dim * 4 * 2 + lists * m * ksub * 4 + train * dim * 4 + m * ksub * dim * 4
+        return count * (2 * codeBytes + 12) + lists * 32 * (codeBytes + 4) + lists * dim * 4 * 2 + lists * m * ksub * 4 + train * dim * 4
+            + 2 * ksub * dim * 4
     }
 
     /// Candidate lists for the block re-rank; per worker a slice's tables and heaps.
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         let slots = min(count, rerank * k), m = resolvedSubspaces(dim: dim)
         var scratch = CandidateBlockSearch<IVFPQSearcher>.scratch(candidates: slots, dim: dim, count: 0, metric: metric)
-        let probe = coarse.resolvedProbe(lists: coarse.resolvedLists(count: count))
-        scratch.perWorker += preferredSliceQueries * (m * (1 << bits) * 4 + slots * 16 + probe * 16) + coarse.resolvedLists(count: count) * 8
+        let lists = coarse.resolvedLists(count: count), probe = coarse.resolvedProbe(lists: lists)
+        // Per query of a slice: its table, heap, probed cells and the coarse search's filter
+        // (`CandidateFilters`); per worker the cell groups and a cell's totals.
+        scratch.perWorker += preferredSliceQueries * (m * (1 << bits) * 4 + slots * 16 + probe * 16 + (6 * probe + 64) * 16 + probe * 8)
+            + lists * 8 + count / max(lists, 1) * 8 + 4096
         return scratch
     }
 

@@ -96,7 +96,7 @@ final class IVFPQSearcher: CandidateFinder {
             guard !pairs.isEmpty else { continue }
             let terms = UnsafePointer(index.cellTerms.pointer + (residual ? cell * entries : 0))
             for pair in pairs {
-                let q = Int(pair) / probe, excluded = batch.excludedID(ofRow: q)
+                let q = pair / probe, excluded = batch.excludedID(ofRow: q)
                 let products = queryTables.pointer + q * entries
                 switch (residual, fourBits) {
                 case (false, true):
@@ -108,14 +108,14 @@ final class IVFPQSearcher: CandidateFinder {
                     // The pair's table: the cell's terms less twice the query's products.
                     let (offset, unscale) = index.kernel.fastScanQuantize(terms: l2 ? terms : nil, products: products, subspaces: quantizer.m,
                                                                           least: table.pointer, into: bytes.pointer)
-                    scanCodes(cell: cell, query: q, tables: bytes.pointer, base: probedKeys.pointer[Int(pair)] + offset, unscale: unscale, excluded: excluded)
+                    scanCodes(cell: cell, query: q, tables: bytes.pointer, base: probedKeys.pointer[pair] + offset, unscale: unscale, excluded: excluded)
                 case (true, false):
                     if l2 {
                         for i in 0..<entries { table.pointer[i] = terms[i] - 2 * products[i] }
                     } else {
                         for i in 0..<entries { table.pointer[i] = -products[i] }
                     }
-                    scan(cell: cell, query: q, table: table.pointer, start: probedKeys.pointer[Int(pair)], excluded: excluded)
+                    scan(cell: cell, query: q, table: table.pointer, start: probedKeys.pointer[pair], excluded: excluded)
                 }
             }
         }
@@ -148,17 +148,12 @@ final class IVFPQSearcher: CandidateFinder {
         var count = heapCounts[q]
         for block in 0..<blocks {
             let totals = totals.pointer + block * FastScan.blockVectors
-            // Once the heap is full, a block whose every total lies above the heap's top (one
-            // unit of slack for rounding) cannot add anything.
-            if count == slots && unscale > 0 {
-                let bound = ((heap[0].distance - base) / unscale).rounded(.up) + 1
-                guard bound >= 0 else { continue }
-                if bound < 65535 {
-                    let limit = SIMD16<UInt16>(repeating: UInt16(bound))
-                    let low = UnsafeRawPointer(totals).loadUnaligned(as: SIMD16<UInt16>.self)
-                    let high = UnsafeRawPointer(totals + 16).loadUnaligned(as: SIMD16<UInt16>.self)
-                    guard any((low .<= limit) .| (high .<= limit)) else { continue }
-                }
+            // Once the heap is full, a block whose least score lies above the heap's top cannot
+            // add anything (a score grows with its total: unscale ≥ 0).
+            if count == slots {
+                var least = totals[0]
+                for lane in 1..<FastScan.blockVectors { least = min(least, totals[lane]) }
+                if base + Float(least) * unscale > heap[0].distance { continue }
             }
             let firstPosition = first + block * FastScan.blockVectors
             for lane in 0..<FastScan.blockVectors {

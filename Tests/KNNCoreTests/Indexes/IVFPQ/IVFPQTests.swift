@@ -167,5 +167,21 @@ import Testing
         #expect(Self.parameters(subspaces: 4).problem(count: 100, dim: 12) == nil)
         #expect(IVFPQParameters().resolvedSubspaces(dim: 100) == 50 && IVFPQParameters(bits: 8).resolvedSubspaces(dim: 100) == 25)
         #expect(IVFPQParameters().resolvedSubspaces(dim: 7) == 1)
+        // 4-bit sums hold at most 256 subspaces; a prime dimension has no default near dim / 2.
+        #expect(Self.parameters(subspaces: 512).problem(count: 100, dim: 1024)?.field == "pq_subspaces")
+        #expect(IVFPQParameters().resolvedSubspaces(dim: 4096) == 256)
+        #expect(IVFPQParameters().problem(count: 100, dim: 97)?.message == "has no default for dimension 97, which has no divisor near dim / 2; set it to one of 1, 97")
+    }
+
+    /// `sweep.indexes` are checked like the job's index, named by their place in the list.
+    @Test func sweepIndexesAreCheckedToo() throws {
+        let text = #"""
+        {"version": 1, "dataset": {"path": "base.npy"}, "queries": "self", "k": 10, "metric": "l2", "index": {"type": "flat"},
+         "output": {"path": "out.npy"}, "sweep": {"indexes": [{"type": "ivf"}, {"type": "ivfpq", "pq_subspaces": 7}]}}
+        """#
+        let spec = try JobSpec.parse(Array(text.utf8), jobPath: "job.json")
+        let info = VectorFileInfo(path: "base.npy", format: .npy, rows: 500, dim: 12, element: .float32, fileBytes: 0, memoryMapped: true, hasLabels: false)
+        #expect(knnError { try spec.checkIndexesFit(dataset: info) } == .spec(file: "job.json", field: "sweep.indexes[1].pq_subspaces",
+                                                                                 message: "is 7, which does not divide the dimension 12 (dataset base.npy)"))
     }
 }
