@@ -171,7 +171,8 @@ enum Help {
         ivf                  lists (4√n), probe (lists / 32, at least 8), train_size
                              (256 × lists, ≤ 512 MiB), iterations (10), seed (1)
         ivfpq                as ivf, and pq_subspaces (dim / 2 under 4 bits, dim / 4 under 8),
-                             pq_bits: 4|8 (4), rerank (10: rerank × k candidates scored exactly)
+                             pq_bits: 4|8 (4), rerank (10: rerank × k candidates scored exactly),
+                             pq_residual (true: codes of residuals from the cell's centroid)
         path, reuse          save the built index there and map it back: if_valid | require
         target_recall        tune the search setting to this recall@k on a sample of the queries
       output               {"path", "format"?: csv|npy, "report"?: path, "previous"?: path}
