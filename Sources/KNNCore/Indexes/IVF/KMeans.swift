@@ -84,6 +84,25 @@ enum KMeans {
     static func nearest(of rows: VectorMatrix, centroids: FloatBuffer, lists: Int, threads: Int,
                         releasingPages: Bool = false) -> AlignedBuffer<Int32> {
         let dim = rows.dim
+        // A small codebook (a product quantizer's 16 or 256 codewords of a few components) is
+        // searched directly: packing a flat index for it every round costs more than the
+        // search. The same exact keys and the same ties (to the lower number) either way.
+        if lists * dim <= 4096 {
+            let result = AlignedBuffer<Int32>(count: rows.rows, zeroed: false)
+            let chunk = 4096
+            Parallel.forEach((rows.rows + chunk - 1) / chunk, threads: threads) { c in
+                for i in (c * chunk)..<min((c + 1) * chunk, rows.rows) {
+                    let row = rows.row(i)
+                    var best = 0, bestKey = Float.infinity
+                    for j in 0..<lists {
+                        let key = Metric.sqeuclidean.exactKey(row, centroids.pointer + j * dim, dim: dim)
+                        if key < bestKey { (best, bestKey) = (j, key) }
+                    }
+                    result.pointer[i] = Int32(best)
+                }
+            }
+            return result
+        }
         let index = FlatIndex(data: VectorMatrix(rows: lists, dim: dim, stride: dim, base: UnsafePointer(centroids.pointer), owner: centroids),
                               metric: .sqeuclidean, threads: threads)
         return nearest(of: rows, index: index, threads: threads, prepare: nil, releasingPages: releasingPages)
