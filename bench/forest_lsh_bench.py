@@ -103,15 +103,15 @@ def fvecs(path):
     return raw.reshape(-1, raw[0] + 1)[:, 1:].view(np.float32).copy()
 
 
-def knnbatch_sweep(binary, folder, index, key, values, threads, truth):
+def knnbatch_sweep(binary, folder, index, key, values, threads, truth, metric="cosine"):
     """One run per value. The first builds in memory (its report's build phase is the build
     time, as the peers' exclude saving); `knnbatch build` then saves the index that the other
-    runs map."""
-    job = {"version": 1, "dataset": {"path": "base.npy"}, "queries": {"path": "queries.npy"}, "k": truth.shape[1], "metric": "cosine",
+    runs map. Returns the points and the first run's report."""
+    job = {"version": 1, "dataset": {"path": "base.npy"}, "queries": {"path": "queries.npy"}, "k": truth.shape[1], "metric": metric,
            "index": dict(index), "output": {"path": "out.npy"}, "threads": threads}
     path = os.path.join(folder, f"job-{index['type']}.json")
     env = cpu.knnbatch_environment(False)
-    points, build = [], 0.0
+    points, first = [], None
     for i, value in enumerate(values):
         job["index"][key] = value
         if i == 1:
@@ -124,13 +124,12 @@ def knnbatch_sweep(binary, folder, index, key, values, threads, truth):
         subprocess.run([binary, "run", path, "--quiet"], check=True, env=env)
         with open(os.path.join(folder, "out.npy.report.json")) as f:
             report = json.load(f)
-        if i == 0:
-            build = report["timings"]["build"]
+        first = first or report
         ids = np.load(os.path.join(folder, "out.npy"))["id"]
         recall = float(np.mean([len(set(a) & set(b)) / truth.shape[1] for a, b in zip(ids, truth)]))
-        points.append({"setting": f"{key}={value}", "recall": recall, "qps": report["queries_per_second"], "build": build})
-    return points
-
+        points.append({"setting": f"{key}={value}", "recall": recall, "qps": report["queries_per_second"],
+                       "build": first["timings"]["build"]})
+    return points, first
 
 def best(points, floor):
     ok = [p for p in points if p["recall"] >= floor]
@@ -160,9 +159,10 @@ def main():
             np.save(os.path.join(folder, "truth.npy"), truth)
             runs = {
                 "knnbatch forest": knnbatch_sweep(args.binary, folder, {"type": "forest", "trees": args.trees}, "search_budget",
-                                                  [args.trees * 10 * f for f in (1, 2, 4, 8, 16, 32)], args.threads, truth),
-                "knnbatch lsh": knnbatch_sweep(args.binary, folder, {"type": "lsh"}, "probes", [1, 2, 4, 8, 16, 32, 64, 128, 256], args.threads, truth),
-                "knnbatch hnsw": knnbatch_sweep(args.binary, folder, {"type": "hnsw"}, "expansion_search", [10, 16, 24, 32, 48, 64, 96, 128], args.threads, truth),
+                                                  [args.trees * 10 * f for f in (1, 2, 4, 8, 16, 32)], args.threads, truth)[0],
+                "knnbatch lsh": knnbatch_sweep(args.binary, folder, {"type": "lsh"}, "probes", [1, 2, 4, 8, 16, 32, 64, 128, 256], args.threads, truth)[0],
+                "knnbatch hnsw": knnbatch_sweep(args.binary, folder, {"type": "hnsw"}, "expansion_search", [10, 16, 24, 32, 48, 64, 96, 128],
+                                                args.threads, truth)[0],
             }
             for lib in ["annoy", "faiss-lsh"]:
                 out = subprocess.run([args.python, "-c", PEER, folder, lib, str(args.threads), str(args.trees)],

@@ -99,34 +99,6 @@ def exact_neighbours(xb, xq, metric, k=10):
     return out
 
 
-def knnbatch_sweep(binary, folder, metric, index, key, values, threads, truth):
-    """One run per value. The first builds in memory (its report's build phase is the build time);
-    `knnbatch build` then saves the index that the other runs map."""
-    job = {"version": 1, "dataset": {"path": "base.npy"}, "queries": {"path": "queries.npy"}, "k": truth.shape[1], "metric": metric,
-           "index": dict(index), "output": {"path": "out.npy"}, "threads": threads}
-    path = os.path.join(folder, f"job-{index['type']}.json")
-    env = cpu.knnbatch_environment(False)
-    points, build, lists = [], 0.0, None
-    for i, value in enumerate(values):
-        job["index"][key] = value
-        if i == 1:
-            job["index"]["path"] = f"{index['type']}.knnindex"
-            with open(path, "w") as f:
-                json.dump(job, f)
-            subprocess.run([binary, "build", path, "--quiet"], check=True, env=env)
-        with open(path, "w") as f:
-            json.dump(job, f)
-        subprocess.run([binary, "run", path, "--quiet"], check=True, env=env)
-        with open(os.path.join(folder, "out.npy.report.json")) as f:
-            report = json.load(f)
-        if i == 0:
-            build, lists = report["timings"]["build"], report["index"].get("lists")
-        ids = np.load(os.path.join(folder, "out.npy"))["id"]
-        recall = float(np.mean([len(set(a) & set(b)) / truth.shape[1] for a, b in zip(ids, truth)]))
-        points.append({"setting": f"{key}={value}", "recall": recall, "qps": report["queries_per_second"], "build": build})
-    return points, lists
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
@@ -153,8 +125,9 @@ def main():
             np.save(os.path.join(folder, "truth.npy"), truth)
             for kind in args.types.split(","):
                 index = {"type": kind} if kind == "ivf" else {"type": kind, "pq_bits": 4, "pq_subspaces": xb.shape[1] // 2, "rerank": args.rerank}
-                ours, lists = knnbatch_sweep(args.binary, folder, metric, index, "probe",
-                                             [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128], args.threads, truth)
+                ours, first = forest_lsh_bench.knnbatch_sweep(args.binary, folder, index, "probe", [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128],
+                                                              args.threads, truth, metric=metric)
+                lists = first["index"]["lists"]
                 peer = "faiss IVFFlat" if kind == "ivf" else f"faiss IVF,PQ{xb.shape[1] // 2}x4fs,RFlat"
                 runs = {f"knnbatch {kind}": ours}
                 out = subprocess.run([args.python, "-c", PEER, folder, metric, str(args.threads), str(lists), kind, str(args.rerank)],
