@@ -54,7 +54,8 @@ let package = Package(
         // Fuzz targets for the parsers (Tests/Fuzz/run.sh builds them with -sanitize=fuzzer);
         // built normally, a tool that replays inputs through them.
         .executableTarget(name: "knnbatch-fuzz", dependencies: ["KNNCore"]),
-        .testTarget(name: "KNNCoreTests", dependencies: ["KNNCore"]),
+        // Fixtures: small Parquet files written by pyarrow (make_parquet.py beside them), read by path.
+        .testTarget(name: "KNNCoreTests", dependencies: ["KNNCore"], exclude: ["Vectors/Fixtures"]),
         // Runs the built `knnbatch` binary on the jobs in jobs/ and on bad inputs.
         .testTarget(name: "EndToEndTests", dependencies: ["knnbatch", "KNNCore"]),
     ]

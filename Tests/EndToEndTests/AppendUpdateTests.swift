@@ -4,7 +4,7 @@ import Testing
 /// `"update": "append"` through the binary: a run over a dataset that only gained rows merges
 /// them into the previous result, and for exact indexes writes exactly what a full run writes;
 /// anything else about the inputs or the output changed means a full run, saying why.
-@Suite struct AppendUpdateTests {
+@Suite(.skippedUnderThreadSanitizer) struct AppendUpdateTests {
     struct Case: CustomStringConvertible, Sendable {
         var index: String
         var metric: String

@@ -149,3 +149,13 @@ enum Bytes {
         return (0..<rows).map { _ in (0..<dim).map { _ in next() } }
     }
 }
+
+extension Trait where Self == ConditionTrait {
+    /// For suites that check results, not concurrency: the thread-sanitizer pass of `.ci/run`
+    /// skips them, since the concurrent paths they run (block search, builds on the workers, the
+    /// write pipeline) are the ones the suites it keeps run too, and it is many times slower.
+    static var skippedUnderThreadSanitizer: Self {
+        .disabled(if: ProcessInfo.processInfo.environment["KNNBATCH_SANITIZER"] == "thread",
+                  "checks results, not concurrency; the thread sanitizer runs the concurrent paths in the other suites")
+    }
+}

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Runs the job specs in jobs/ exactly as a user would, from the package root.
-@Suite(.serialized) struct ExampleJobsTests {
+@Suite(.serialized, .skippedUnderThreadSanitizer) struct ExampleJobsTests {
     static let jobs = ["similar-words", "similar-words-eval", "city-graph", "nearest-cities"]
 
     func report(_ path: String) throws -> [String: Any] {

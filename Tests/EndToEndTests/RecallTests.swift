@@ -6,7 +6,7 @@ import FoundationXML
 
 /// Recall as a job's business: `target_recall` tunes the search setting on a sample, `min_recall`
 /// gates a run on a measured recall, `knnbatch eval` sweeps the setting into a table and a plot.
-@Suite struct RecallTests {
+@Suite(.skippedUnderThreadSanitizer) struct RecallTests {
     func report(_ w: Workspace, _ name: String) throws -> [String: Any] {
         let bytes = try #require(w.read(name))
         return try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])

@@ -5,7 +5,7 @@ import KNNCore
 /// Sharded runs through the binary: `run --shard I/N` for every shard, then `merge`, writes for
 /// exact indexes exactly what one run on one machine writes, whether the job is split by
 /// queries or by dataset; what cannot be merged is refused with a line naming the part.
-@Suite struct ShardTests {
+@Suite(.skippedUnderThreadSanitizer) struct ShardTests {
     struct Case: CustomStringConvertible, Sendable {
         var index: String
         var metric: String

@@ -12,11 +12,11 @@ struct JobInputs {
     /// Loads every input and checks it completely: shapes, finiteness, and non-zero vectors
     /// under cosine. Nothing is searched until all of this has passed.
     static func load(_ spec: JobSpec) throws(KNNError) -> JobInputs {
-        let dataset = try VectorLoader.load(spec.dataset)
+        let dataset = try VectorLoader.load(spec.dataset, threads: spec.threads)
         try spec.checkIndexesFit(dataset: dataset.info)
         var queries: LoadedVectors? = nil
         if case .file(let source) = spec.queries {
-            let loaded = try VectorLoader.load(source)
+            let loaded = try VectorLoader.load(source, threads: spec.threads)
             try checkDimensions(dataset: dataset.info, queries: loaded.info, spec: spec)
             queries = loaded
         }
@@ -37,20 +37,30 @@ struct JobInputs {
         if case .file(let source) = spec.queries { sources.append(source) }
         var total = 0
         for source in sources {
+          for path in source.files {
+            // Shards are joined into one matrix, even float32 ones that alone would be mapped.
+            let sharded = source.shardFiles != nil
+            let file = sharded ? source.shard(path) : source
             let layout: BinaryLayout
-            switch source.format {
-            case .npy: layout = try NPYFormat.layout(of: MappedFile(path: source.path))
-            case .fvecs, .bvecs, .ivecs: layout = try TexmexFormat.layout(of: MappedFile(path: source.path), format: source.format)
+            switch file.format {
+            case .npy: layout = try NPYFormat.layout(of: MappedFile(path: file.path))
+            case .npz: layout = try NPYFormat.layout(of: VectorLoader.open(file))
+            case .fvecs, .bvecs, .ivecs: layout = try TexmexFormat.layout(of: MappedFile(path: file.path), format: file.format)
+            case .parquet:
+                let parquet = try ParquetFormat.layout(of: MappedFile(path: file.path), options: file.parquet)
+                total += parquet.rows * parquet.dim * MemoryLayout<Float>.size
+                continue
             case .csv, .text: continue
             }
-            if !layout.isMappable { total += layout.rows * layout.dim * MemoryLayout<Float>.size }
+            if !layout.isMappable || sharded { total += layout.rows * layout.dim * MemoryLayout<Float>.size }
+          }
         }
         return total
     }
 
     /// The dataset alone, checked as `load` checks it (for `knnbatch build`).
     static func loadDataset(_ spec: JobSpec) throws(KNNError) -> LoadedVectors {
-        let dataset = try VectorLoader.load(spec.dataset)
+        let dataset = try VectorLoader.load(spec.dataset, threads: spec.threads)
         try spec.checkIndexesFit(dataset: dataset.info)
         try VectorChecks.check(dataset, requireNonZero: spec.metric.normalizesVectors)
         return dataset

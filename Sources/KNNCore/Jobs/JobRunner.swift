@@ -62,7 +62,8 @@ public enum JobRunner {
         try budget.check(expected: JobInputs.conversionBytes(spec) + JobPlan.runtimeBytes, file: spec.jobPath, what: "loading the inputs")
         // A saved index is tied to the dataset as it is now, before it is read.
         let datasetIdentity = spec.index.file == nil ? nil : try DatasetIdentity(path: spec.dataset.path, threads: threads)
-        let inputs = try JobInputs.load(spec)
+        let phases = Progress.mode(quiet: options.quiet)
+        let inputs = try PhaseProgress.run("loading the inputs", done: "loaded the inputs", mode: phases) { () throws(KNNError) in try JobInputs.load(spec) }
         let loaded = Clock.now()
         // Every input's shape is known now: the whole run's estimate, before the build.
         let plan = JobPlan(loaded: inputs, spec: spec, threads: threads)
@@ -81,7 +82,11 @@ public enum JobRunner {
             if let updateNote, !options.quiet { printError("note: \(updateNote)") }
         }
 
-        let obtained = try IndexStore.obtain(spec, data: inputs.dataset.matrix, dataset: datasetIdentity, threads: threads)
+        let indexName = "the \(spec.index.typeName) index"
+        let obtained = try PhaseProgress.run(spec.index.file == nil ? "building \(indexName)" : "loading or building \(indexName)",
+                                             done: spec.index.file == nil ? "built \(indexName)" : "obtained \(indexName)", mode: phases) { () throws(KNNError) in
+            try IndexStore.obtain(spec, data: inputs.dataset.matrix, dataset: datasetIdentity, threads: threads)
+        }
         var index = obtained.index
         if !options.quiet { for warning in obtained.warnings { printError("warning: \(warning)") } }
         warnings += obtained.warnings
@@ -97,15 +102,19 @@ public enum JobRunner {
             if let groundtruth = inputs.groundtruth {
                 sampled = SampledGroundTruth(sample: sample, groundtruth: groundtruth, k: spec.k)
             } else {
+                let exact = PhaseProgress("finding the exact neighbours of \(sample.count) sampled queries", mode: phases)
                 sampled = SampledGroundTruth(sample: sample, data: inputs.dataset.matrix, queries: queries, metric: spec.metric, k: spec.k,
                                              selfJoin: spec.queries == .dataset, threads: threads)
+                exact.finish("found the exact neighbours of the sample")
             }
             if spec.groundtruthSample != nil { truth = sampled }
         }
         var tuning: RecallTuning? = nil
         if let target = spec.index.targetRecall, let sampled, let tunable = index as? any TunableIndex {
+            let phase = PhaseProgress("tuning \(indexName) for recall \(target)", mode: phases)
             let tuned = RecallTuning.tune(tunable, target: target, truth: sampled, queries: queries, k: spec.k,
                                           selfJoin: spec.queries == .dataset, threads: threads)
+            phase.finish("tuned \(indexName)")
             index = tuned.index
             spec.index = IndexSpec(tuned.parameters, file: spec.index.file, targetRecall: target)
             tuning = tuned.tuning
@@ -193,7 +202,7 @@ public enum JobRunner {
         }
         progress.finish()
         let commitStart = Clock.now()
-        try writer.finish()
+        try PhaseProgress.run("finishing the output", done: "finished the output", mode: phases) { () throws(KNNError) in try writer.finish() }
         let written = Clock.now()
 
         var recall: Double? = nil

@@ -201,6 +201,10 @@ public struct JobSpec: Sendable {
             try object.rejectUnknownKeys()
         }
         try root.rejectUnknownKeys()
+        // A saved index records its dataset file's identity (size, hash, inode); shards have no one file.
+        if index.file != nil, dataset.shardFiles != nil {
+            throw KNNError.spec(file: jobPath, field: "index.path", message: "a saved index needs the dataset in one file; \(Paths.fileName(of: dataset.path)) names \(dataset.shardFiles!.count) files (join them, or drop index.path)")
+        }
 
         var spec = JobSpec(jobPath: jobPath, dataset: dataset, queries: queries, k: k, metric: metric, index: index,
                            output: output, threads: threads, groundtruthPath: groundtruthPath, planner: planner)
@@ -265,12 +269,20 @@ public struct JobSpec: Sendable {
 
     private static func parseSource(_ object: inout SpecObject, jobPath: String) throws(KNNError) -> VectorSource {
         let path = Paths.resolve(try object.requiredPath("path"), relativeToFileAt: jobPath)
-        let format: VectorFormat
-        if let name = try object.string("format") {
+        var format: VectorFormat
+        var shardFiles: [String]? = nil
+        let named = try object.string("format").map { (name) throws(KNNError) -> VectorFormat in
             guard let known = VectorFormat(rawValue: name) else {
                 throw object.error("format", "unknown format \"\(name)\" (known: \(VectorFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
-            format = known
+            return known
+        }
+        if VectorShards.isSharded(path) {
+            let files = try VectorShards.files(path, format: named) { message throws(KNNError) in throw object.error("path", message) }
+            shardFiles = files
+            format = named ?? VectorFormat.inferred(fromPath: files[0])!
+        } else if let named {
+            format = named
         } else {
             guard let inferred = VectorFormat.inferred(fromPath: path) else {
                 throw object.error("format", "cannot tell the format of \"\(Paths.fileName(of: path))\" from its extension; set \"format\" to one of \(VectorFormat.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -278,12 +290,23 @@ public struct JobSpec: Sendable {
             format = inferred
         }
         var source = VectorSource(path: path, format: format)
+        source.shardFiles = shardFiles
         if let labels = try object.path("labels") {
             guard format != .text else { throw object.error("labels", "word-vector text files carry their own labels") }
             source.labelsPath = Paths.resolve(labels, relativeToFileAt: jobPath)
         }
         source.csv.header = try object.bool("header")
-        if let column = object.value("label_column") {
+        if format == .parquet {
+            source.parquet.column = try object.string("column")
+            if case .string(let name)? = object.value("label_column") { source.parquet.labelColumn = name }
+            else if let column = object.value("label_column") { throw object.error("label_column", "expected a column name, found \(column.kindName)") }
+            if source.parquet.labelColumn != nil && source.labelsPath != nil { throw object.error("label_column", "give either \"labels\" or \"label_column\", not both") }
+        } else if object.value("column") != nil {
+            throw object.error("column", "applies to parquet files only; this file is \(format.rawValue)")
+        }
+        source.array = try object.string("array")
+        if format != .npz && source.array != nil { throw object.error("array", "applies to npz archives only; this file is \(format.rawValue)") }
+        if format != .parquet, let column = object.value("label_column") {
             switch column {
             case .string(let name) where !name.isEmpty: source.csv.labelColumn = .name(name)
             case .number:
@@ -293,8 +316,8 @@ public struct JobSpec: Sendable {
             if source.labelsPath != nil { throw object.error("label_column", "give either \"labels\" or \"label_column\", not both") }
         }
         if format != .csv {
-            for key in ["header", "label_column"] where object.value(key) != nil {
-                throw object.error(key, "applies to csv files only; this file is \(format.rawValue)")
+            for key in ["header", "label_column"] where object.value(key) != nil && !(format == .parquet && key == "label_column") {
+                throw object.error(key, "applies to csv\(key == "label_column" ? " and parquet" : "") files only; this file is \(format.rawValue)")
             }
         }
         source.text.labelSpaces = try object.bool("label_spaces") ?? false
@@ -307,8 +330,8 @@ public struct JobSpec: Sendable {
 
     /// Every file the job reads.
     var inputPaths: [String] {
-        var inputs = [dataset.path, dataset.labelsPath, groundtruthPath, jobPath].compactMap { $0 }
-        if case .file(let source) = queries { inputs += [source.path, source.labelsPath].compactMap { $0 } }
+        var inputs = dataset.files + [dataset.labelsPath, groundtruthPath, jobPath].compactMap { $0 }
+        if case .file(let source) = queries { inputs += source.files + [source.labelsPath].compactMap { $0 } }
         return inputs
     }
 
@@ -353,6 +376,9 @@ public struct JobSpec: Sendable {
             if let labels = s.labelsPath { members.append(("labels", .string(Paths.absolute(labels)))) }
             if let header = s.csv.header { members.append(("header", .bool(header))) }
             if s.text.labelSpaces { members.append(("label_spaces", .bool(true))) }
+            if let column = s.parquet.column { members.append(("column", .string(column))) }
+            if let column = s.parquet.labelColumn { members.append(("label_column", .string(column))) }
+            if let array = s.array { members.append(("array", .string(array))) }
             switch s.csv.labelColumn {
             case .name(let name)?: members.append(("label_column", .string(name)))
             case .index(let index)?: members.append(("label_column", .integer(index)))

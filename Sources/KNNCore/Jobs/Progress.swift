@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// Progress on stderr: on a terminal, one line redrawn in place (queries done, rate, time left);
-/// otherwise a log line every few seconds, for cron logs; nothing when quiet.
+/// otherwise a timestamped log line every few seconds, for cron logs; nothing when quiet.
 ///
 /// Workers report finished slices; whichever worker finds the interval passed prints, so a long
 /// block does not look like a hang. Printing never blocks a worker: one that finds another
@@ -46,7 +46,7 @@ final class Progress: Sendable {
         let left = rate > 0 ? Double(total - doneNow) / rate : 0
         let percent = total > 0 ? 100 * doneNow / total : 100
         let line = "searched \(doneNow)/\(total) queries (\(percent)%), \(Format.rate(rate)) queries/s, \(Format.duration(left)) left"
-        if mode == .terminal { printError("\r\u{1B}[K" + line, terminator: "") } else { printError(line) }
+        if mode == .terminal { printError("\r\u{1B}[K" + line, terminator: "") } else { printError(PhaseProgress.timestamp() + " " + line) }
     }
 
     /// Clears a live line, so whatever follows (summary or error) starts on a clean line.

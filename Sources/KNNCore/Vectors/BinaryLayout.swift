@@ -41,6 +41,12 @@ struct BinaryLayout: Equatable {
                     guard value.magnitude <= 1 << 24 else {
                         throw KNNError.data(file: file.path, location: "vector \(i)", message: "integer \(value) at dimension \(j) is not exactly a float32 (|value| ≤ 16777216 is)")
                     }
+                case .int64:
+                    let value = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+                    destination[j] = Float(value)
+                    guard value.magnitude <= 1 << 24 else {
+                        throw KNNError.data(file: file.path, location: "vector \(i)", message: "integer \(value) at dimension \(j) is not exactly a float32 (|value| ≤ 16777216 is)")
+                    }
                 case .int16: destination[j] = Float(Int16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int16.self)))
                 case .float16: destination[j] = Self.float(half: UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
                 }

@@ -4,8 +4,10 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     /// The file's bytes; empty for an empty file (mmap cannot map zero bytes).
     public let bytes: UnsafeRawBufferPointer
-    /// Kept open for `copyBytes`.
+    /// Kept open for `copyBytes`; -1 for bytes held in memory (an archive member, inflated).
     private let descriptor: Int32
+    /// The memory behind `bytes` when they are not a mapping.
+    private let buffer: AlignedBuffer<UInt8>?
 
     public init(path: String) throws(KNNError) {
         self.path = path
@@ -28,6 +30,7 @@ public final class MappedFile: @unchecked Sendable {
         }
         let size = Int(info.st_size)
         descriptor = fd
+        buffer = nil
         guard size > 0 else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return
@@ -41,7 +44,17 @@ public final class MappedFile: @unchecked Sendable {
         TemporaryFiles.registerMapping(bytes, path: path)
     }
 
+    /// Bytes that are not a file of their own (a member of an .npz archive), under a name for
+    /// messages such as "embeddings.npz: train.npy".
+    init(name: String, holding buffer: AlignedBuffer<UInt8>, count: Int) {
+        path = name
+        descriptor = -1
+        self.buffer = buffer
+        bytes = UnsafeRawBufferPointer(start: count > 0 ? buffer.pointer : nil, count: count)
+    }
+
     deinit {
+        guard descriptor >= 0 else { return }
         TemporaryFiles.unregisterMapping(bytes)
         if let start = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: start), bytes.count) }
         close(descriptor)
@@ -52,7 +65,7 @@ public final class MappedFile: @unchecked Sendable {
     /// fails as any access to the mapping would.
     func copyBytes(at offset: Int, count: Int, into destination: UnsafeMutableRawPointer) {
         var done = 0
-        while done < count {
+        while done < count && descriptor >= 0 {
             let got = pread(descriptor, destination + done, count - done, off_t(offset + done))
             if got > 0 {
                 done += got
@@ -70,7 +83,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Drops the pages wholly inside `range` from memory; they are read again from the file if
     /// touched. Streaming passes call this so that resident memory does not grow with the file.
     func releasePages(_ range: Range<Int>) {
-        guard let start = bytes.baseAddress, !range.isEmpty else { return }
+        guard let start = bytes.baseAddress, !range.isEmpty, descriptor >= 0 else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let first = (range.lowerBound + page - 1) / page * page
         let end = min(range.upperBound, bytes.count) / page * page

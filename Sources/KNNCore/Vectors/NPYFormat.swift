@@ -4,7 +4,7 @@
 ///     header: a Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (n, d), }
 ///     data:   n × d elements in C order, starting right after the header
 ///
-/// Accepted element types: little-endian float32, float64, float16, int32, int16, and (byte order
+/// Accepted element types: little-endian float32, float64, float16, int64, int32, int16, and (byte order
 /// irrelevant) uint8, int8.
 enum NPYFormat {
     static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
@@ -71,8 +71,9 @@ enum NPYFormat {
         case "<f2", "=f2": return .float16
         case "<i2", "=i2": return .int16
         case "<i4", "=i4": return .int32
-        case ">f4", ">f8", ">f2", ">i2", ">i4": try fail("big-endian dtype '\(descr)' is not supported; convert with arr.astype('<f4')")
-        default: try fail("dtype '\(descr)' is not supported (float32, float64, float16, int32, int16, uint8 and int8 are)")
+        case "<i8", "=i8": return .int64
+        case ">f4", ">f8", ">f2", ">i2", ">i4", ">i8": try fail("big-endian dtype '\(descr)' is not supported; convert with arr.astype('<f4')")
+        default: try fail("dtype '\(descr)' is not supported (float32, float64, float16, int64, int32, int16, uint8 and int8 are)")
         }
     }
 }

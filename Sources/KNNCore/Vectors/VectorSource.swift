@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a dataset or a query set comes from, as resolved from the job spec.
 public struct VectorSource: Equatable, Sendable {
     /// Absolute path of the vector file.
@@ -9,6 +11,24 @@ public struct VectorSource: Equatable, Sendable {
     var csv = CSVFormat.Options()
     /// Word-vector text only: whether labels may contain spaces.
     var text = WordVectorFormat.Options()
+    /// Parquet only: the vector column and the label column.
+    var parquet = ParquetFormat.Options()
+    /// NumPy .npz only: the array to read (by default the only one).
+    var array: String?
+    /// When `path` names a folder or a glob: the files it matched, sorted (`VectorShards`).
+    var shardFiles: [String]?
+
+    /// Every file read: the shards, or the one file.
+    var files: [String] { shardFiles ?? [path] }
+
+    /// One shard of this source, read with its options (a labels file covers all shards).
+    func shard(_ file: String) -> VectorSource {
+        var source = self
+        source.path = file
+        source.shardFiles = nil
+        source.labelsPath = nil
+        return source
+    }
 
     /// How the file is read, beyond its bytes: what a saved index built from it must share.
     var readOptions: JSONValue {
@@ -20,6 +40,9 @@ public struct VectorSource: Equatable, Sendable {
         case nil: break
         }
         if text.labelSpaces { members.append(("label_spaces", .bool(true))) }
+        if let column = parquet.column { members.append(("column", .string(column))) }
+        if let column = parquet.labelColumn { members.append(("label_column", .string(column))) }
+        if let array { members.append(("array", .string(array))) }
         return .object(members)
     }
 
@@ -67,11 +90,19 @@ public enum VectorLoader {
     /// Reads the headers of a binary file (each row's, for TEXMEX files) and its labels, or all
     /// of a text file: everything but the values themselves.
     public static func probe(_ source: VectorSource) throws(KNNError) -> VectorFileInfo {
-        let file = try MappedFile(path: source.path)
+        if let files = source.shardFiles {
+            var info = try VectorShards.probe(source, files: files)
+            if let labelsPath = source.labelsPath {
+                _ = try LabelsFile.read(path: labelsPath, expectedCount: info.rows, vectorsPath: source.path)
+                info.hasLabels = true
+            }
+            return info
+        }
+        let file = try open(source)
         switch source.format {
-        case .fvecs, .bvecs, .ivecs, .npy:
+        case .fvecs, .bvecs, .ivecs, .npy, .npz:
             let layout: BinaryLayout
-            if source.format == .npy {
+            if source.format == .npy || source.format == .npz {
                 layout = try NPYFormat.layout(of: file)
             } else {
                 layout = try TexmexFormat.layout(of: file, format: source.format)
@@ -83,16 +114,40 @@ public enum VectorLoader {
             let result = info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: layout.isMappable, labels: source.labelsPath != nil)
             try checkDimension(result)
             return result
+        case .parquet:
+            let layout = try ParquetFormat.layout(of: file, options: source.parquet)
+            if let labelsPath = source.labelsPath {
+                _ = try LabelsFile.read(path: labelsPath, expectedCount: layout.rows, vectorsPath: source.path)
+            }
+            var result = info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: false, labels: layout.labelLeaf != nil)
+            result.notes = layout.notes
+            try checkDimension(result)
+            return result
         case .csv, .text:
             return try load(source).info
         }
     }
 
     /// Loads the vectors (mapping binary float32 files), their labels, and checks row headers.
-    public static func load(_ source: VectorSource) throws(KNNError) -> LoadedVectors {
-        let loaded = try load(source, file: MappedFile(path: source.path))
+    /// `threads` workers decode a Parquet file's row groups (0: one per core).
+    public static func load(_ source: VectorSource, threads: Int = 0) throws(KNNError) -> LoadedVectors {
+        if let files = source.shardFiles {
+            var loaded = try VectorShards.load(source, files: files, threads: threads)
+            if let labelsPath = source.labelsPath {
+                loaded.labels = try LabelsFile.read(path: labelsPath, expectedCount: loaded.info.rows, vectorsPath: source.path)
+                loaded.info.hasLabels = true
+            }
+            return loaded
+        }
+        let loaded = try load(source, file: open(source), threads: threads)
         try checkDimension(loaded.info)
         return loaded
+    }
+
+    /// The file's bytes: mapped, or for an .npz the chosen array's, read into memory.
+    static func open(_ source: VectorSource) throws(KNNError) -> MappedFile {
+        let file = try MappedFile(path: source.path)
+        return source.format == .npz ? try NPZFormat.open(file, array: source.array) : file
     }
 
     /// The largest dimension supported: far beyond any embedding, and far below where the
@@ -105,7 +160,7 @@ public enum VectorLoader {
         }
     }
 
-    private static func load(_ source: VectorSource, file: MappedFile) throws(KNNError) -> LoadedVectors {
+    private static func load(_ source: VectorSource, file: MappedFile, threads: Int) throws(KNNError) -> LoadedVectors {
         var loaded: LoadedVectors
         switch source.format {
         case .fvecs, .bvecs, .ivecs:
@@ -113,7 +168,7 @@ public enum VectorLoader {
             try TexmexFormat.checkRowHeaders(of: file, layout: layout)
             loaded = LoadedVectors(info: info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: layout.isMappable, labels: false),
                                    matrix: try layout.matrix(in: file), labels: nil, lines: nil)
-        case .npy:
+        case .npy, .npz:
             let layout = try NPYFormat.layout(of: file)
             loaded = LoadedVectors(info: info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: layout.isMappable, labels: false),
                                    matrix: try layout.matrix(in: file), labels: nil, lines: nil)
@@ -123,6 +178,13 @@ public enum VectorLoader {
                                    matrix: parsed.matrix, labels: parsed.labels, lines: parsed.lines)
             loaded.info.header = parsed.header
             loaded.info.notes = parsed.notes
+        case .parquet:
+            let layout = try ParquetFormat.layout(of: file, options: source.parquet)
+            try checkDimension(info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: false, labels: false))
+            let parsed = try ParquetFormat.load(file, layout: layout, threads: threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount)
+            loaded = LoadedVectors(info: info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: false, labels: parsed.labels != nil),
+                                   matrix: parsed.matrix, labels: parsed.labels, lines: nil)
+            loaded.info.notes = layout.notes
         case .text:
             let parsed = try WordVectorFormat.parse(file, options: source.text)
             loaded = LoadedVectors(info: info(source, file, rows: parsed.matrix.rows, dim: parsed.matrix.dim, element: .float32, mapped: false, labels: true),

@@ -5,7 +5,7 @@ import Testing
 /// `ReferenceFlatIndex` (the exact kernels, pair by pair) returns: the same ids and the same
 /// distance bits, for every kernel build this CPU supports, with float32 and with int16 scoring
 /// (the plain integer tile where the CPU lacks VNNI).
-@Suite struct FlatIndexMatchesReferenceTests {
+@Suite(.skippedUnderThreadSanitizer) struct FlatIndexMatchesReferenceTests {
     struct Dataset: CustomTestStringConvertible, Sendable {
         var name: String
         var data: [[Float]]

@@ -5,7 +5,7 @@ import Testing
 /// Every index type writes itself to the one index-file layout and maps back to an index that
 /// answers exactly as the one built; a file that is not what it claims is an error naming the
 /// file and section, never a crash.
-@Suite struct IndexFileTests {
+@Suite(.skippedUnderThreadSanitizer) struct IndexFileTests {
     let folder = TemporaryFolder()
 
     /// The file standing for the dataset: its fingerprint is what an index records.

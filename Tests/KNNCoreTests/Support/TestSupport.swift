@@ -1,3 +1,4 @@
+import Testing
 import Foundation
 @testable import KNNCore
 
@@ -104,4 +105,14 @@ extension VectorMatrix {
 func knnError(_ body: () throws -> Void) -> KNNError? {
     do { try body() } catch let error as KNNError { return error } catch { return .failure("unexpected \(error)") }
     return nil
+}
+
+extension Trait where Self == ConditionTrait {
+    /// For suites that check results, not concurrency: the thread-sanitizer pass of `.ci/run`
+    /// skips them, since the concurrent paths they run (block search, builds on the workers, the
+    /// write pipeline) are the ones the suites it keeps run too, and it is many times slower.
+    static var skippedUnderThreadSanitizer: Self {
+        .disabled(if: ProcessInfo.processInfo.environment["KNNBATCH_SANITIZER"] == "thread",
+                  "checks results, not concurrency; the thread sanitizer runs the concurrent paths in the other suites")
+    }
 }

@@ -169,6 +169,7 @@ public enum ShardMerge {
             if let path = source.labelsPath { return try LabelsFile.read(path: path, expectedCount: rows, vectorsPath: source.path) }
             switch source.format {
             case .csv, .text: return try VectorLoader.load(source).labels
+            case .parquet where source.parquet.labelColumn != nil: return try VectorLoader.load(source).labels
             default: return nil
             }
         }

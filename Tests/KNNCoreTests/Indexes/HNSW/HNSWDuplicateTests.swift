@@ -3,7 +3,7 @@ import Testing
 
 /// Identical rows share one graph node (`DuplicateRows`): before, copies linked only to copies,
 /// and a fifth of a dataset with every seventh row a copy could not be found.
-@Suite struct HNSWDuplicateTests {
+@Suite(.skippedUnderThreadSanitizer) struct HNSWDuplicateTests {
     func members(_ rows: DuplicateRows, _ v: Int, excluding: Int = -1, limit: Int = 100) -> [Int] {
         var ids: [Int] = []
         rows.forEachMember(of: v, excluding: excluding, limit: limit) { ids.append($0) }

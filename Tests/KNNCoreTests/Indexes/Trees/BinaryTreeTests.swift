@@ -1,7 +1,7 @@
 import Testing
 @testable import KNNCore
 
-@Suite struct BinaryTreeTests {
+@Suite(.skippedUnderThreadSanitizer) struct BinaryTreeTests {
     typealias Dataset = FlatIndexMatchesReferenceTests.Dataset
 
     static let datasets: [Dataset] = FlatIndexMatchesReferenceTests.datasets.filter { $0.data[0].count <= 40 } + [

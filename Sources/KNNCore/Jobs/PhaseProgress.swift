@@ -1,0 +1,92 @@
+import Dispatch
+import Foundation
+
+/// Shows that a long phase (loading the inputs, building the index, tuning, committing the
+/// output) is alive: once it has run `firstReport` seconds, a line with its elapsed time — on a
+/// terminal redrawn in place every half second, in a log (cron) every `logInterval` seconds with
+/// a timestamp — and when it ends, how long it took. A phase that ends sooner prints nothing, so
+/// short runs stay as quiet as before. The search has its own progress (`Progress`).
+///
+/// A timer on a background queue prints, so no phase needs to report from inside its loops.
+final class PhaseProgress: Sendable {
+    private let mode: Progress.Mode
+    private let name: String
+    private let start = Clock.now()
+    /// Set once in init; DispatchSource's timer is thread-safe but not marked Sendable.
+    nonisolated(unsafe) private let timer: DispatchSourceTimer?
+    /// Guards `shown` and `ended` (an NSLock: a pthread mutex, which the thread sanitizer sees).
+    private let lock = NSLock()
+    nonisolated(unsafe) private var shown = false
+    nonisolated(unsafe) private var ended = false
+    /// Where lines go (stderr; a test collects them): each with its terminator.
+    private let write: @Sendable (String) -> Void
+
+    /// `name` reads as "building the hnsw index"; `done` as "built the hnsw index".
+    init(_ name: String, mode: Progress.Mode, firstReport: Double? = nil, logInterval: Double = 30,
+         write: @escaping @Sendable (String) -> Void = { printError($0, terminator: "") }) {
+        self.mode = mode
+        self.name = name
+        self.write = write
+        guard mode != .quiet else {
+            timer = nil
+            return
+        }
+        let first = firstReport ?? (mode == .terminal ? 1 : 10)
+        let every = mode == .terminal ? 0.5 : logInterval
+        let source = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        timer = source
+        source.schedule(deadline: .now() + first, repeating: every)
+        source.setEventHandler { [weak self] in self?.tick() }
+        source.resume()
+    }
+
+    deinit { timer?.cancel() }
+
+    private func tick() {
+        lock.withLock {
+            guard !ended else { return }
+            let line = "\(name): \(Format.duration(Clock.now() - start)) so far"
+            write(mode == .terminal ? "\r\u{1B}[K" + line : PhaseProgress.timestamp() + " " + line + "\n")
+            shown = true
+        }
+    }
+
+    /// Ends the phase; if it was long enough to be shown, says `done` (e.g. "built the hnsw
+    /// index") and the time it took, or (nil: the phase failed) clears a live line.
+    func finish(_ done: String?) {
+        timer?.cancel()
+        lock.withLock {
+            guard !ended else { return }
+            ended = true
+            guard shown else { return }
+            guard let done else {
+                if mode == .terminal { write("\r\u{1B}[K") }
+                return
+            }
+            let line = "\(done) in \(Format.duration(Clock.now() - start))"
+            write(mode == .terminal ? "\r\u{1B}[K" + line + "\n" : PhaseProgress.timestamp() + " " + line + "\n")
+        }
+    }
+
+    /// Runs `body` as a phase.
+    static func run<T>(_ name: String, done: String, mode: Progress.Mode, _ body: () throws(KNNError) -> T) throws(KNNError) -> T {
+        let phase = PhaseProgress(name, mode: mode)
+        do {
+            let result = try body()
+            phase.finish(done)
+            return result
+        } catch {
+            phase.finish(nil)
+            throw error
+        }
+    }
+
+    /// UTC, to the second, as log lines carry it: 2026-12-05T16:20:04Z.
+    static func timestamp() -> String {
+        var now = time(nil)
+        var parts = tm()
+        gmtime_r(&now, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}
