@@ -9,7 +9,7 @@ import KNNCore
 /// A parser may reject an input with a `KNNError`; anything else — a crash, a trap, a
 /// sanitizer report — is a bug.
 enum FuzzTarget: String, CaseIterable {
-    case job, npy, fvecs, bvecs, ivecs, csv, text
+    case job, npy, npz, fvecs, bvecs, ivecs, csv, text, parquet
 
     /// Vector formats are read from a file, as a job reads them; one scratch file per process.
     static let scratchPath: String = {
@@ -27,6 +27,10 @@ enum FuzzTarget: String, CaseIterable {
         if let base = bytes.baseAddress { _ = write(fd, base, bytes.count) }
         close(fd)
         let format = VectorFormat(rawValue: rawValue)!
+        // A Parquet footer may claim any number of rows (dictionary and run-length pages make a
+        // few bytes stand for millions of values); a run checks that against memory first.
+        if format == .parquet, let info = try? VectorLoader.probe(VectorSource(path: Self.scratchPath, format: format)),
+           info.rows * info.dim > 1 << 22 { return }
         if let loaded = try? VectorLoader.load(VectorSource(path: Self.scratchPath, format: format)) {
             // Touch every value, as the checks that follow a load do.
             var sum: Float = 0

@@ -6,13 +6,13 @@
 #   swift run knnbatch-fuzz TARGET FILE
 # and keep it as a regression test. Prints executions per second and coverage per target.
 #
-#   Tests/Fuzz/run.sh [SECONDS] [TARGET...]      targets: job npy fvecs bvecs ivecs csv text
+#   Tests/Fuzz/run.sh [SECONDS] [TARGET...]      targets: job npy npz fvecs bvecs ivecs csv text parquet
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(job npy fvecs bvecs ivecs csv text)
+[ ${#targets[@]} -gt 0 ] || targets=(job npy npz fvecs bvecs ivecs csv text parquet)
 
 swift build --product knnbatch-fuzz --scratch-path .build-fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | grep -E "error|warning: unable|Compiling knnbatch_fuzz|Build complete" || true

@@ -120,7 +120,7 @@ enum NPZFormat {
         default:
             throw fail("compression method \(member.method) is not supported (stored and deflated are, as numpy.savez and savez_compressed write)")
         }
-        guard CRC32.checksum(UnsafeRawBufferPointer(output)) == member.crc else { throw fail("CRC-32 mismatch: the archive is damaged") }
+        guard Checksums.crc32(UnsafeRawBufferPointer(output)) == member.crc else { throw fail("CRC-32 mismatch: the archive is damaged") }
         return MappedFile(name: label, holding: buffer, count: member.size)
     }
 }

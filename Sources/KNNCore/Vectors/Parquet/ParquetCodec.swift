@@ -20,7 +20,8 @@ enum ParquetCodec {
                 let written = try Snappy.decompress(input, into: output)
                 guard written == output.count else { throw DecompressionError(message: "snappy: \(written) bytes where the page header says \(output.count)") }
             case 2:
-                _ = try Inflate.gunzip(input, into: output)
+                let (_, written) = try Inflate.gunzip(input, into: output)
+                guard written == output.count else { throw DecompressionError(message: "gzip: \(written) bytes where the page header says \(output.count)") }
             case 6:
                 let written = try Zstd.decompress(input, into: output)
                 guard written == output.count else { throw DecompressionError(message: "zstd: \(written) bytes where the page header says \(output.count)") }

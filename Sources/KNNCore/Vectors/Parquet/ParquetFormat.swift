@@ -93,6 +93,8 @@ enum ParquetFormat {
                 dim = try firstRowLength(bytes, chunk: group.columns[leaf], leaf: leaves[leaf])
             }
         }
+        let (cells, overflow) = rows.multipliedReportingOverflow(by: dim)
+        guard !overflow, cells <= Int.max / 16 else { throw ParquetError("\(rows) rows of \(dim) values are more than can be addressed") }
         let first = leaves[vectorLeaves[0]]
         let element: ElementType = first.isFloat16 ? .float16 : first.type == .double ? .float64 : .float32
         return Layout(metadata: metadata, leaves: leaves, vectorLeaves: vectorLeaves, labelLeaf: labelLeaf, rows: rows, dim: dim, element: element, notes: notes)
@@ -109,7 +111,7 @@ enum ParquetFormat {
         var next = 0
         for group in groups { firstRows.append(next); next += group.rows }
         let starts = firstRows
-        let buffer = FloatBuffer(count: layout.rows * layout.dim)
+        let buffer = FloatBuffer(count: layout.rows * layout.dim, zeroed: false)
         let failures = ChunkSlots<ParquetError?>(count: groups.count, initial: nil)
         let labels = ChunkSlots<[String]>(count: groups.count, initial: [])
         nonisolated(unsafe) let bytes = file.bytes
@@ -143,10 +145,16 @@ enum ParquetFormat {
         let dim = layout.dim
         if layout.isList {
             let leaf = layout.leaves[layout.vectorLeaves[0]]
-            var reader = try ParquetChunkReader(file: bytes, chunk: group.columns[layout.vectorLeaves[0]], leaf: leaf, scratch: scratch)
+            let chunk = group.columns[layout.vectorLeaves[0]]
+            let total = group.rows * dim
+            // Entries beyond the rows' values are nulls or longer rows, found page by page; far
+            // more is a damaged count, refused before level buffers are sized by it.
+            guard chunk.values <= 2 * total + 1024 else {
+                throw ParquetError("column \"\(leaf.name)\" claims \(chunk.values) values for \(group.rows) rows of \(dim)")
+            }
+            var reader = try ParquetChunkReader(file: bytes, chunk: chunk, leaf: leaf, scratch: scratch)
             var dictionary: [Float]?
             var written = 0
-            let total = group.rows * dim
             while let page = try reader.next() {
                 if dictionary == nil, let d = reader.dictionary { dictionary = try ParquetValues.floatDictionary(d, leaf: leaf) }
                 try checkListLevels(page, leaf: leaf, dim: dim, before: written, rowsBefore: (written + dim - 1) / dim, firstRow: firstRow)
@@ -157,12 +165,19 @@ enum ParquetFormat {
                 written += page.count
             }
             guard written == total else {
+                // Every row before the last was checked whole; a short last row is the one left.
+                if written > total - dim {
+                    throw ParquetError("row \(firstRow + group.rows - 1): the vector in column \"\(leaf.name)\" has \(values(written - (total - dim))) where the first row has \(dim)")
+                }
                 throw ParquetError("column \"\(leaf.name)\" holds \(written) values where \(group.rows) rows of \(dim) need \(total)")
             }
         } else {
             let column = AlignedBuffer<Float>(count: group.rows, zeroed: false)
             for (j, index) in layout.vectorLeaves.enumerated() {
                 let leaf = layout.leaves[index]
+                guard group.columns[index].values <= group.rows else {
+                    throw ParquetError("column \"\(leaf.name)\" claims \(group.columns[index].values) values for \(group.rows) rows")
+                }
                 var reader = try ParquetChunkReader(file: bytes, chunk: group.columns[index], leaf: leaf, scratch: scratch)
                 var dictionary: [Float]?
                 var written = 0
@@ -234,9 +249,12 @@ enum ParquetFormat {
     private static func readLabels(_ g: Int, leaf index: Int, bytes: UnsafeRawBufferPointer, layout: Layout, scratch: ParquetScratch, firstRow: Int) throws(ParquetError) -> [String] {
         let group = layout.metadata.rowGroups[g]
         let leaf = layout.leaves[index]
+        guard group.columns[index].values <= group.rows else {
+            throw ParquetError("label column \"\(leaf.name)\" claims \(group.columns[index].values) values for \(group.rows) rows")
+        }
         var reader = try ParquetChunkReader(file: bytes, chunk: group.columns[index], leaf: leaf, scratch: scratch)
         var labels: [String] = []
-        labels.reserveCapacity(group.rows)
+        labels.reserveCapacity(min(group.rows, 1 << 20))
         var dictionary: [String]?
         while let page = try reader.next() {
             if dictionary == nil, let d = reader.dictionary {

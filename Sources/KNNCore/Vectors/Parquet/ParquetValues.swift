@@ -11,7 +11,7 @@ enum ParquetValues {
         let size = elementSize(leaf)
         switch page.encoding {
         case ParquetEncoding.plain:
-            guard page.values.count >= count * size else { throw ParquetError("a data page holds \(page.values.count / size) values where its levels say \(count)") }
+            guard count <= page.values.count / size else { throw ParquetError("a data page holds \(page.values.count / size) values where its levels say \(count)") }
             convert(page.values.baseAddress!, count: count, leaf: leaf, into: destination)
         case ParquetEncoding.plainDictionary, ParquetEncoding.rleDictionary:
             guard let dictionary else { throw ParquetError("a dictionary-encoded page without a dictionary page") }
@@ -20,7 +20,7 @@ enum ParquetValues {
                 for i in 0..<count { destination[i] = d[Int(scratch.indices[i])] }
             }
         case ParquetEncoding.byteStreamSplit:
-            guard page.values.count >= count * size else { throw ParquetError("a BYTE_STREAM_SPLIT page holds fewer than its \(count) values") }
+            guard count <= page.values.count / size else { throw ParquetError("a BYTE_STREAM_SPLIT page holds fewer than its \(count) values") }
             // The page holds exactly its values' bytes; stream b starts at b × (values in page).
             let streams = page.values.count / size
             let joined = scratch.interleaved(count * size)
@@ -36,7 +36,7 @@ enum ParquetValues {
     /// A dictionary page's entries as float32.
     static func floatDictionary(_ dictionary: (bytes: [UInt8], count: Int), leaf: ParquetLeaf) throws(ParquetError) -> [Float] {
         let size = elementSize(leaf)
-        guard dictionary.bytes.count >= dictionary.count * size else { throw ParquetError("the dictionary page holds fewer than its \(dictionary.count) entries") }
+        guard dictionary.count <= dictionary.bytes.count / size else { throw ParquetError("the dictionary page holds fewer than its \(dictionary.count) entries") }
         var result = [Float](repeating: 0, count: dictionary.count)
         dictionary.bytes.withUnsafeBytes { raw in
             result.withUnsafeMutableBufferPointer { convert(raw.baseAddress!, count: dictionary.count, leaf: leaf, into: $0.baseAddress!) }
@@ -61,11 +61,11 @@ enum ParquetValues {
 
     static func plainLabels(_ bytes: UnsafeRawBufferPointer, count: Int, leaf: ParquetLeaf) throws(ParquetError) -> [String] {
         var result: [String] = []
-        result.reserveCapacity(count)
+        result.reserveCapacity(min(count, bytes.count / 4))
         switch leaf.type {
         case .int32, .int64:
             let size = leaf.type == .int32 ? 4 : 8
-            guard bytes.count >= count * size else { throw ParquetError("a page holds fewer than its \(count) labels") }
+            guard count <= bytes.count / size else { throw ParquetError("a page holds fewer than its \(count) labels") }
             for i in 0..<count {
                 let value = size == 4 ? Int64(Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
                                       : Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))

@@ -13,7 +13,7 @@ import Testing
         HNSWIndex(data: VectorMatrix(data), metric: metric, parameters: p, kernel: kernel, threads: threads, navigation: navigation)
     }
 
-    @Test(arguments: Metric.allCases, HNSWNavigation.allCases)
+    @Test(.skippedUnderThreadSanitizer, arguments: Metric.allCases, HNSWNavigation.allCases)
     func defaultsReachTheRecallFloor(metric: Metric, navigation: HNSWNavigation) throws {
         let data = Self.clustered(4000, 32, seed: 1), queries = Self.clustered(200, 32, seed: 2)
         let truth = searchAll(ReferenceFlatIndex(data: try VectorMatrix(data).prepared(for: metric), metric: metric), queries: VectorMatrix(queries), k: 10)

@@ -12,7 +12,7 @@ import Testing
         return (index.cellStarts.pointer[c] * lanes..<index.cellStarts.pointer[c + 1] * lanes).map { Int(index.ids.pointer[$0]) }.filter { $0 >= 0 }
     }
 
-    @Test(arguments: Metric.allCases)
+    @Test(.skippedUnderThreadSanitizer, arguments: Metric.allCases)
     func defaultsReachTheRecallFloor(metric: Metric) throws {
         let data = HNSWIndexTests.clustered(4000, 32, seed: 1), queries = HNSWIndexTests.clustered(200, 32, seed: 2)
         let index = ivf(data, metric, IVFParameters())

@@ -15,7 +15,7 @@ import Testing
 
     /// Every metric with 4-bit codes; 8-bit codes (whose 256-codeword training dominates the
     /// suite's time under the sanitizers) under l2 and ip.
-    @Test(arguments: Metric.allCases.map { ($0, 4) } + [(Metric.l2, 8), (.ip, 8)])
+    @Test(.skippedUnderThreadSanitizer, arguments: Metric.allCases.map { ($0, 4) } + [(Metric.l2, 8), (.ip, 8)])
     func defaultsReachTheRecallFloor(metric: Metric, bits: Int) throws {
         let data = HNSWIndexTests.clustered(4000, 32, seed: 1), queries = HNSWIndexTests.clustered(200, 32, seed: 2)
         let index = ivfpq(data, metric, Self.parameters(bits: bits))
@@ -28,7 +28,7 @@ import Testing
 
     /// Codes of the vectors themselves (one table per query): coarser codes, which the exact
     /// re-rank of 10 × k candidates makes up for on this data.
-    @Test(arguments: [(Metric.l2, 4), (.cosine, 4), (.ip, 8)])
+    @Test(.skippedUnderThreadSanitizer, arguments: [(Metric.l2, 4), (.cosine, 4), (.ip, 8)])
     func codesOfTheVectorsThemselvesReachTheirFloor(metric: Metric, bits: Int) throws {
         let data = HNSWIndexTests.clustered(4000, 32, seed: 1), queries = HNSWIndexTests.clustered(200, 32, seed: 2)
         let index = ivfpq(data, metric, Self.parameters(bits: bits, residual: false))
