@@ -153,8 +153,10 @@ enum Help {
     THE JOB SPEC: a JSON object; unknown keys are errors. Paths resolve against the job file's folder.
 
       version              1 (required)
-      dataset              {"path", "format"?: npy|fvecs|bvecs|ivecs|csv|text, "labels"?: file,
-                            "header"?: bool (csv), "label_column"?: name or index (csv),
+      dataset              {"path": a file, a folder or a glob of files read in name order,
+                            "format"?: npy|npz|fvecs|bvecs|ivecs|parquet|csv|text, "labels"?: file,
+                            "header"?: bool (csv), "label_column"?: name or index (csv), name
+                            (parquet), "column"?: vector column (parquet), "array"?: name (npz),
                             "label_spaces"?: bool (text)}  (required)
       queries              "self" (every dataset vector, excluding its own id) or an object like
                            dataset  (required)

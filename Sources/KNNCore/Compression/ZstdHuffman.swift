@@ -10,13 +10,13 @@ enum ZstdHuffman {
     static let maxBits = 11
     static let tableSize = 1 << maxBits
 
-    /// Reads a Huffman tree description into `table`; returns (bytes used, maxBits).
+    /// Reads a Huffman tree description into `table`; returns the bytes it used.
     ///
     /// Header byte < 128: that many bytes of FSE-compressed weights follow (two interleaved FSE
     /// states over one backward stream). Header >= 128: header - 127 weights follow as 4-bit
     /// nibbles, high nibble first. The last symbol's weight is implied: it brings the sum of
     /// 2^(w-1) over all weights up to the next power of two, 2^maxBits.
-    static func readTable(_ source: UnsafeRawPointer, available: Int, into table: UnsafeMutablePointer<UInt16>) throws(DecompressionError) -> (bytes: Int, maxBits: Int) {
+    static func readTable(_ source: UnsafeRawPointer, available: Int, into table: UnsafeMutablePointer<UInt16>) throws(DecompressionError) -> Int {
         guard available >= 1 else { throw DecompressionError("zstd: truncated Huffman tree description") }
         let header = Int(source.load(as: UInt8.self))
         var weights = [UInt8](repeating: 0, count: 256)
@@ -75,7 +75,7 @@ enum ZstdHuffman {
         if widen > 0 {
             for i in stride(from: tableSize - 1, through: 0, by: -1) { table[i] = table[i >> widen] }
         }
-        return (used, bits)
+        return used
     }
 
     /// FSE-compressed weights: a table description (accuracy log at most 6), then a backward

@@ -75,10 +75,10 @@ extension ZstdFrameDecoder {
             var streams = payload
             var streamsSize = header.payloadSize
             if header.kind == .compressed {
-                let tree = try ZstdHuffman.readTable(payload, available: header.payloadSize, into: workspace.huffmanTable)
+                let treeSize = try ZstdHuffman.readTable(payload, available: header.payloadSize, into: workspace.huffmanTable)
                 hasHuffmanTable = true
-                streams += tree.bytes
-                streamsSize -= tree.bytes
+                streams += treeSize
+                streamsSize -= treeSize
             } else {
                 guard hasHuffmanTable else { throw DecompressionError("zstd: treeless literals with no previous Huffman table (corrupt data)") }
             }

@@ -35,9 +35,31 @@ extension ZstdFrameDecoder {
         let offsets = literalLengths + FSE.maxCells
         let matchLengths = literalLengths + 2 * FSE.maxCells
         var bits = try ZstdBackwardBits(source + position, count: available - position)
-        var literalState = Int(bits.read(UInt64(log(of: .literalLength))))
-        var offsetState = Int(bits.read(UInt64(log(of: .offset))))
-        var matchState = Int(bits.read(UInt64(log(of: .matchLength))))
+        // The reader's state in locals with local read/refill, so that the loop keeps it in
+        // registers even where the compiler does not inline across files.
+        var container = bits.container, consumed = bits.consumed, streamPosition = bits.position
+        let streamStart = bits.start
+        @inline(__always) func read(_ n: UInt8) -> Int {
+            let value = ((container &<< consumed) &>> 1) &>> (63 &- UInt64(n))
+            consumed &+= UInt64(n)
+            return Int(truncatingIfNeeded: value)
+        }
+        @inline(__always) func reload() {
+            if streamPosition - streamStart >= 8 {
+                streamPosition -= Int(min(consumed, 64) &>> 3)
+                consumed &= 7
+            } else if streamPosition != streamStart {
+                let step = min(Int(consumed >> 3), streamPosition - streamStart)
+                streamPosition -= step
+                consumed -= UInt64(step * 8)
+            } else {
+                return
+            }
+            container = UInt64(littleEndian: streamPosition.loadUnaligned(as: UInt64.self))
+        }
+        var literalState = read(UInt8(log(of: .literalLength)))
+        var offsetState = read(UInt8(log(of: .offset)))
+        var matchState = read(UInt8(log(of: .matchLength)))
 
         var literal = literals
         let literalEnd = literals + literalCount
@@ -55,17 +77,17 @@ extension ZstdFrameDecoder {
             let offsetCell = offsets[offsetState]
             // Values are read offset, match length, literal length; 63 bits at most, so one
             // refill may not do for all three.
-            bits.reload()
-            let offsetValue = Int(offsetCell.base) + Int(bits.read(UInt64(offsetCell.extraBits)))
-            let matchLength = Int(matchCell.base) + Int(bits.read(UInt64(matchCell.extraBits)))
-            if Int(offsetCell.extraBits) + Int(matchCell.extraBits) + Int(literalCell.extraBits) > 56 { bits.reload() }
-            let literalLength = Int(literalCell.base) + Int(bits.read(UInt64(literalCell.extraBits)))
+            reload()
+            let offsetValue = Int(offsetCell.base) + read(offsetCell.extraBits)
+            let matchLength = Int(matchCell.base) + read(matchCell.extraBits)
+            if Int(offsetCell.extraBits) + Int(matchCell.extraBits) + Int(literalCell.extraBits) > 56 { reload() }
+            let literalLength = Int(literalCell.base) + read(literalCell.extraBits)
             if index != count - 1 {
                 // States are updated literal length, match length, offset: at most 9+9+8 bits.
-                bits.reload()
-                literalState = Int(literalCell.nextState) + Int(bits.read(UInt64(literalCell.stateBits)))
-                matchState = Int(matchCell.nextState) + Int(bits.read(UInt64(matchCell.stateBits)))
-                offsetState = Int(offsetCell.nextState) + Int(bits.read(UInt64(offsetCell.stateBits)))
+                reload()
+                literalState = Int(literalCell.nextState) + read(literalCell.stateBits)
+                matchState = Int(matchCell.nextState) + read(matchCell.stateBits)
+                offsetState = Int(offsetCell.nextState) + read(offsetCell.stateBits)
             }
 
             // Offset values 1-3 name the repeat offsets (shifted by one when the literal length
@@ -122,7 +144,10 @@ extension ZstdFrameDecoder {
             literal += literalLength
             op = matchStart + matchLength
         }
-        bits.reload()
+        reload()
+        bits.container = container
+        bits.consumed = consumed
+        bits.position = streamPosition
         guard bits.isFinished else { throw DecompressionError("zstd: sequence bitstream does not end where expected (corrupt data)") }
         let rest = literalEnd - literal
         guard rest <= outEnd - op else {

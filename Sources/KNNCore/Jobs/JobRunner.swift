@@ -63,7 +63,7 @@ public enum JobRunner {
         // A saved index is tied to the dataset as it is now, before it is read.
         let datasetIdentity = spec.index.file == nil ? nil : try DatasetIdentity(path: spec.dataset.path, threads: threads)
         let phases = Progress.mode(quiet: options.quiet)
-        let inputs = try PhaseProgress.run("loading the inputs", done: "loaded the inputs", mode: phases) { () throws(KNNError) in try JobInputs.load(spec) }
+        let inputs = try PhaseProgress.loadInputs(spec, quiet: options.quiet)
         let loaded = Clock.now()
         // Every input's shape is known now: the whole run's estimate, before the build.
         let plan = JobPlan(loaded: inputs, spec: spec, threads: threads)
@@ -82,11 +82,8 @@ public enum JobRunner {
             if let updateNote, !options.quiet { printError("note: \(updateNote)") }
         }
 
+        let obtained = try PhaseProgress.obtainIndex(spec, data: inputs.dataset.matrix, dataset: datasetIdentity, threads: threads, quiet: options.quiet)
         let indexName = "the \(spec.index.typeName) index"
-        let obtained = try PhaseProgress.run(spec.index.file == nil ? "building \(indexName)" : "loading or building \(indexName)",
-                                             done: spec.index.file == nil ? "built \(indexName)" : "obtained \(indexName)", mode: phases) { () throws(KNNError) in
-            try IndexStore.obtain(spec, data: inputs.dataset.matrix, dataset: datasetIdentity, threads: threads)
-        }
         var index = obtained.index
         if !options.quiet { for warning in obtained.warnings { printError("warning: \(warning)") } }
         warnings += obtained.warnings
@@ -279,11 +276,13 @@ extension JobRunner {
         let budget = MemoryBudget.current(maxMemory: spec.maxMemory)
         try budget.check(expected: JobInputs.conversionBytes(spec) + JobPlan.runtimeBytes, file: spec.jobPath, what: "loading the inputs")
         let datasetIdentity = try DatasetIdentity(path: spec.dataset.path, threads: threads)
-        let dataset = try JobInputs.loadDataset(spec)
+        let dataset = try PhaseProgress.run("loading the dataset", done: "loaded the dataset", mode: Progress.mode(quiet: options.quiet)) { () throws(KNNError) in
+            try JobInputs.loadDataset(spec)
+        }
         let info = dataset.info
         let indexBytes = spec.index.estimatedBytes(count: info.rows, dim: info.dim, metric: spec.metric, threads: threads)
         try budget.check(expected: indexBytes + (info.memoryMapped ? 0 : info.rows * info.dim * 4) + JobPlan.runtimeBytes, file: spec.jobPath, what: "building the index")
-        let obtained = try IndexStore.obtain(spec, data: dataset.matrix, dataset: datasetIdentity, threads: threads, rebuild: true)
+        let obtained = try PhaseProgress.obtainIndex(spec, data: dataset.matrix, dataset: datasetIdentity, threads: threads, rebuild: true, quiet: options.quiet)
         lock.keep()
         return "built the \(spec.index.resolved(dim: info.dim, count: info.rows, metric: spec.metric).spec.typeName) index of \(obtained.index.count) vectors "
             + "in \(Format.duration(Clock.now() - start)): \(file.path)"

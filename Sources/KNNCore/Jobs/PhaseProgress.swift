@@ -90,3 +90,21 @@ final class PhaseProgress: Sendable {
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }
+
+/// The phases every command that builds shares: loading and obtaining the index.
+extension PhaseProgress {
+    static func loadInputs(_ spec: JobSpec, quiet: Bool) throws(KNNError) -> JobInputs {
+        try run("loading the inputs", done: "loaded the inputs", mode: Progress.mode(quiet: quiet)) { () throws(KNNError) in try JobInputs.load(spec) }
+    }
+
+    /// Builds the job's index, or maps its saved file back, as `IndexStore.obtain` decides.
+    static func obtainIndex(_ spec: JobSpec, data: VectorMatrix, dataset: DatasetIdentity?, threads: Int, rebuild: Bool = false,
+                            quiet: Bool) throws(KNNError) -> IndexStore.Outcome {
+        let name = "the \(spec.index.typeName) index"
+        let saved = spec.index.file != nil && !rebuild
+        return try run(saved ? "loading or building \(name)" : "building \(name)", done: saved ? "obtained \(name)" : "built \(name)",
+                       mode: Progress.mode(quiet: quiet)) { () throws(KNNError) in
+            try IndexStore.obtain(spec, data: data, dataset: dataset, threads: threads, rebuild: rebuild)
+        }
+    }
+}

@@ -28,7 +28,7 @@ public enum ShardRunner {
         let budget = MemoryBudget.current(maxMemory: spec.maxMemory)
         try budget.check(expected: JobInputs.conversionBytes(spec) + JobPlan.runtimeBytes, file: spec.jobPath, what: "loading the inputs")
         let datasetIdentity = spec.index.file == nil ? nil : try DatasetIdentity(path: spec.dataset.path, threads: threads)
-        let inputs = try JobInputs.load(spec)
+        let inputs = try PhaseProgress.loadInputs(spec, quiet: options.quiet)
         let loaded = Clock.now()
         var warnings = JobInputs.warnings(spec: spec, dataset: inputs.dataset.info, queries: inputs.queries?.info)
         if !options.quiet { for warning in warnings { printError("warning: \(warning)") } }
@@ -52,7 +52,8 @@ public enum ShardRunner {
         let indexBytes = spec.index.estimatedBytes(count: data.rows, dim: data.dim, metric: spec.metric, threads: threads)
         try budget.check(expected: indexBytes + (datasetInfo.memoryMapped ? 0 : datasetInfo.rows * datasetInfo.dim * 4) + JobPlan.runtimeBytes,
                          mapped: datasetInfo.memoryMapped ? datasetInfo.fileBytes : 0, file: spec.jobPath, what: "shard \(shard)")
-        let obtained: IndexStore.Outcome? = data.rows == 0 ? nil : try IndexStore.obtain(indexSpec, data: data, dataset: datasetIdentity, threads: threads)
+        let obtained: IndexStore.Outcome? = data.rows == 0 ? nil
+            : try PhaseProgress.obtainIndex(indexSpec, data: data, dataset: datasetIdentity, threads: threads, quiet: options.quiet)
         if let obtained {
             if !options.quiet { for warning in obtained.warnings { printError("warning: \(warning)") } }
             warnings += obtained.warnings

@@ -20,7 +20,9 @@ enum ParquetCodec {
                 let written = try Snappy.decompress(input, into: output)
                 guard written == output.count else { throw DecompressionError(message: "snappy: \(written) bytes where the page header says \(output.count)") }
             case 2:
-                let (_, written) = try Inflate.gunzip(input, into: output)
+                // GZIP pages are gzip members; some writers wrap them as zlib, which readers accept too.
+                let gzip = input.count >= 2 && input[0] == 0x1F && input[1] == 0x8B
+                let (_, written) = gzip ? try Inflate.gunzip(input, into: output) : try Inflate.zlibInflate(input, into: output)
                 guard written == output.count else { throw DecompressionError(message: "gzip: \(written) bytes where the page header says \(output.count)") }
             case 6:
                 let written = try Zstd.decompress(input, into: output)
