@@ -116,6 +116,53 @@ struct ParquetInteropTests {
         #expect(w.text("out.csv") == "query,rank,id,distance,query_label,label\n0,1,1,2.236068,40,10\n1,1,0,2.236068,10,40\n2,1,0,3.1622777,30,40\n3,1,0,4.1231055,20,40\n", "\(w.text("out.csv") ?? "")")
     }
 
+    /// Unsigned ids (pyarrow's uint32 and uint64, stored as INT32/INT64 annotated unsigned) are
+    /// printed unsigned; an empty row group (what writing an empty table leaves) is skipped.
+    @Test func unsignedLabelsAndEmptyRowGroups() throws {
+        let w = Workspace()
+        let made = try NumPy.run("""
+        import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+        x = np.array([[0, 0], [1, 0]], dtype=np.float32)
+        for name, ids in [('u64', pa.array([2**64 - 1, 2**63], type=pa.uint64())), ('u32', pa.array([3000000000, 7], type=pa.uint32()))]:
+            t = pa.table({'id': ids, 'v': pa.array(list(x))})
+            with pq.ParquetWriter(name + '.parquet', t.schema) as writer:
+                writer.write_table(t.slice(0, 0))
+                writer.write_table(t)
+        print('ok')
+        """, in: w.path)
+        try #require(made == "ok", "\(made)")
+        for (name, labels) in [("u64", ("18446744073709551615", "9223372036854775808")), ("u32", ("3000000000", "7"))] {
+            w.job(["dataset": "{\"path\": \"\(name).parquet\", \"label_column\": \"id\"}", "queries": #""self""#, "k": "1", "output": #"{"path": "out.csv"}"#])
+            let run = try Knnbatch.run(["run", "job.json", "--quiet"], in: w.path)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(w.text("out.csv") == "query,rank,id,distance,query_label,label\n0,1,1,1.0,\(labels.0),\(labels.1)\n1,1,0,1.0,\(labels.1),\(labels.0)\n", "\(w.text("out.csv") ?? "")")
+        }
+    }
+
+    /// Spark-style output: a folder of part files, one of them empty, beside _SUCCESS.
+    @Test func sparkStyleFoldersWithEmptyParts() throws {
+        let w = Workspace()
+        let made = try NumPy.run("""
+        import numpy as np, pyarrow as pa, pyarrow.parquet as pq, os
+        x = np.random.default_rng(4).normal(size=(30, 5)).astype(np.float32)
+        os.makedirs('out')
+        schema = pa.schema([('v', pa.list_(pa.float32()))])
+        pq.write_table(pa.table({'v': pa.array([], type=pa.list_(pa.float32()))}), 'out/part-00000.parquet')
+        pq.write_table(pa.table({'v': pa.array(list(x[:10]))}), 'out/part-00001.parquet')
+        pq.write_table(pa.table({'v': pa.array(list(x[10:]))}), 'out/part-00002.parquet')
+        open('out/_SUCCESS', 'w').close()
+        np.save('q.npy', x[[0, 29]])
+        print('ok')
+        """, in: w.path)
+        try #require(made == "ok", "\(made)")
+        for dataset in [#"{"path": "out"}"#, #"{"path": "out", "format": "parquet"}"#] {
+            w.job(["dataset": dataset, "queries": #"{"path": "q.npy"}"#, "k": "1", "output": #"{"path": "r.csv"}"#])
+            let run = try Knnbatch.run(["run", "job.json", "--quiet"], in: w.path)
+            #expect(run.status == 0, "\(dataset): \(run.stderr)")
+            #expect(w.text("r.csv") == "query,rank,id,distance\n0,1,0,0.0\n1,1,29,0.0\n", "\(w.text("r.csv") ?? "")")
+        }
+    }
+
     /// What the reader refuses, each with the file, the place and the reason, exit 65, and no output.
     @Test(arguments: [
         ("pa.table({'v': pa.array([[1.0, 2.0], None, [3.0, 4.0]], type=pa.list_(pa.float32()))})", "{}", "row group 0: row 1: the vector in column \"v\" is null"),

@@ -36,24 +36,33 @@ struct JobInputs {
         var sources = [spec.dataset]
         if case .file(let source) = spec.queries { sources.append(source) }
         var total = 0
-        for source in sources {
-          for path in source.files {
+        // Saturating: files may claim any number of rows, and the budget check must still fail.
+        func add(_ bytes: Int) {
+            let (sum, overflow) = total.addingReportingOverflow(bytes)
+            total = overflow ? Int.max : sum
+        }
+        for (source, path) in sources.flatMap({ source in source.files.map { (source, $0) } }) {
             // Shards are joined into one matrix, even float32 ones that alone would be mapped.
             let sharded = source.shardFiles != nil
             let file = sharded ? source.shard(path) : source
             let layout: BinaryLayout
             switch file.format {
             case .npy: layout = try NPYFormat.layout(of: MappedFile(path: file.path))
-            case .npz: layout = try NPYFormat.layout(of: VectorLoader.open(file))
+            case .npz:
+                // Not inflated to be sized: the array's bytes in memory, and as much again for a
+                // conversion to float32 (exact for float64, an estimate for narrower types).
+                let member = try NPZFormat.choose(MappedFile(path: file.path), array: file.array)
+                add(member.size)
+                add(member.size)
+                continue
             case .fvecs, .bvecs, .ivecs: layout = try TexmexFormat.layout(of: MappedFile(path: file.path), format: file.format)
             case .parquet:
                 let parquet = try ParquetFormat.layout(of: MappedFile(path: file.path), options: file.parquet)
-                total += parquet.rows * parquet.dim * MemoryLayout<Float>.size
+                add(parquet.rows * parquet.dim * MemoryLayout<Float>.size)
                 continue
             case .csv, .text: continue
             }
-            if !layout.isMappable || sharded { total += layout.rows * layout.dim * MemoryLayout<Float>.size }
-          }
+            if !layout.isMappable || sharded { add(layout.rows * layout.dim * MemoryLayout<Float>.size) }
         }
         return total
     }

@@ -74,6 +74,12 @@ enum NPZFormat {
 
     /// The array named `name` (without ".npy"), or the only one, as an .npy file in memory.
     static func open(_ file: MappedFile, array name: String?) throws(KNNError) -> MappedFile {
+        let member = try choose(file, array: name)
+        return try read(file, member: member)
+    }
+
+    /// The directory entry of the array named `name`, or of the only one.
+    static func choose(_ file: MappedFile, array name: String?) throws(KNNError) -> Member {
         let members = try members(of: file)
         let arrays = members.map { $0.name.hasSuffix(".npy") ? String($0.name.dropLast(4)) : $0.name }
         let listed = arrays.map { "\"\($0)\"" }.joined(separator: ", ")
@@ -87,7 +93,10 @@ enum NPZFormat {
             }
             index = 0
         }
-        let member = members[index]
+        return members[index]
+    }
+
+    private static func read(_ file: MappedFile, member: Member) throws(KNNError) -> MappedFile {
         let label = "\(file.path): \(member.name)"
         func fail(_ message: String) -> KNNError { .data(file: label, location: nil, message: message) }
         guard member.flags & 1 == 0 else { throw fail("the member is encrypted") }
@@ -100,6 +109,11 @@ enum NPZFormat {
         let start = member.localHeader + 30 + nameLength + extraLength
         guard start <= bytes.count, member.compressedSize <= bytes.count - start else { throw fail("the member runs past the end of the archive") }
         let stored = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + member.compressedSize)])
+        // Sizes checked before they size a buffer: deflate expands at most about 1032 to 1.
+        guard member.method != 0 || member.compressedSize == member.size else { throw fail("a stored member whose sizes differ") }
+        guard member.method != 8 || member.size <= member.compressedSize * 1032 + 64 else {
+            throw fail("claims \(member.size) bytes, more than its \(member.compressedSize) deflated bytes can hold")
+        }
         let buffer = AlignedBuffer<UInt8>(count: member.size, zeroed: false)
         let output = UnsafeMutableRawBufferPointer(start: buffer.pointer, count: member.size)
         switch member.method {

@@ -111,7 +111,9 @@ public enum VectorLoader {
             if let labelsPath = source.labelsPath {
                 _ = try LabelsFile.read(path: labelsPath, expectedCount: layout.rows, vectorsPath: source.path)
             }
-            let result = info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: layout.isMappable, labels: source.labelsPath != nil)
+            // An npz array is in memory, not a mapping of the file.
+            let result = info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: layout.isMappable && source.format != .npz,
+                              labels: source.labelsPath != nil)
             try checkDimension(result)
             return result
         case .parquet:
@@ -170,7 +172,8 @@ public enum VectorLoader {
                                    matrix: try layout.matrix(in: file), labels: nil, lines: nil)
         case .npy, .npz:
             let layout = try NPYFormat.layout(of: file)
-            loaded = LoadedVectors(info: info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element, mapped: layout.isMappable, labels: false),
+            loaded = LoadedVectors(info: info(source, file, rows: layout.rows, dim: layout.dim, element: layout.element,
+                                              mapped: layout.isMappable && source.format != .npz, labels: false),
                                    matrix: try layout.matrix(in: file), labels: nil, lines: nil)
         case .csv:
             let parsed = try CSVFormat.parse(file, options: source.csv)

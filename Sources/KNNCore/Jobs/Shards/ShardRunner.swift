@@ -149,8 +149,8 @@ public enum ShardRunner {
         spec.minRecall = nil
         spec.groundtruthFormat = nil
         var text = JSONWriter.render(spec.json(threadsUsed: 0)) + "|\(shardBy.rawValue)|\(count)|\(Version.current)"
-        var paths = [spec.dataset.path, spec.dataset.labelsPath].compactMap { $0 }
-        if case .file(let source) = spec.queries { paths += [source.path, source.labelsPath].compactMap { $0 } }
+        var paths = spec.dataset.files + [spec.dataset.labelsPath].compactMap { $0 }
+        if case .file(let source) = spec.queries { paths += source.files + [source.labelsPath].compactMap { $0 } }
         for path in paths {
             var info = stat()
             // Absolute: a job named by another relative path (the scripts name it absolutely) is the same job.

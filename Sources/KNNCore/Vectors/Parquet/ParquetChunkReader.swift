@@ -48,6 +48,11 @@ struct ParquetChunkReader {
         while valuesRead < totalValues {
             guard position < end else { throw ParquetError("the column chunk ends after \(valuesRead) of its \(totalValues) values") }
             let header = try ParquetPageHeader(UnsafeRawBufferPointer(rebasing: file[position..<end]))
+            // These are i32 in parquet.thrift; anything larger is damage (and would size buffers).
+            for (value, what) in [(header.values, "num_values"), (header.uncompressedSize, "uncompressed_page_size"), (header.compressedSize, "compressed_page_size"),
+                                  (header.definitionBytes, "definition_levels_byte_length"), (header.repetitionBytes, "repetition_levels_byte_length")] where value > Int(Int32.max) {
+                throw ParquetError("page header: \(what) is \(value)")
+            }
             let start = position + header.headerSize
             guard header.compressedSize <= end - start else { throw ParquetError("a page of \(header.compressedSize) bytes runs past its column chunk") }
             position = start + header.compressedSize
@@ -60,7 +65,7 @@ struct ParquetChunkReader {
                 let page = try decompress(stored, size: header.uncompressedSize, compressed: true)
                 dictionary = (Array(page), header.values)
             case .data:
-                guard valuesRead + header.values <= totalValues else { throw ParquetError("pages hold more values than the column chunk's \(totalValues)") }
+                guard header.values <= totalValues - valuesRead else { throw ParquetError("pages hold more values than the column chunk's \(totalValues)") }
                 let page = try decompress(stored, size: header.uncompressedSize, compressed: true)
                 var offset = 0
                 func levels(_ maximum: Int, encoding: Int, into buffer: UnsafeMutablePointer<UInt32>, what: String) throws(ParquetError) -> UnsafePointer<UInt32>? {
@@ -81,7 +86,7 @@ struct ParquetChunkReader {
                 return DataPage(count: header.values, repetition: repetition, definition: definition,
                                 values: UnsafeRawBufferPointer(rebasing: page[offset...]), encoding: header.encoding)
             case .dataV2:
-                guard valuesRead + header.values <= totalValues else { throw ParquetError("pages hold more values than the column chunk's \(totalValues)") }
+                guard header.values <= totalValues - valuesRead else { throw ParquetError("pages hold more values than the column chunk's \(totalValues)") }
                 let levelBytes = header.repetitionBytes + header.definitionBytes
                 guard levelBytes <= stored.count, levelBytes <= header.uncompressedSize else { throw ParquetError("a data page v2's levels run past the page") }
                 scratch.reserveLevels(header.values)
@@ -118,16 +123,10 @@ struct ParquetChunkReader {
 final class ParquetScratch {
     private var pageBuffer = AlignedBuffer<UInt8>(count: 0, zeroed: false)
     private var interleavedBuffer = AlignedBuffer<UInt8>(count: 0, zeroed: false)
-    private(set) var repetition = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
-    private(set) var definition = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
-    private(set) var indices = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
-    private var levelCapacity = 1
-
-    deinit {
-        repetition.deallocate()
-        definition.deallocate()
-        indices.deallocate()
-    }
+    private var levels = [AlignedBuffer<UInt32>(count: 1, zeroed: false), AlignedBuffer<UInt32>(count: 1, zeroed: false), AlignedBuffer<UInt32>(count: 1, zeroed: false)]
+    var repetition: UnsafeMutablePointer<UInt32> { levels[0].pointer }
+    var definition: UnsafeMutablePointer<UInt32> { levels[1].pointer }
+    var indices: UnsafeMutablePointer<UInt32> { levels[2].pointer }
 
     func page(_ size: Int) -> UnsafeMutableRawBufferPointer {
         if pageBuffer.count < size { pageBuffer = AlignedBuffer<UInt8>(count: size, zeroed: false) }
@@ -141,12 +140,8 @@ final class ParquetScratch {
     }
 
     func reserveLevels(_ count: Int) {
-        guard count > levelCapacity else { return }
-        for buffer in [repetition, definition, indices] { buffer.deallocate() }
-        levelCapacity = count
-        repetition = .allocate(capacity: count)
-        definition = .allocate(capacity: count)
-        indices = .allocate(capacity: count)
+        guard count > levels[0].count else { return }
+        levels = (0..<3).map { _ in AlignedBuffer<UInt32>(count: count, zeroed: false) }
     }
 }
 

@@ -83,14 +83,20 @@ enum ParquetFormat {
             guard !vectorLeaves.contains(first) else { throw ParquetError("column \"\(name)\" cannot be both the vectors and the labels") }
             labelLeaf = first
         }
-        let rows = metadata.rowGroups.reduce(0) { $0 + $1.rows }
+        var rows = 0
+        for group in metadata.rowGroups {
+            let (sum, overflow) = rows.addingReportingOverflow(group.rows)
+            guard !overflow else { throw ParquetError("the row groups claim more rows than can be counted") }
+            rows = sum
+        }
         guard rows == metadata.rows else { throw ParquetError("the row groups hold \(rows) rows where the footer says \(metadata.rows)") }
         var dim = vectorLeaves.count
         if vectorLeaves.count == 1, leaves[vectorLeaves[0]].maxRepetition > 0 {
             // Level entries per row, from the first row group with rows; every page checks it.
             let leaf = vectorLeaves[0]
             if let group = metadata.rowGroups.first(where: { $0.rows > 0 }) {
-                dim = try firstRowLength(bytes, chunk: group.columns[leaf], leaf: leaves[leaf])
+                dim = try firstRowLength(bytes, chunk: group.columns[leaf], leaf: leaves[leaf], rows: group.rows)
+                guard dim > 0 else { throw ParquetError("row 0: the vector in column \"\(leaves[leaf].name)\" is empty") }
             }
         }
         let (cells, overflow) = rows.multipliedReportingOverflow(by: dim)
@@ -126,7 +132,7 @@ enum ParquetFormat {
             } catch {
                 failures.values[g] = error
             }
-            for column in groups[g].columns where column.filePath == nil {
+            for column in groups[g].columns where column.filePath == nil && column.start < bytes.count {
                 file.releasePages(column.start..<(column.start + min(column.compressedSize, bytes.count - column.start)))
             }
         }
@@ -142,6 +148,8 @@ enum ParquetFormat {
     private static func readGroup(_ g: Int, bytes: UnsafeRawBufferPointer, layout: Layout, scratch: ParquetScratch,
                                   into destination: UnsafeMutablePointer<Float>, firstRow: Int) throws(ParquetError) {
         let group = layout.metadata.rowGroups[g]
+        // pyarrow writes an empty table as a row group with no pages (its data page offset 0).
+        guard group.rows > 0 else { return }
         let dim = layout.dim
         if layout.isList {
             let leaf = layout.leaves[layout.vectorLeaves[0]]
@@ -227,7 +235,11 @@ enum ParquetFormat {
 
     /// The number of values in the first row of the row group's list column: the entries before
     /// the second row starts (repetition level 0), found in the first pages.
-    private static func firstRowLength(_ bytes: UnsafeRawBufferPointer, chunk: ParquetMetadata.ColumnChunk, leaf: ParquetLeaf) throws(ParquetError) -> Int {
+    private static func firstRowLength(_ bytes: UnsafeRawBufferPointer, chunk: ParquetMetadata.ColumnChunk, leaf: ParquetLeaf, rows: Int) throws(ParquetError) -> Int {
+        // As in `readGroup`: a count far beyond what the rows can hold is damage, refused before it sizes buffers.
+        guard chunk.values <= 2 * min(rows, Int.max / (4 * VectorLoader.maxDimension)) * VectorLoader.maxDimension + 1024 else {
+            throw ParquetError("column \"\(leaf.name)\" claims \(chunk.values) values for \(rows) rows")
+        }
         var reader = try ParquetChunkReader(file: bytes, chunk: chunk, leaf: leaf, scratch: ParquetScratch())
         var entries = 0
         while let page = try reader.next() {
@@ -249,6 +261,7 @@ enum ParquetFormat {
     private static func readLabels(_ g: Int, leaf index: Int, bytes: UnsafeRawBufferPointer, layout: Layout, scratch: ParquetScratch, firstRow: Int) throws(ParquetError) -> [String] {
         let group = layout.metadata.rowGroups[g]
         let leaf = layout.leaves[index]
+        guard group.rows > 0 else { return [] }
         guard group.columns[index].values <= group.rows else {
             throw ParquetError("label column \"\(leaf.name)\" claims \(group.columns[index].values) values for \(group.rows) rows")
         }

@@ -25,6 +25,9 @@ struct ParquetMetadata {
         var isList: Bool
         /// A FIXED_LEN_BYTE_ARRAY(2) annotated FLOAT16 (logicalType member 15).
         var isFloat16: Bool
+        /// An integer annotated unsigned: converted_type UINT_8 … UINT_64 (11-14), or the
+        /// logical type INTEGER (member 10) with isSigned (its field 2) false.
+        var isUnsigned: Bool
         var typeLength: Int
     }
 
@@ -43,7 +46,7 @@ struct ParquetMetadata {
 
         /// Where the chunk's first page starts: the dictionary page if there is one.
         var start: Int {
-            if let dictionary = dictionaryPageOffset, dictionary > 0, dictionary < dataPageOffset { return dictionary }
+            if let dictionary = dictionaryPageOffset, dictionary > 0, dictionary < dataPageOffset || dataPageOffset == 0 { return dictionary }
             return dataPageOffset
         }
     }
@@ -106,7 +109,8 @@ struct ParquetMetadata {
             schema.append(SchemaElement(type: type, repetition: repetition, name: e[4]?.string ?? "",
                                         children: try integer(e[5], "num_children of schema element \(i)", default: 0),
                                         isList: e[6]?.int == 3 || logical?[3] != nil,
-                                        isFloat16: logical?[15] != nil,
+                                        isFloat16: logical?[15] != nil && type == .fixedLenByteArray && e[2]?.int == 2,
+                                        isUnsigned: (11...14).contains(e[6]?.int ?? 0) || logical?[10]?[2]?.bool == false,
                                         typeLength: try integer(e[2], "type_length of schema element \(i)", default: 0)))
         }
         self.schema = schema

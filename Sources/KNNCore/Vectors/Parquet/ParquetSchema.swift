@@ -13,6 +13,7 @@ struct ParquetLeaf {
     var path: [String]
     var type: ParquetMetadata.PhysicalType
     var isFloat16: Bool
+    var isUnsigned: Bool
     var typeLength: Int
     var maxDefinition: Int
     var maxRepetition: Int
@@ -44,7 +45,7 @@ struct ParquetLeaf {
                     try walk(children: element.children, path: path + [element.name], definition: d, repetition: r, top: field, depth: depth + 1)
                 } else if let type = element.type {
                     leaves.append(ParquetLeaf(name: field.name, path: path + [element.name], type: type, isFloat16: element.isFloat16,
-                                              typeLength: element.typeLength, maxDefinition: d, maxRepetition: r, isList: field.isList))
+                                              isUnsigned: element.isUnsigned, typeLength: element.typeLength, maxDefinition: d, maxRepetition: r, isList: field.isList))
                 }
             }
         }

@@ -66,10 +66,15 @@ enum ParquetValues {
         case .int32, .int64:
             let size = leaf.type == .int32 ? 4 : 8
             guard count <= bytes.count / size else { throw ParquetError("a page holds fewer than its \(count) labels") }
+            // Unsigned columns (pyarrow's uint32 and uint64 ids) are printed as such.
             for i in 0..<count {
-                let value = size == 4 ? Int64(Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
-                                      : Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self))
-                result.append(String(value))
+                let bits = size == 4 ? UInt64(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                                     : UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
+                if leaf.isUnsigned {
+                    result.append(String(bits))
+                } else {
+                    result.append(String(size == 4 ? Int64(Int32(truncatingIfNeeded: bits)) : Int64(bitPattern: bits)))
+                }
             }
         case .byteArray:
             var offset = 0

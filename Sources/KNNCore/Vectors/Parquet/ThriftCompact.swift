@@ -99,6 +99,7 @@ struct ThriftReader {
     }
 
     private mutating func readValue(type: UInt8, depth: Int) throws(Malformed) -> ThriftValue {
+        guard depth < Self.maxDepth else { throw Malformed(message: "values nest more than \(Self.maxDepth) deep") }
         switch type {
         case 1, 2: return .bool(try byte() == 1)  // inside a list: one byte each
         case 3: return .int(Int64(Int8(bitPattern: try byte())))
