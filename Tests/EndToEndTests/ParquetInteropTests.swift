@@ -73,12 +73,14 @@ struct ParquetInteropTests {
                          write: "pq.write_table(t, path)", before: "x = x.astype(np.float16).astype(np.float32)")
     }
 
-    /// pandas: a column of arrays, and (the other common layout) one float64 column per dimension
-    /// beside a string column, which is read as the labels.
+    /// pandas: a column of arrays with each codec, and (the other common layout) one float64
+    /// column per dimension beside a string column, which is read as the labels.
     @Test(.enabled(if: Python.has("pandas"), "needs pandas"))
     func pandasFiles() throws {
-        try loadsExactly(Workspace(), make: "__import__('pandas').DataFrame({'id': np.arange(700), 'embedding': list(x)})",
-                         write: "t.to_parquet(path, compression='snappy')")
+        for codec in ["'snappy'", "'gzip'", "'zstd'", "None"] {
+            try loadsExactly(Workspace(), make: "__import__('pandas').DataFrame({'id': np.arange(700), 'embedding': list(x)})",
+                             write: "t.to_parquet(path, compression=\(codec))")
+        }
         let w = Workspace()
         try loadsExactly(w, make: "__import__('pandas').DataFrame({**{f'f{j}': x[:, j].astype(np.float64) for j in range(12)}, 'word': [f'w{i}' for i in range(700)]})",
                          write: "t.to_parquet(path, compression='gzip')", dataset: #"{"path": "data.parquet", "label_column": "word"}"#)

@@ -41,9 +41,13 @@ enum CodecFixture {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix("." + suffix) }.sorted()
         return try names.map { name in
             let base = String(name.dropLast(suffix.count + 1))
-            return (name,
-                    [UInt8](try Data(contentsOf: folder.appendingPathComponent(name))),
-                    [UInt8](try Data(contentsOf: folder.appendingPathComponent(base + ".raw"))))
+            func read(_ file: String) throws -> [UInt8] {
+                guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(file).path) else {
+                    throw CocoaError(.fileReadNoSuchFile)
+                }
+                return [UInt8](data)
+            }
+            return (name, try read(name), try read(base + ".raw"))
         }
     }
 
