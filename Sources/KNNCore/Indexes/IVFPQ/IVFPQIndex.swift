@@ -50,8 +50,9 @@ final class IVFPQIndex: VectorIndex, @unchecked Sendable {
         (self.trainSize, self.trainingSeconds, self.kernel) = (trainSize, trainingSeconds, kernel)
         let lists = cellStarts.count - 1, dim = data.dim
         self.lists = lists
+        // Float32 scoring for the per-query ranking of the cells, as in `IVFIndex`.
         self.coarse = coarse ?? FlatIndex(data: VectorMatrix(rows: lists, dim: dim, stride: dim, base: UnsafePointer(centroids.pointer), owner: centroids),
-                                          metric: metric == .ip ? .ip : .sqeuclidean)
+                                          metric: metric == .ip ? .ip : .sqeuclidean, scoring: .float32)
     }
 
     /// The same index searched with other search parameters (`TunableIndex`).
