@@ -102,6 +102,36 @@ struct InputFilesTests {
         #expect(mismatched.status == 65 && mismatched.stderr.contains("c.npy: vectors have dimension 5 but the first file"), "\(mismatched.stderr)")
     }
 
+    /// A saved index over a sharded dataset is reused while no shard changes, and rebuilt, with
+    /// a warning, once one is rewritten or another is added.
+    @Test func aSavedIndexFollowsItsShards() throws {
+        let w = Workspace()
+        let made = try NumPy.run("""
+        import numpy as np, os
+        x = np.random.default_rng(12).normal(size=(300, 8)).astype(np.float32)
+        os.makedirs('parts')
+        np.save('parts/part-0.npy', x[:150]); np.save('parts/part-1.npy', x[150:])
+        np.save('q.npy', x[[3, 200]])
+        print('ok')
+        """, in: w.path)
+        try #require(made == "ok", "\(made)")
+        w.job(["dataset": #"{"path": "parts"}"#, "queries": #"{"path": "q.npy"}"#, "k": "1", "index": #"{"type": "hnsw", "path": "parts.knnindex"}"#,
+               "output": #"{"path": "out.csv"}"#])
+        func action() throws -> String? {
+            let report = try JSONSerialization.jsonObject(with: Data(try #require(w.read("out.csv.report.json")))) as? [String: Any]
+            return ((report?["index"] as? [String: Any])?["file"] as? [String: Any])?["action"] as? String
+        }
+        var actions: [String?] = []
+        for change in ["", "", "np.save('parts/part-1.npy', np.load('parts/part-1.npy')[::-1].copy())", "np.save('parts/part-2.npy', np.zeros((5, 8), np.float32) + 9)", ""] {
+            if !change.isEmpty { try #require(try NumPy.run("import numpy as np\n\(change)\nprint('ok')", in: w.path) == "ok") }
+            let run = try Knnbatch.run(["run", "job.json", "--quiet"], in: w.path)
+            #expect(run.status == 0, "\(run.stderr)")
+            actions.append(try action())
+        }
+        #expect(actions == ["built", "loaded", "rebuilt", "rebuilt", "loaded"], "\(actions)")
+        #expect(w.text("out.csv")?.hasPrefix("query,rank,id,distance\n0,1,3,0.0\n") == true, "\(w.text("out.csv") ?? "")")
+    }
+
     @Test(.enabled(if: Python.has("pyarrow"), "needs pyarrow"))
     func parquetShardsWithLabels() throws {
         let w = Workspace()

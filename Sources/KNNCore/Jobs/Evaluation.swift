@@ -62,7 +62,7 @@ public enum Evaluation {
             job.index = indexSpec
             // Only the job's own index may be a saved one.
             if n > 0 { job.index.file = nil }
-            let datasetIdentity = job.index.file == nil ? nil : try DatasetIdentity(path: spec.dataset.path, threads: threads)
+            let datasetIdentity = job.index.file == nil ? nil : try DatasetIdentity(source: spec.dataset, threads: threads)
             let buildStart = Clock.now()
             let index = try IndexStore.obtain(job, data: inputs.dataset.matrix, dataset: datasetIdentity, threads: threads).index
             let buildSeconds = Clock.now() - buildStart

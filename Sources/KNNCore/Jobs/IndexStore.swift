@@ -31,7 +31,7 @@ enum IndexStore {
         }
         let parameters = spec.index.resolved(dim: data.dim, count: data.rows, metric: spec.metric).spec.parameters
         var identity = dataset
-        if identity == nil { identity = try DatasetIdentity(path: spec.dataset.path, threads: threads) }
+        if identity == nil { identity = try DatasetIdentity(source: spec.dataset, threads: threads) }
         let dataset = identity!
         var reason: String? = nil
         if !rebuild {

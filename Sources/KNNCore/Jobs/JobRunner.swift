@@ -61,7 +61,7 @@ public enum JobRunner {
         let budget = MemoryBudget.current(maxMemory: spec.maxMemory)
         try budget.check(expected: JobInputs.conversionBytes(spec) + JobPlan.runtimeBytes, file: spec.jobPath, what: "loading the inputs")
         // A saved index is tied to the dataset as it is now, before it is read.
-        let datasetIdentity = spec.index.file == nil ? nil : try DatasetIdentity(path: spec.dataset.path, threads: threads)
+        let datasetIdentity = spec.index.file == nil ? nil : try DatasetIdentity(source: spec.dataset, threads: threads)
         let phases = Progress.mode(quiet: options.quiet)
         let inputs = try PhaseProgress.loadInputs(spec, quiet: options.quiet)
         let loaded = Clock.now()
@@ -275,7 +275,7 @@ extension JobRunner {
         let lock = try OutputLock(output: file.path)
         let budget = MemoryBudget.current(maxMemory: spec.maxMemory)
         try budget.check(expected: JobInputs.conversionBytes(spec) + JobPlan.runtimeBytes, file: spec.jobPath, what: "loading the inputs")
-        let datasetIdentity = try DatasetIdentity(path: spec.dataset.path, threads: threads)
+        let datasetIdentity = try DatasetIdentity(source: spec.dataset, threads: threads)
         let dataset = try PhaseProgress.run("loading the dataset", done: "loaded the dataset", mode: Progress.mode(quiet: options.quiet)) { () throws(KNNError) in
             try JobInputs.loadDataset(spec)
         }

@@ -201,11 +201,6 @@ public struct JobSpec: Sendable {
             try object.rejectUnknownKeys()
         }
         try root.rejectUnknownKeys()
-        // A saved index records its dataset file's identity (size, hash, inode); shards have no one file.
-        if index.file != nil, dataset.shardFiles != nil {
-            throw KNNError.spec(file: jobPath, field: "index.path", message: "a saved index needs the dataset in one file; \(Paths.fileName(of: dataset.path)) names \(dataset.shardFiles!.count) files (join them, or drop index.path)")
-        }
-
         var spec = JobSpec(jobPath: jobPath, dataset: dataset, queries: queries, k: k, metric: metric, index: index,
                            output: output, threads: threads, groundtruthPath: groundtruthPath, planner: planner)
         spec.maxMemory = maxMemory

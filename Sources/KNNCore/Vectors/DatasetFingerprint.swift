@@ -65,27 +65,54 @@ struct FileStatus: Equatable, Sendable {
     }
 }
 
-/// A dataset file as it was when the run started reading it, hashed only when a recorded
+/// A dataset as it was when the run started reading it, hashed only when a recorded
 /// fingerprint needs it.
+///
+/// A dataset in many files (shards) is identified as one: its size is their total, its hash a
+/// hash of their hashes in order, and its status their sizes, times, devices and inodes folded
+/// together (the latest modification and change times, and a hash of every file's status in
+/// place of one inode), so that any file rewritten, added, removed or renamed changes it.
 final class DatasetIdentity {
     let path: String
     let status: FileStatus
+    private let files: [String]
     private let threads: Int
     private var hashed: UInt64?
 
     /// Call before the dataset is read, so that a file rewritten while the run reads it is seen.
-    init(path: String, threads: Int) throws(KNNError) {
-        self.path = path
-        self.threads = threads
-        status = try FileStatus(path: path)
+    convenience init(path: String, threads: Int) throws(KNNError) {
+        try self.init(path: path, files: [path], threads: threads)
     }
 
-    /// The content hash, computed once; an error if the file changed since this identity was
+    convenience init(source: VectorSource, threads: Int) throws(KNNError) {
+        try self.init(path: source.path, files: source.files, threads: threads)
+    }
+
+    private init(path: String, files: [String], threads: Int) throws(KNNError) {
+        self.path = path
+        self.files = files
+        self.threads = threads
+        status = try Self.status(of: files)
+    }
+
+    private static func status(of files: [String]) throws(KNNError) -> FileStatus {
+        let each = try files.map { (file) throws(KNNError) in try FileStatus(path: file) }
+        guard each.count > 1 else { return each[0] }
+        var words: [Int] = []
+        for s in each { words += [s.size, s.modified, s.changed, s.device, s.inode] }
+        let folded = words.withUnsafeBytes { ContentHash.of($0) }
+        return FileStatus(size: each.reduce(0) { $0 &+ $1.size }, modified: each.map(\.modified).max()!, changed: each.map(\.changed).max()!,
+                          device: 0, inode: Int(truncatingIfNeeded: folded))
+    }
+
+    /// The content hash, computed once; an error if a file changed since this identity was
     /// taken (the vectors read and the bytes hashed could then differ).
     func hash() throws(KNNError) -> UInt64 {
         if let hashed { return hashed }
-        let value = ContentHash.of(try MappedFile(path: path), threads: threads)
-        guard try FileStatus(path: path) == status else {
+        var hashes: [UInt64] = []
+        for file in files { hashes.append(ContentHash.of(try MappedFile(path: file), threads: threads)) }
+        let value = files.count == 1 ? hashes[0] : hashes.withUnsafeBytes { ContentHash.of($0) }
+        guard try Self.status(of: files) == status else {
             throw KNNError.data(file: path, location: nil, message: "changed while this run read it; run again once it is complete")
         }
         hashed = value
@@ -96,7 +123,7 @@ final class DatasetIdentity {
         DatasetFingerprint(bytes: status.size, hash: try hash(), status: status)
     }
 
-    /// Whether this file holds the bytes `recorded` describes.
+    /// Whether this dataset holds the bytes `recorded` describes.
     func matches(_ recorded: DatasetFingerprint) throws(KNNError) -> Bool {
         guard recorded.bytes == status.size else { return false }
         if recorded.status == status { return true }

@@ -27,7 +27,7 @@ public enum ShardRunner {
 
         let budget = MemoryBudget.current(maxMemory: spec.maxMemory)
         try budget.check(expected: JobInputs.conversionBytes(spec) + JobPlan.runtimeBytes, file: spec.jobPath, what: "loading the inputs")
-        let datasetIdentity = spec.index.file == nil ? nil : try DatasetIdentity(path: spec.dataset.path, threads: threads)
+        let datasetIdentity = spec.index.file == nil ? nil : try DatasetIdentity(source: spec.dataset, threads: threads)
         let inputs = try PhaseProgress.loadInputs(spec, quiet: options.quiet)
         let loaded = Clock.now()
         var warnings = JobInputs.warnings(spec: spec, dataset: inputs.dataset.info, queries: inputs.queries?.info)
