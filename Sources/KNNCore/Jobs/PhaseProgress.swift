@@ -1,5 +1,37 @@
 import Dispatch
 import Foundation
+import Synchronization
+
+/// Work a long phase counts as it goes (vectors inserted into a graph), which the phase's line
+/// then shows as a fraction with the time left. A builder finds the phase's slot through the
+/// task-local `current` (bound on the thread that builds) and starts its count there.
+final class PhaseWork: Sendable {
+    @TaskLocal static var current: PhaseWork? = nil
+
+    private let total = Atomic<Int>(0)
+    private let done = Atomic<Int>(0)
+    private let unitName = Mutex<String>("")
+
+    /// Starts a count of `total` `unit` (e.g. "vectors").
+    func start(total: Int, unit: String) {
+        unitName.withLock { $0 = unit }
+        done.store(0, ordering: .relaxed)
+        self.total.store(total, ordering: .releasing)
+    }
+
+    func advance(by count: Int) { done.add(count, ordering: .relaxed) }
+
+    /// "61% (61000 of 100000 vectors)", or nil before a count starts.
+    func describe(elapsed: Double) -> String? {
+        let total = self.total.load(ordering: .acquiring)
+        guard total > 0 else { return nil }
+        let done = min(self.done.load(ordering: .relaxed), total)
+        let unit = unitName.withLock { $0 }
+        var text = "\(100 * done / total)% (\(done) of \(total) \(unit))"
+        if done > 0 && done < total { text += ", \(Format.duration(elapsed * Double(total - done) / Double(done))) left" }
+        return text
+    }
+}
 
 /// Shows that a long phase (loading the inputs, building the index, tuning, committing the
 /// output) is alive: once it has run `firstReport` seconds, a line with its elapsed time — on a
@@ -18,6 +50,8 @@ final class PhaseProgress: Sendable {
     private let lock = NSLock()
     nonisolated(unsafe) private var shown = false
     nonisolated(unsafe) private var ended = false
+    /// What the phase counts, if its work starts a count.
+    let work = PhaseWork()
     /// Where lines go (stderr; a test collects them): each with its terminator.
     private let write: @Sendable (String) -> Void
 
@@ -45,7 +79,8 @@ final class PhaseProgress: Sendable {
     private func tick() {
         lock.withLock {
             guard !ended else { return }
-            let line = "\(name): \(Format.duration(Clock.now() - start)) so far"
+            let elapsed = Clock.now() - start
+            let line = "\(name): " + (work.describe(elapsed: elapsed).map { $0 + ", " } ?? "") + "\(Format.duration(elapsed)) so far"
             write(mode == .terminal ? "\r\u{1B}[K" + line : PhaseProgress.timestamp() + " " + line + "\n")
             shown = true
         }
@@ -68,14 +103,18 @@ final class PhaseProgress: Sendable {
         }
     }
 
-    /// Runs `body` as a phase.
+    /// Runs `body` as a phase, with its `work` bound as `PhaseWork.current`.
     static func run<T>(_ name: String, done: String, mode: Progress.Mode, _ body: () throws(KNNError) -> T) throws(KNNError) -> T {
         let phase = PhaseProgress(name, mode: mode)
-        do {
-            let result = try body()
+        var result: Result<T, KNNError>! = nil
+        PhaseWork.$current.withValue(phase.work) {
+            result = Result { () throws(KNNError) in try body() }
+        }
+        switch result! {
+        case .success(let value):
             phase.finish(done)
-            return result
-        } catch {
+            return value
+        case .failure(let error):
             phase.finish(nil)
             throw error
         }

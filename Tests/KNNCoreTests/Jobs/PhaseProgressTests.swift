@@ -46,4 +46,25 @@ struct PhaseProgressTests {
         usleep(50_000)
         #expect(lines.all.isEmpty)
     }
+
+    /// A phase whose work starts a count shows the fraction done and the time left.
+    @Test func aCountedPhaseShowsTheFractionDone() {
+        let lines = Lines()
+        let phase = PhaseProgress("building the hnsw index", mode: .log, firstReport: 0, logInterval: 0.01, write: lines.add)
+        phase.work.start(total: 10, unit: "vectors")
+        phase.work.advance(by: 5)
+        for _ in 0..<2000 where !lines.all.contains(where: { $0.contains("50% (5 of 10 vectors), ") }) { usleep(5_000) }
+        phase.finish("built the hnsw index")
+        #expect(lines.all.contains { $0.contains("building the hnsw index: 50% (5 of 10 vectors), ") && $0.contains(" left, ") && $0.hasSuffix(" so far\n") }, "\(lines.all)")
+    }
+
+    /// The HNSW build counts its vectors in the phase it runs in.
+    @Test func theHNSWBuildCountsItsVectors() {
+        let work = PhaseWork()
+        #expect(work.describe(elapsed: 1) == nil)
+        PhaseWork.$current.withValue(work) {
+            _ = HNSWIndex(data: VectorMatrix(Fixtures.randomVectors(500, 8, seed: 3)), metric: .l2, parameters: HNSWParameters(), threads: 2)
+        }
+        #expect(work.describe(elapsed: 1) == "100% (500 of 500 vectors)")
+    }
 }

@@ -32,7 +32,11 @@ final class HNSWBuilder: @unchecked Sendable {
         for i in stride(from: n - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
         graph.entryPoint = order[0]
         graph.topLevel = Int(graph.levels[order[0]])
+        // Counted for the build's progress line, when a phase shows one.
+        let work = PhaseWork.current
+        work?.start(total: n, unit: "vectors")
         var inserted = 1
+        work?.advance(by: 1)
         while inserted < n {
             var end = min(n, inserted + min(Self.largestBatch, max(1, inserted / 8)))
             if let raising = (inserted..<end).first(where: { Int(graph.levels[order[$0]]) > graph.topLevel }) { end = raising + 1 }
@@ -93,6 +97,7 @@ final class HNSWBuilder: @unchecked Sendable {
                 graph.entryPoint = v
             }
             inserted = positions.upperBound
+            work?.advance(by: positions.count)
         }
     }
 
