@@ -41,11 +41,15 @@ public struct Planner: Equatable, Sendable {
         return start..<min(start + blockSize, queryCount)
     }
 
-    /// The block's slices, relative to its first query. A block too small to give every worker a
-    /// full slice is split evenly across the workers instead, so `sliceSize` is a maximum.
+    /// The block's slices, relative to its first query: as many as `sliceSize` asks for, rounded
+    /// up to a multiple of the workers and made equal, so that no worker is left with a last
+    /// slice while the others wait (5 slices of 2,048 on 2 workers kept one idle a sixth of the
+    /// time). `sliceSize` is a maximum.
     public func slices(ofBlockWith rows: Int) -> [Range<Int>] {
-        let size = max(1, min(sliceSize, (rows + threads - 1) / threads))
-        return stride(from: 0, to: rows, by: size).map { $0..<min($0 + size, rows) }
+        guard rows > 0 else { return [] }
+        let wanted = (rows + sliceSize - 1) / sliceSize
+        let count = min(rows, (wanted + threads - 1) / threads * threads)
+        return (0..<count).map { (rows * $0 / count)..<(rows * ($0 + 1) / count) }
     }
 }
 

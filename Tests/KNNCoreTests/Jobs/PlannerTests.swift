@@ -35,5 +35,25 @@ import Testing
     @Test func smallBlocksAreSplitAcrossWorkers() {
         let planner = Planner(queryCount: 24, k: 10, threads: 2)
         #expect(planner.slices(ofBlockWith: 24) == [0..<12, 12..<24])
+        #expect(Planner(queryCount: 3, k: 10, threads: 4).slices(ofBlockWith: 3) == [0..<1, 1..<2, 2..<3])
+    }
+
+    /// Slices come in a multiple of the workers, equal, never above the slice size: 10,000
+    /// queries in slices of at most 2,048 on 2 workers are 6 of 1,666 or 1,667 (not 4 × 2,048 + 1,808,
+    /// which leaves one worker alone on the last); 16,384 in slices of 256 stay 64 of 256.
+    @Test func slicesKeepEveryWorkerBusy() {
+        let ivf = Planner(queryCount: 10_000, k: 10, threads: 2, sliceQueries: 2048)
+        #expect(ivf.slices(ofBlockWith: 10_000).map(\.count) == [1666, 1667, 1667, 1666, 1667, 1667])
+        let flat = Planner(queryCount: 16_384, k: 10, threads: 2, sliceQueries: 256)
+        #expect(flat.slices(ofBlockWith: 16_384) == (0..<64).map { ($0 * 256)..<(($0 + 1) * 256) })
+        for threads in 1...5 {
+            let planner = Planner(queryCount: 100_000, k: 10, threads: threads, sliceQueries: 300)
+            for rows in [1, 7, 299, 301, 1000, 16_384] {
+                let slices = planner.slices(ofBlockWith: rows)
+                #expect(slices.first?.lowerBound == 0 && slices.last?.upperBound == rows && zip(slices, slices.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+                let sizes = slices.map(\.count)
+                #expect(sizes.max()! <= 300 && sizes.max()! - sizes.min()! <= 1 && (slices.count % threads == 0 || slices.count == rows), "\(threads) \(rows) \(sizes)")
+            }
+        }
     }
 }
