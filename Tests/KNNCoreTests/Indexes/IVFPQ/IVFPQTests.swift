@@ -62,6 +62,39 @@ import Testing
         #expect(searchAll(everything, queries: VectorMatrix(queries), k: 8) == (try exactNeighbours(data, queries, metric, k: 8)))
     }
 
+    /// With 8-bit codes (exact float tables) and one candidate per query, the candidate is the
+    /// vector whose reconstruction c + Σ_s w_s is nearest the query — |q − x̂|² under the
+    /// distance metrics, scored from the query's one table and each code's reconstruction
+    /// norm, and −q·x̂ under ip — computed here by decoding every code.
+    @Test(arguments: Metric.allCases)
+    func oneCandidateIsTheNearestReconstruction(metric: Metric) throws {
+        let data = Fixtures.gridVectors(600, 12, seed: 5), queries = try VectorMatrix(Fixtures.gridVectors(30, 12, seed: 6)).prepared(for: metric)
+        let index = ivfpq(data, metric, Self.parameters(lists: 10, probe: 10, subspaces: 6, bits: 8, rerank: 1))
+        let table = CandidateTable(capacity: 30, perRow: 1)
+        IVFPQSearcher(index: index, k: 1).findCandidates(QueryBatch(vectors: queries, firstQuery: 0, excludesOwnID: false), into: table.rows(0..<30))
+        let quantizer = index.quantizer, dim = 12
+        var scores: [Int: Float] = [:]
+        for q in 0..<30 {
+            let query = queries.row(q)
+            for cell in 0..<index.lists {
+                for p in index.cellStarts.pointer[cell]..<index.cellStarts.pointer[cell + 1] {
+                    var x = (0..<dim).map { index.centroids.pointer[cell * dim + $0] }
+                    for s in 0..<quantizer.m {
+                        let word = quantizer.codebooks.pointer + (s * quantizer.ksub + Int(index.codes.pointer[p * quantizer.codeBytes + s])) * quantizer.dsub
+                        for t in 0..<quantizer.dsub { x[s * quantizer.dsub + t] += word[t] }
+                    }
+                    let score = metric == .ip ? -(0..<dim).reduce(Float(0)) { $0 + query[$1] * x[$1] }
+                                              : (0..<dim).reduce(Float(0)) { $0 + (query[$1] - x[$1]) * (query[$1] - x[$1]) }
+                    scores[Int(index.ids.pointer[p])] = score
+                }
+            }
+            let best = scores.values.min()!, found = Int(table.ids[q])
+            #expect(table.counts[q] == 1)
+            // The index sums the same terms in another order: equal up to float rounding.
+            #expect(scores[found]! <= best + 1e-4 * (1 + abs(best)), "\(metric) query \(q): \(scores[found]!) against \(best)")
+        }
+    }
+
     /// The vpshufb scan and the reference give the same totals, which are the plain sums of the
     /// table entries the codes pick; the quantized tables are the same bytes.
     @Test func fastScanMatchesTheReference() throws {
