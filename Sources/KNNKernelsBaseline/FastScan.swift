@@ -101,14 +101,38 @@ public enum FastScan {
         #endif
     }
 
-    /// Sums for `blocks` consecutive blocks into `totals` (32 per block).
+    /// Sums for `blocks` consecutive blocks into `totals` (32 per block), and per block a mask
+    /// of the lanes whose total is at most `limit`: two bits per lane (bits 2v and 2v + 1 for
+    /// vector v), as a byte mask of 16-bit lanes comes, so that a caller visits only those.
     public static func scan(codes: UnsafePointer<UInt8>, blocks: Int, tables: UnsafePointer<UInt8>, pairs: Int,
-                            totals: UnsafeMutablePointer<UInt16>) {
+                            totals: UnsafeMutablePointer<UInt16>, limit: UInt16, masks: UnsafeMutablePointer<UInt64>) {
         let blockBytes = pairs * 32
         for b in 0..<blocks {
             scanBlock(codes: codes + b * blockBytes, tables: tables, pairs: pairs, totals: totals + b * 32)
+            masks[b] = lanesAtMost(totals + b * 32, limit)
         }
     }
+
+    #if PSHUFB
+    /// One unsigned minimum and one comparison per 16 lanes, then `vpmovmskb`.
+    @inline(__always)
+    static func lanesAtMost(_ totals: UnsafePointer<UInt16>, _ limit: UInt16) -> UInt64 {
+        let bound = SIMD16<UInt16>(repeating: limit)
+        @inline(__always) func bits(_ v: SIMD16<UInt16>) -> UInt64 {
+            let within = pointwiseMin(v, bound) .== v
+            return UInt64(UInt32(bitPattern: Int32(Builtin.int_x86_avx2_pmovmskb(Builtin.bitcast_Vec16xInt16_Vec32xInt8(within._storage._storage._value)))))
+        }
+        let raw = UnsafeRawPointer(totals)
+        return bits(raw.loadUnaligned(as: SIMD16<UInt16>.self)) | bits(raw.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt16>.self)) << 32
+    }
+    #else
+    @inline(__always)
+    static func lanesAtMost(_ totals: UnsafePointer<UInt16>, _ limit: UInt16) -> UInt64 {
+        var mask: UInt64 = 0
+        for v in 0..<32 where totals[v] <= limit { mask |= 3 << (2 * v) }
+        return mask
+    }
+    #endif
 
     #if PSHUFB
     /// Per pair: the low and high halves of the 32 code bytes, each looked up in the pair's

@@ -160,10 +160,13 @@ extension KernelVariant {
     /// `FastScan.scan`: the AVX2 build (`vpshufb`) on every CPU that has AVX2, the reference
     /// elsewhere; both give the same totals.
     @inline(__always)
-    func fastScan(codes: UnsafePointer<UInt8>, blocks: Int, tables: UnsafePointer<UInt8>, pairs: Int, totals: UnsafeMutablePointer<UInt16>) {
+    func fastScan(codes: UnsafePointer<UInt8>, blocks: Int, tables: UnsafePointer<UInt8>, pairs: Int, totals: UnsafeMutablePointer<UInt16>,
+                  limit: UInt16, masks: UnsafeMutablePointer<UInt64>) {
         switch self {
-        case .avx512vnni, .avx512, .avx2: KNNKernelsAVX2.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: totals)
-        case .baseline: KNNKernelsBaseline.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: totals)
+        case .avx512vnni, .avx512, .avx2:
+            KNNKernelsAVX2.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: totals, limit: limit, masks: masks)
+        case .baseline:
+            KNNKernelsBaseline.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: totals, limit: limit, masks: masks)
         }
     }
 

@@ -29,9 +29,11 @@ final class IVFPQSearcher: CandidateFinder {
     /// f / a (the score of total 0 less the start, and of one unit of total).
     private var queryBytes = AlignedBuffer<UInt8>(count: 0)
     private var queryScales = FloatBuffer(count: 0)
-    /// Scratch for `FastScan.quantize`, and a cell's totals.
+    /// Scratch for `FastScan.quantize`, and a cell's totals and per block its lanes within
+    /// reach (`FastScan.scan`'s masks).
     private let least: FloatBuffer
     private var totals = AlignedBuffer<UInt16>(count: 0)
+    private var masks = AlignedBuffer<UInt64>(count: 0)
 
     init(index: IVFPQIndex, k: Int) {
         self.index = index
@@ -43,6 +45,7 @@ final class IVFPQSearcher: CandidateFinder {
         if index.quantizer.bits == 4 {
             let largest = (0..<index.lists).map { index.cellStarts.pointer[$0 + 1] - index.cellStarts.pointer[$0] }.max() ?? 0
             totals = AlignedBuffer(count: max(largest, 1))
+            masks = AlignedBuffer(count: max(largest / FastScan.blockVectors, 1))
         }
     }
 
@@ -118,21 +121,37 @@ final class IVFPQSearcher: CandidateFinder {
     private func scanCodes(cell: Int, query q: Int, tables: UnsafePointer<UInt8>, base: Float, unscale: Float, excluded: Int) {
         let index = index, pairs = index.quantizer.pairs
         let first = index.cellStarts.pointer[cell], end = index.cellStarts.pointer[cell + 1]
-        let blocks = (end - first) / FastScan.blockVectors
-        index.kernel.fastScan(codes: index.codes.pointer + (first / FastScan.blockVectors) * pairs * 32, blocks: blocks,
-                              tables: tables, pairs: pairs, totals: totals.pointer)
-        let ids = index.ids.pointer, pools = pools
-        let withNorms = index.scoresReconstructionNorms, norms = index.reconstructionNorms.pointer
+        let firstBlock = first / FastScan.blockVectors, blocks = (end - first) / FastScan.blockVectors
+        let withNorms = index.scoresReconstructionNorms, norms = index.reconstructionNorms.pointer, leastNorms = index.blockLeastNorms.pointer
+        // A score grows with its total (unscale ≥ 0) and N is at least its block's least, so a
+        // total above the one that reaches the pool's threshold cannot enter. The kernel marks
+        // the lanes within reach of the threshold as the cell starts, with the cell's least N;
+        // each block then checks its marked lanes against the threshold as it is then, with
+        // the block's least N. Both bounds have a margin for rounding; the pool compares the
+        // exact score.
+        @inline(__always) func limit(floor: Float) -> UInt16 {
+            let reach = (pools.thresholdScore(row: q) - base - floor) / unscale
+            return reach.isNaN || reach >= 65000 ? UInt16.max : reach < 0 ? 0 : UInt16(reach * (1 + 1e-5) + 1)
+        }
+        var cellFloor: Float = 0
+        if withNorms {
+            cellFloor = .infinity
+            for block in firstBlock..<(firstBlock + blocks) { cellFloor = min(cellFloor, leastNorms[block]) }
+        }
+        index.kernel.fastScan(codes: index.codes.pointer + firstBlock * pairs * 32, blocks: blocks, tables: tables, pairs: pairs,
+                              totals: totals.pointer, limit: limit(floor: cellFloor), masks: masks.pointer)
+        let ids = index.ids.pointer
         for block in 0..<blocks {
+            var marked = masks.pointer[block]
+            guard marked != 0 else { continue }
             let totals = totals.pointer + block * FastScan.blockVectors
             let firstPosition = first + block * FastScan.blockVectors
-            // A score grows with its total (unscale ≥ 0) and N is at least the block's least,
-            // so a total above the one that reaches the pool's threshold cannot enter; the
-            // bound has a margin for rounding, and the pool compares the exact score.
-            let floor = withNorms ? index.blockLeastNorms.pointer[firstPosition / FastScan.blockVectors] : 0
-            let reach = (pools.thresholdScore(row: q) - base - floor) / unscale
-            let limit = reach.isNaN || reach >= 65000 ? UInt16.max : reach < 0 ? 0 : UInt16(reach * (1 + 1e-5) + 1)
-            for lane in 0..<FastScan.blockVectors where totals[lane] <= limit {
+            let bound = limit(floor: withNorms ? leastNorms[firstBlock + block] : 0)
+            while marked != 0 {
+                let lane = marked.trailingZeroBitCount >> 1
+                marked &= marked &- 1
+                marked &= marked &- 1
+                guard totals[lane] <= bound else { continue }
                 let position = firstPosition + lane
                 let score = base + Float(totals[lane]) * unscale + (withNorms ? norms[position] : 0)
                 offer(score, id: Int(ids[position]), query: q, excluded: excluded)
@@ -144,10 +163,9 @@ final class IVFPQSearcher: CandidateFinder {
     /// pair's constant) and offers them to the query's pool.
     ///
     /// A code's score is start + (Σ even subspaces + Σ odd subspaces) (+ N with reconstruction
-    /// norms), each sum in subspace
-    /// order: two independent chains of additions per code, and four codes at a time, so the
-    /// additions' latency overlaps (one chain per code would wait on every addition). A code
-    /// scores the same bits in a group of four or alone.
+    /// norms), each sum in subspace order: two independent chains of additions per code, and
+    /// four codes at a time, so the additions' latency overlaps (one chain per code would wait
+    /// on every addition). A code scores the same bits in a group of four or alone.
     private func scan(cell: Int, query q: Int, table: UnsafePointer<Float>, start: Float, excluded: Int) {
         let index = index, m = index.quantizer.m, codeBytes = index.quantizer.codeBytes
         let first = index.cellStarts.pointer[cell], end = index.cellStarts.pointer[cell + 1]

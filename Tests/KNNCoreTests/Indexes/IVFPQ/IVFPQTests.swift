@@ -96,7 +96,8 @@ import Testing
     }
 
     /// The vpshufb scan and the reference give the same totals, which are the plain sums of the
-    /// table entries the codes pick; the quantized tables are the same bytes.
+    /// table entries the codes pick, and the same masks of the lanes at most a limit (two bits
+    /// a lane); the quantized tables are the same bytes.
     @Test func fastScanMatchesTheReference() throws {
         var rng = SplitMix64(seed: 5)
         for pairs in [1, 3, 8, 96] {
@@ -105,7 +106,15 @@ import Testing
             let limit = min(255, 65535 / (2 * pairs))
             let tables = (0..<(pairs * 32)).map { _ in UInt8(Int.random(in: 0...limit, using: &rng)) }
             var reference = [UInt16](repeating: 0, count: blocks * 32), fast = reference
-            KNNKernelsBaseline.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: &reference)
+            var referenceMasks = [UInt64](repeating: 0, count: blocks), fastMasks = referenceMasks
+            // A limit near the middle of the totals, so that masks have lanes in and out.
+            let middle = UInt16(pairs * limit)
+            KNNKernelsBaseline.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: &reference, limit: middle,
+                                             masks: &referenceMasks)
+            for b in 0..<blocks {
+                let expected = (0..<32).reduce(UInt64(0)) { $0 | (reference[b * 32 + $1] <= middle ? 3 << (2 * $1) : 0) }
+                #expect(referenceMasks[b] == expected && expected != 0 && expected != .max, "pairs \(pairs) block \(b)")
+            }
             // Plain sums from the documented layout.
             for b in 0..<blocks {
                 for v in 0..<32 {
@@ -118,8 +127,8 @@ import Testing
                 }
             }
             if KernelVariant.avx2.isSupported {
-                KNNKernelsAVX2.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: &fast)
-                #expect(fast == reference, "pairs \(pairs)")
+                KNNKernelsAVX2.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: &fast, limit: middle, masks: &fastMasks)
+                #expect(fast == reference && fastMasks == referenceMasks, "pairs \(pairs)")
             }
         }
         for subspaces in [1, 5, 16, 192] {
