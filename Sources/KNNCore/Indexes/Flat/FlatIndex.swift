@@ -76,6 +76,13 @@ public final class FlatIndex: SliceSearchIndex {
         }
     }
 
+    /// The float32 panels, when the index scores with them (an inverted file's cells are ranked
+    /// on its coarse index's panels by `CellRanker`).
+    var panelMatrix: PanelMatrix? {
+        if case .float32(let matrix) = storage { return matrix }
+        return nil
+    }
+
     public var scoring: Scoring {
         if case .int16 = storage { return .int16 }
         return .float32

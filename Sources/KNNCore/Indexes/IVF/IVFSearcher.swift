@@ -1,6 +1,6 @@
 import KNNKernelsBaseline
 
-/// Searches a slice of queries cell by cell: the coarse flat search gives each query its
+/// Searches a slice of queries cell by cell: `CellRanker` gives each query its
 /// `probe` nearest cells; the (query, cell) pairs are grouped by cell; each probed cell is then
 /// scanned once, with the tile kernel, for its queries eight at a time; and each query's
 /// `CandidateFilters` row keeps what may be among its k nearest across all its cells, re-ranked
@@ -10,7 +10,7 @@ final class IVFSearcher: NeighborSearcher {
     private let index: IVFIndex
     private let k: Int
     private let probe: Int
-    private let coarse: any NeighborSearcher
+    private let cells: CellRanker
     private var capacity = 0
     private var filters = CandidateFilters(rows: 0, k: 1)
     /// Per query, its probed cells (`probe` ids, nearest first) and their coarse keys.
@@ -28,7 +28,7 @@ final class IVFSearcher: NeighborSearcher {
         self.index = index
         self.k = k
         probe = index.probe
-        coarse = index.coarse.makeSearcher(k: probe)
+        cells = CellRanker(matrix: index.coarse.panelMatrix!, distanceForm: index.metric != .ip, kernel: index.coarse.kernel)
         groups = CellGroups(lists: index.lists)
         group = FloatBuffer(count: index.dim * TileScan.queriesPerTile)
         row = FloatBuffer(count: index.dim)
@@ -46,8 +46,7 @@ final class IVFSearcher: NeighborSearcher {
     func search(_ batch: QueryBatch, into results: ResultRows) {
         let index = index, dim = index.dim, lists = index.lists, queryCount = batch.vectors.rows
         reserve(queries: queryCount)
-        coarse.search(QueryBatch(vectors: batch.vectors, firstQuery: 0, excludesOwnID: false),
-                      into: ResultRows(ids: probed.pointer, distances: probedKeys.pointer, count: queryCount, k: probe))
+        cells.rank(batch.vectors, probe: probe, cells: probed.pointer, keys: probedKeys.pointer)
 
         groups.group(probed: probed.pointer, queries: queryCount, probe: probe)
 

@@ -1,6 +1,6 @@
 import KNNKernelsBaseline
 
-/// Finds a slice's candidates in an `IVFPQIndex`, cell by cell: the coarse flat search gives each
+/// Finds a slice's candidates in an `IVFPQIndex`, cell by cell: `CellRanker` gives each
 /// query its `probe` nearest cells (and |q − c|², or −q·c under ip); the pairs are grouped by
 /// cell; each probed cell's codes are then scanned once per query that probes it, with the
 /// query's one table (`IVFPQIndex` gives the forms of the score); each query keeps its best
@@ -16,7 +16,7 @@ final class IVFPQSearcher: CandidateFinder {
     private let index: IVFPQIndex
     private let probe: Int
     private let slots: Int
-    private let coarse: any NeighborSearcher
+    private let cells: CellRanker
     private let groups: CellGroups
     private var capacity = 0
     private var probed = AlignedBuffer<Int64>(count: 0)
@@ -39,7 +39,7 @@ final class IVFPQSearcher: CandidateFinder {
         self.index = index
         probe = index.probe
         slots = min(index.count, index.parameters.rerank * k)
-        coarse = index.coarse.makeSearcher(k: probe)
+        cells = CellRanker(matrix: index.coarse.panelMatrix!, distanceForm: index.metric != .ip, kernel: index.coarse.kernel)
         groups = CellGroups(lists: index.lists)
         least = FloatBuffer(count: index.quantizer.m)
         if index.quantizer.bits == 4 {
@@ -66,8 +66,7 @@ final class IVFPQSearcher: CandidateFinder {
         let index = index, quantizer = index.quantizer, queryCount = batch.vectors.rows
         let entries = quantizer.m * quantizer.ksub
         reserve(queries: queryCount)
-        coarse.search(QueryBatch(vectors: batch.vectors, firstQuery: 0, excludesOwnID: false),
-                      into: ResultRows(ids: probed.pointer, distances: probedKeys.pointer, count: queryCount, k: probe))
+        cells.rank(batch.vectors, probe: probe, cells: probed.pointer, keys: probedKeys.pointer)
         groups.group(probed: probed.pointer, queries: queryCount, probe: probe)
         let residual = index.parameters.residual, fourBits = quantizer.bits == 4, withNorms = index.scoresReconstructionNorms
         // Without residuals under l2 the table holds |w|² − 2 q_s·w; with them, −2 q_s·w beside

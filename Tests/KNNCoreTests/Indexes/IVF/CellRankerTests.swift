@@ -1,0 +1,57 @@
+import Testing
+@testable import KNNCore
+
+@Suite struct CellRankerTests {
+    /// Each query's cells and keys from ranking `queries` in slices of `slice` rows.
+    func rank(_ centroids: [[Float]], _ queries: [[Float]], metric: Metric, probe: Int, slice: Int) -> (cells: [[Int64]], keys: [[Float]]) {
+        let matrix = PanelMatrix(data: VectorMatrix(centroids), metric: metric)
+        let ranker = CellRanker(matrix: matrix, distanceForm: metric != .ip, kernel: .selected)
+        var cells = [Int64](repeating: -1, count: queries.count * probe), keys = [Float](repeating: .nan, count: queries.count * probe)
+        for start in stride(from: 0, to: queries.count, by: slice) {
+            let part = VectorMatrix(Array(queries[start..<min(start + slice, queries.count)]))
+            cells.withUnsafeMutableBufferPointer { c in
+                keys.withUnsafeMutableBufferPointer { k in
+                    ranker.rank(part, probe: probe, cells: c.baseAddress! + start * probe, keys: k.baseAddress! + start * probe)
+                }
+            }
+        }
+        return ((0..<queries.count).map { Array(cells[($0 * probe)..<(($0 + 1) * probe)]) },
+                (0..<queries.count).map { Array(keys[($0 * probe)..<(($0 + 1) * probe)]) })
+    }
+
+    /// Five centroids on a line, 0 to 4; the query at 1.5 is as near 1 as 2 (ties by cell), then
+    /// 0 and 3 tie at 2.25; keys are squared distances, or −q·c under ip.
+    @Test func handCheckedCellsKeysAndTies() {
+        let centroids: [[Float]] = [[0, 0], [1, 0], [2, 0], [3, 0], [4, 0]]
+        let l2 = rank(centroids, [[1.5, 0]], metric: .sqeuclidean, probe: 4, slice: 1)
+        #expect(l2.cells == [[1, 2, 0, 3]] && l2.keys == [[0.25, 0.25, 2.25, 2.25]])
+        let ip = rank(centroids, [[1.5, 0]], metric: .ip, probe: 2, slice: 1)
+        #expect(ip.cells == [[4, 3]] && ip.keys == [[-6, -4.5]])
+    }
+
+    /// Seeded random centroids (more than a tile of panels, not a multiple of 16) and queries:
+    /// each query's cells are its `probe` nearest by exact distance wherever that order has a
+    /// margin over float rounding, the keys are the distances to within rounding, and slicing
+    /// the queries differently gives the same bits.
+    @Test(arguments: [Metric.sqeuclidean, .ip])
+    func seededCellsAreTheNearestAtAnySlicing(metric: Metric) {
+        let centroids = Fixtures.randomVectors(203, 24, seed: 11), queries = Fixtures.randomVectors(37, 24, seed: 12)
+        let whole = rank(centroids, queries, metric: metric, probe: 9, slice: 37)
+        let sliced = rank(centroids, queries, metric: metric, probe: 9, slice: 5)
+        #expect(whole.cells == sliced.cells && whole.keys.map { $0.map(\.bitPattern) } == sliced.keys.map { $0.map(\.bitPattern) })
+        for (q, query) in queries.enumerated() {
+            let exact = centroids.enumerated().map { c, centre -> (Float, Int) in
+                let key = metric == .ip ? -zip(query, centre).reduce(0) { $0 + $1.0 * $1.1 } : zip(query, centre).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }
+                return (key, c)
+            }.sorted { $0 < $1 }
+            for (i, cell) in whole.cells[q].enumerated() {
+                #expect(abs(whole.keys[q][i] - exact.first { $0.1 == Int(cell) }!.0) <= 1e-4, "query \(q) rank \(i)")
+            }
+            // Where the 9th and 10th nearest are apart, the set is exactly the 9 nearest.
+            if exact[9].0 - exact[8].0 > 1e-4 {
+                #expect(Set(whole.cells[q].map(Int.init)) == Set(exact.prefix(9).map(\.1)), "query \(q)")
+            }
+            #expect(whole.keys[q] == whole.keys[q].sorted())
+        }
+    }
+}
