@@ -102,34 +102,48 @@ public enum FastScan {
     }
 
     /// Sums for `blocks` consecutive blocks into `totals` (32 per block), and per block a mask
-    /// of the lanes whose total is at most `limit`: two bits per lane (bits 2v and 2v + 1 for
-    /// vector v), as a byte mask of 16-bit lanes comes, so that a caller visits only those.
-    public static func scan(codes: UnsafePointer<UInt8>, blocks: Int, tables: UnsafePointer<UInt8>, pairs: Int,
-                            totals: UnsafeMutablePointer<UInt16>, limit: UInt16, masks: UnsafeMutablePointer<UInt64>) {
+    /// (bit v for vector v) of the lanes whose value T + (extra[v] − floor) · scale, in float32
+    /// and in that order, is at most `limit`, so that a caller visits only those. `extra`: a
+    /// per-vector addend to the score (an ivfpq's reconstruction norms, 32 per block), or nil
+    /// for none; `scale` turns it into table units.
+    public static func scan(codes: UnsafePointer<UInt8>, blocks: Int, tables: UnsafePointer<UInt8>, pairs: Int, totals: UnsafeMutablePointer<UInt16>,
+                            extra: UnsafePointer<Float>?, floor: Float, scale: Float, limit: Float, masks: UnsafeMutablePointer<UInt32>) {
         let blockBytes = pairs * 32
         for b in 0..<blocks {
             scanBlock(codes: codes + b * blockBytes, tables: tables, pairs: pairs, totals: totals + b * 32)
-            masks[b] = lanesAtMost(totals + b * 32, limit)
+            masks[b] = lanesWithin(totals + b * 32, extra: extra.map { $0 + b * 32 }, floor: floor, scale: scale, limit: limit)
         }
     }
 
     #if PSHUFB
-    /// One unsigned minimum and one comparison per 16 lanes, then `vpmovmskb`.
+    /// Eight lanes at a time: widened, converted, compared, and their signs gathered by `vmovmskps`.
     @inline(__always)
-    static func lanesAtMost(_ totals: UnsafePointer<UInt16>, _ limit: UInt16) -> UInt64 {
-        let bound = SIMD16<UInt16>(repeating: limit)
-        @inline(__always) func bits(_ v: SIMD16<UInt16>) -> UInt64 {
-            let within = pointwiseMin(v, bound) .== v
-            return UInt64(UInt32(bitPattern: Int32(Builtin.int_x86_avx2_pmovmskb(Builtin.bitcast_Vec16xInt16_Vec32xInt8(within._storage._storage._value)))))
+    static func lanesWithin(_ totals: UnsafePointer<UInt16>, extra: UnsafePointer<Float>?, floor: Float, scale: Float, limit: Float) -> UInt32 {
+        var mask: UInt32 = 0
+        for part in 0..<4 {
+            let raw = UnsafeRawPointer(totals + part * 8).loadUnaligned(as: SIMD8<UInt16>.self)
+            // vpmovzxwd and vcvtdq2ps (the standard library's conversions go lane by lane).
+            var value = SIMD8<Float>()
+            value._storage._value = Builtin.sitofp_Vec8xInt32_Vec8xFPIEEE32(Builtin.zext_Vec8xInt16_Vec8xInt32(raw._storage._value))
+            if let extra {
+                value += (UnsafeRawPointer(extra + part * 8).loadUnaligned(as: SIMD8<Float>.self) - floor) * scale
+            }
+            // vcmpleps (the standard library's comparison also goes lane by lane).
+            let within = Builtin.sext_Vec8xInt1_Vec8xInt32(Builtin.fcmp_ole_Vec8xFPIEEE32(value._storage._value, SIMD8<Float>(repeating: limit)._storage._value))
+            let bits = Builtin.int_x86_avx_movmsk_ps_256(Builtin.bitcast_Vec8xInt32_Vec8xFPIEEE32(within))
+            mask |= UInt32(bitPattern: Int32(bits)) << (8 * part)
         }
-        let raw = UnsafeRawPointer(totals)
-        return bits(raw.loadUnaligned(as: SIMD16<UInt16>.self)) | bits(raw.loadUnaligned(fromByteOffset: 32, as: SIMD16<UInt16>.self)) << 32
+        return mask
     }
     #else
     @inline(__always)
-    static func lanesAtMost(_ totals: UnsafePointer<UInt16>, _ limit: UInt16) -> UInt64 {
-        var mask: UInt64 = 0
-        for v in 0..<32 where totals[v] <= limit { mask |= 3 << (2 * v) }
+    static func lanesWithin(_ totals: UnsafePointer<UInt16>, extra: UnsafePointer<Float>?, floor: Float, scale: Float, limit: Float) -> UInt32 {
+        var mask: UInt32 = 0
+        for v in 0..<32 {
+            var value = Float(totals[v])
+            if let extra { value += (extra[v] - floor) * scale }
+            if value <= limit { mask |= 1 << v }
+        }
         return mask
     }
     #endif

@@ -161,12 +161,14 @@ extension KernelVariant {
     /// elsewhere; both give the same totals.
     @inline(__always)
     func fastScan(codes: UnsafePointer<UInt8>, blocks: Int, tables: UnsafePointer<UInt8>, pairs: Int, totals: UnsafeMutablePointer<UInt16>,
-                  limit: UInt16, masks: UnsafeMutablePointer<UInt64>) {
+                  extra: UnsafePointer<Float>?, floor: Float, scale: Float, limit: Float, masks: UnsafeMutablePointer<UInt32>) {
         switch self {
         case .avx512vnni, .avx512, .avx2:
-            KNNKernelsAVX2.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: totals, limit: limit, masks: masks)
+            KNNKernelsAVX2.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: totals,
+                                         extra: extra, floor: floor, scale: scale, limit: limit, masks: masks)
         case .baseline:
-            KNNKernelsBaseline.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: totals, limit: limit, masks: masks)
+            KNNKernelsBaseline.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: totals,
+                                             extra: extra, floor: floor, scale: scale, limit: limit, masks: masks)
         }
     }
 

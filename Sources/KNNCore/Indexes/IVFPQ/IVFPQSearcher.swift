@@ -33,7 +33,7 @@ final class IVFPQSearcher: CandidateFinder {
     /// reach (`FastScan.scan`'s masks).
     private let least: FloatBuffer
     private var totals = AlignedBuffer<UInt16>(count: 0)
-    private var masks = AlignedBuffer<UInt64>(count: 0)
+    private var masks = AlignedBuffer<UInt32>(count: 0)
 
     init(index: IVFPQIndex, k: Int) {
         self.index = index
@@ -121,39 +121,32 @@ final class IVFPQSearcher: CandidateFinder {
         let index = index, pairs = index.quantizer.pairs
         let first = index.cellStarts.pointer[cell], end = index.cellStarts.pointer[cell + 1]
         let firstBlock = first / FastScan.blockVectors, blocks = (end - first) / FastScan.blockVectors
-        let withNorms = index.scoresReconstructionNorms, norms = index.reconstructionNorms.pointer, leastNorms = index.blockLeastNorms.pointer
-        // A score grows with its total (unscale ≥ 0) and N is at least its block's least, so a
-        // total above the one that reaches the pool's threshold cannot enter. The kernel marks
-        // the lanes within reach of the threshold as the cell starts, with the cell's least N;
-        // each block then checks its marked lanes against the threshold as it is then, with
-        // the block's least N. Both bounds have a margin for rounding; the pool compares the
-        // exact score.
-        @inline(__always) func limit(floor: Float) -> UInt16 {
-            let reach = (pools.thresholdScore(row: q) - base - floor) / unscale
-            return reach.isNaN || reach >= 65000 ? UInt16.max : reach < 0 ? 0 : UInt16(reach * (1 + 1e-5) + 1)
+        let norms = index.scoresReconstructionNorms ? index.reconstructionNorms.pointer : nil
+        // The kernel marks the lanes whose score base + T · unscale (+ N) is within the pool's
+        // threshold as the cell starts, in table units from the cell's least N: T + (N − least)
+        // / unscale ≤ (threshold − base − least) / unscale, with a margin for rounding. The pool
+        // then compares each marked lane's exact score with its threshold as it is by then.
+        var floor: Float = 0
+        if norms != nil {
+            floor = .infinity
+            for block in firstBlock..<(firstBlock + blocks) { floor = min(floor, index.blockLeastNorms.pointer[block]) }
         }
-        var cellFloor: Float = 0
-        if withNorms {
-            cellFloor = .infinity
-            for block in firstBlock..<(firstBlock + blocks) { cellFloor = min(cellFloor, leastNorms[block]) }
-        }
+        var limit = (pools.thresholdScore(row: q) - base - floor) / unscale
+        limit = limit.isNaN || unscale == 0 ? .infinity : limit + abs(limit) * 1e-5 + 1
+        guard limit >= 0 else { return }
         index.kernel.fastScan(codes: index.codes.pointer + firstBlock * pairs * 32, blocks: blocks, tables: tables, pairs: pairs,
-                              totals: totals.pointer, limit: limit(floor: cellFloor), masks: masks.pointer)
+                              totals: totals.pointer, extra: limit.isFinite ? norms.map { UnsafePointer($0 + first) } : nil, floor: floor, scale: 1 / unscale,
+                              limit: limit, masks: masks.pointer)
         let ids = index.ids.pointer
         for block in 0..<blocks {
             var marked = masks.pointer[block]
-            guard marked != 0 else { continue }
             let totals = totals.pointer + block * FastScan.blockVectors
             let firstPosition = first + block * FastScan.blockVectors
-            let bound = limit(floor: withNorms ? leastNorms[firstBlock + block] : 0)
             while marked != 0 {
-                let lane = marked.trailingZeroBitCount >> 1
+                let lane = marked.trailingZeroBitCount
                 marked &= marked &- 1
-                marked &= marked &- 1
-                guard totals[lane] <= bound else { continue }
                 let position = firstPosition + lane
-                let score = base + Float(totals[lane]) * unscale + (withNorms ? norms[position] : 0)
-                offer(score, id: Int(ids[position]), query: q, excluded: excluded)
+                offer(base + Float(totals[lane]) * unscale + (norms?[position] ?? 0), id: Int(ids[position]), query: q, excluded: excluded)
             }
         }
     }

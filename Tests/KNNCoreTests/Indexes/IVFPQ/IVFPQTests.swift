@@ -96,8 +96,8 @@ import Testing
     }
 
     /// The vpshufb scan and the reference give the same totals, which are the plain sums of the
-    /// table entries the codes pick, and the same masks of the lanes at most a limit (two bits
-    /// a lane); the quantized tables are the same bytes.
+    /// table entries the codes pick, and the same masks of the lanes within a limit with and
+    /// without per-vector addends; the quantized tables are the same bytes.
     @Test func fastScanMatchesTheReference() throws {
         var rng = SplitMix64(seed: 5)
         for pairs in [1, 3, 8, 96] {
@@ -106,13 +106,15 @@ import Testing
             let limit = min(255, 65535 / (2 * pairs))
             let tables = (0..<(pairs * 32)).map { _ in UInt8(Int.random(in: 0...limit, using: &rng)) }
             var reference = [UInt16](repeating: 0, count: blocks * 32), fast = reference
-            var referenceMasks = [UInt64](repeating: 0, count: blocks), fastMasks = referenceMasks
-            // A limit near the middle of the totals, so that masks have lanes in and out.
-            let middle = UInt16(pairs * limit)
-            KNNKernelsBaseline.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: &reference, limit: middle,
-                                             masks: &referenceMasks)
+            var referenceMasks = [UInt32](repeating: 0, count: blocks), fastMasks = referenceMasks
+            // A limit near the middle of the totals, and per-vector addends in table units from
+            // a floor, so that masks have lanes in and out.
+            let middle = Float(pairs * limit), floor: Float = -1.5, scale: Float = 0.75
+            let extra = (0..<(blocks * 32)).map { _ in Float.random(in: -1.5...40, using: &rng) }
+            KNNKernelsBaseline.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: &reference, extra: extra,
+                                             floor: floor, scale: scale, limit: middle, masks: &referenceMasks)
             for b in 0..<blocks {
-                let expected = (0..<32).reduce(UInt64(0)) { $0 | (reference[b * 32 + $1] <= middle ? 3 << (2 * $1) : 0) }
+                let expected = (0..<32).reduce(UInt32(0)) { $0 | (Float(reference[b * 32 + $1]) + (extra[b * 32 + $1] - floor) * scale <= middle ? 1 << $1 : 0) }
                 #expect(referenceMasks[b] == expected && expected != 0 && expected != .max, "pairs \(pairs) block \(b)")
             }
             // Plain sums from the documented layout.
@@ -127,8 +129,13 @@ import Testing
                 }
             }
             if KernelVariant.avx2.isSupported {
-                KNNKernelsAVX2.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: &fast, limit: middle, masks: &fastMasks)
+                KNNKernelsAVX2.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: &fast, extra: extra,
+                                             floor: floor, scale: scale, limit: middle, masks: &fastMasks)
                 #expect(fast == reference && fastMasks == referenceMasks, "pairs \(pairs)")
+                var withoutExtra = fastMasks
+                KNNKernelsAVX2.FastScan.scan(codes: codes, blocks: blocks, tables: tables, pairs: pairs, totals: &fast, extra: nil,
+                                             floor: 0, scale: 1, limit: middle, masks: &withoutExtra)
+                #expect(withoutExtra == (0..<blocks).map { b in (0..<32).reduce(UInt32(0)) { $0 | (Float(reference[b * 32 + $1]) <= middle ? 1 << $1 : 0) } })
             }
         }
         for subspaces in [1, 5, 16, 192] {
