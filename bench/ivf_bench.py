@@ -30,11 +30,15 @@ import cpu  # noqa: E402
 import flat_bench  # noqa: E402
 import forest_lsh_bench  # noqa: E402
 
+# The probes swept, on both sides alike: dense where the recall floors of 0.90 and 0.95 fall.
+PROBES = [1, 2, 4, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128]
+
 PEER = r"""
 import sys, time, json
 import numpy as np
 import faiss
 folder, metric, threads, nlist, kind_name, rerank = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+PROBES = json.loads(sys.argv[7])
 faiss.omp_set_num_threads(threads)
 xb = np.load(folder + "/base.npy"); xq = np.load(folder + "/queries.npy"); truth = np.load(folder + "/truth.npy")
 k = truth.shape[1]
@@ -62,7 +66,7 @@ if kind_name == "scann":
     b = b.set_n_training_threads(threads)
     t0 = time.perf_counter(); s = b.build(); build = time.perf_counter() - t0
     s.set_num_threads(threads)
-    for leaves in (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128):
+    for leaves in PROBES:
         t0 = time.perf_counter()
         ids = np.asarray(s.search_batched_parallel(xq, final_num_neighbors=k, leaves_to_search=leaves, pre_reorder_num_neighbors=rerank * k)[0])
         sec = time.perf_counter() - t0
@@ -70,7 +74,7 @@ if kind_name == "scann":
         out.append({"setting": f"leaves_to_search={leaves}", "recall": recall, "qps": len(xq) / sec, "build": build})
     print(json.dumps(out))
     sys.exit(0)
-for nprobe in (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128):
+for nprobe in PROBES:
     if nprobe > nlist: break
     if kind_name == "ivf":
         ix.nprobe = nprobe
@@ -125,18 +129,18 @@ def main():
             np.save(os.path.join(folder, "truth.npy"), truth)
             for kind in args.types.split(","):
                 index = {"type": kind} if kind == "ivf" else {"type": kind, "pq_bits": 4, "pq_subspaces": xb.shape[1] // 2, "rerank": args.rerank}
-                ours, first = forest_lsh_bench.knnbatch_sweep(args.binary, folder, index, "probe", [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128],
+                ours, first = forest_lsh_bench.knnbatch_sweep(args.binary, folder, index, "probe", PROBES,
                                                               args.threads, truth, metric=metric)
                 lists = first["index"]["lists"]
                 peer = "faiss IVFFlat" if kind == "ivf" else f"faiss IVF,PQ{xb.shape[1] // 2}x4fs,RFlat"
                 runs = {f"knnbatch {kind}": ours}
-                out = subprocess.run([args.python, "-c", PEER, folder, metric, str(args.threads), str(lists), kind, str(args.rerank)],
+                out = subprocess.run([args.python, "-c", PEER, folder, metric, str(args.threads), str(lists), kind, str(args.rerank), json.dumps(PROBES)],
                                      env=cpu.peer_environment(args.threads, False), capture_output=True, text=True)
                 runs[peer] = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else []
                 if out.returncode != 0:
                     print(f"faiss failed: {out.stderr[-400:]}")
                 if kind == "ivfpq" and args.scann:
-                    out = subprocess.run([args.python, "-c", PEER, folder, metric, str(args.threads), str(lists), "scann", str(args.rerank)],
+                    out = subprocess.run([args.python, "-c", PEER, folder, metric, str(args.threads), str(lists), "scann", str(args.rerank), json.dumps(PROBES)],
                                          env=cpu.peer_environment(args.threads, False), capture_output=True, text=True)
                     runs["scann tree-AH-reorder"] = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else []
                     if out.returncode != 0:

@@ -7,7 +7,7 @@ import KNNKernelsBaseline
 /// Choosing cells needs no exact keys, only a fixed rule: a query's cells are where it looks,
 /// and the codes' scores that start from a cell's key only choose candidates for the exact
 /// re-rank. So the scores are not re-ranked, and a query keeps its best `probe` (score, cell)
-/// by insertion, in ascending order, ties by cell. A (query, centroid) score is the same bits
+/// in a bounded heap, ties by cell, sorted at the end. A (query, centroid) score is the same bits
 /// whichever queries share its tile, so the cells do not depend on how the queries are sliced.
 ///
 /// Keys: under the distance forms (the centroids packed for sqeuclidean, bias |c|²)
@@ -17,11 +17,12 @@ final class CellRanker {
     private let kernel: KernelVariant
     private let distanceForm: Bool
     private let lists: Int
-    /// One group of 8 queries interleaved for the kernel (scaled: −2q or −q), their thresholds
-    /// and how many cells each holds.
+    /// One group of 8 queries interleaved for the kernel (scaled: −2q or −q), their thresholds,
+    /// and each one's heap of cells (`probe` entries at `heaps[member * probe]`) and its size.
     private let group: FloatBuffer
     private let thresholds = FloatBuffer(count: TileScan.queriesPerTile)
     private let counts = AlignedBuffer<Int>(count: TileScan.queriesPerTile)
+    private var heaps = AlignedBuffer<Neighbor>(count: 0)
 
     init(matrix: PanelMatrix, distanceForm: Bool, kernel: KernelVariant) {
         (self.matrix, self.distanceForm, self.kernel, lists) = (matrix, distanceForm, kernel, matrix.count)
@@ -33,7 +34,9 @@ final class CellRanker {
     func rank(_ queries: VectorMatrix, probe: Int, cells: UnsafeMutablePointer<Int64>, keys: UnsafeMutablePointer<Float>) {
         precondition(probe >= 1 && probe <= lists)
         let width = TileScan.queriesPerTile, dim = matrix.dim, lanes = PanelMatrix.lanes, lists = lists
+        if heaps.count < width * probe { heaps = AlignedBuffer(count: width * probe, zeroed: false) }
         let scale: Float = distanceForm ? -2 : -1, group = group.pointer, thresholds = thresholds.pointer, counts = counts.pointer
+        let heaps = heaps.pointer
         for first in stride(from: 0, to: queries.rows, by: width) {
             let members = min(width, queries.rows - first)
             for member in 0..<width {
@@ -49,28 +52,38 @@ final class CellRanker {
             }
             kernel.scan(queries: group, dim: dim, panels: matrix.panels.pointer, bias: matrix.bias.pointer, panelCount: matrix.panelCount,
                         thresholds: thresholds) { member, panel, scores in
-                let ids = cells + (first + member) * probe, values = keys + (first + member) * probe
-                var count = counts[member]
-                for lane in 0..<lanes {
-                    let score = scores[lane], cell = panel * lanes + lane
-                    // Cells arrive in increasing order, so an equal score comes after those kept.
-                    guard cell < lists, count < probe || score < values[probe - 1] else { continue }
-                    var i = min(count, probe - 1)
-                    count = min(count + 1, probe)
-                    while i > 0 && score < values[i - 1] {
-                        (values[i], ids[i]) = (values[i - 1], ids[i - 1])
-                        i -= 1
-                    }
-                    (values[i], ids[i]) = (score, Int64(cell))
+                let heap = heaps + member * probe
+                for lane in 0..<lanes where scores[lane] < thresholds[member] {
+                    let cell = panel * lanes + lane
+                    guard cell < lists else { break }
+                    BoundedHeap.push(heap, count: &counts[member], k: probe, Neighbor(distance: scores[lane], id: cell))
+                    if counts[member] == probe { thresholds[member] = heap[0].distance }
                 }
-                counts[member] = count
-                if count == probe { thresholds[member] = values[probe - 1] }
             }
-            guard distanceForm else { continue }
             for member in 0..<members {
-                let query = queries.row(first + member), norm = Kernels.dot(query, query, count: dim)
-                let values = keys + (first + member) * probe
-                for i in 0..<probe { values[i] += norm }
+                let heap = heaps + member * probe, row = first + member
+                if counts[member] == probe {
+                    BoundedHeap.sort(heap, count: probe)
+                } else {
+                    // No score below +∞ for some cells (a query whose products overflow): the
+                    // first cells not chosen fill the list, at +∞.
+                    var count = counts[member], cell = 0
+                    while count < probe {
+                        if !(0..<count).contains(where: { heap[$0].id == cell }) {
+                            heap[count] = Neighbor(distance: .infinity, id: cell)
+                            count += 1
+                        }
+                        cell += 1
+                    }
+                    var sorted = UnsafeMutableBufferPointer(start: heap, count: probe)
+                    sorted.sort()
+                }
+                // |q|² completes the distance forms' keys.
+                let query = queries.row(row), norm = distanceForm ? Kernels.dot(query, query, count: dim) : 0
+                for i in 0..<probe {
+                    cells[row * probe + i] = Int64(heap[i].id)
+                    keys[row * probe + i] = heap[i].distance + norm
+                }
             }
         }
     }

@@ -54,4 +54,16 @@ import Testing
             #expect(whole.keys[q] == whole.keys[q].sorted())
         }
     }
+
+    /// A query whose products overflow scores +∞, −∞ or NaN against the centroids: it still gets
+    /// `probe` distinct cells, those with a score below +∞ first, the rest the first cells left
+    /// (ascending, at +∞).
+    @Test func overflowingScoresStillGiveProbeCells() {
+        let centroids: [[Float]] = [[1, 1], [-1, -1], [1, -1], [0, 0], [2, 2], [3, 0]]
+        let found = rank(centroids, [[3e38, -3e38]], metric: .sqeuclidean, probe: 4, slice: 1)
+        #expect(Set(found.cells[0]).count == 4 && found.cells[0].allSatisfy { (0..<6).contains($0) })
+        #expect(found.keys[0] == found.keys[0].sorted() || found.keys[0].contains { $0.isNaN })
+        let ip = rank(centroids, [[.greatestFiniteMagnitude, .greatestFiniteMagnitude]], metric: .ip, probe: 6, slice: 1)
+        #expect(Set(ip.cells[0]) == Set(0..<6))
+    }
 }
