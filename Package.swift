@@ -8,7 +8,9 @@ import PackageDescription
 // different target CPUs; the AVX2 and AVX-512 targets hold symlinks to that one file. KNNCore
 // chooses a build at run time from the CPU's features (KernelVariant.swift), so a release binary
 // runs on any x86-64 CPU and uses 512-bit FMAs where the CPU has them. The int16 tile
-// (QuantizedTileScan.swift) is compiled the same way: plain, for AVX2 and for AVX-512 VNNI.
+// (QuantizedTileScan.swift) is compiled the same way: plain, for AVX2 and for AVX-512 VNNI. The
+// exact distance kernels (ExactKernels.swift) are compiled plain, for AVX2 and for AVX-512, and
+// give the same bits in each: only their speed depends on the CPU.
 // The library is optimised in debug builds too: the tests run the real kernels on realistic
 // sizes, and unoptimised SIMD code is about a hundred times slower. (-enable-testing, which debug
 // builds add, keeps @testable imports working.)

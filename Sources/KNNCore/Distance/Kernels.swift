@@ -1,97 +1,40 @@
+import KNNKernelsAVX2
+import KNNKernelsAVX512
+import KNNKernelsBaseline
+
 /// The distance kernels every index calls, so exact and approximate indexes report identical
-/// distances for the same pair. Each fast kernel has a plain scalar reference beside it.
-///
-/// The fast kernels keep 16-lane accumulators, add their lanes pairwise (`total`) and then the
-/// leftover components one by one; the summation order depends only on `count`, never on
-/// alignment or on which thread runs it, so a pair's distance is the same bit pattern wherever
-/// it is computed.
+/// distances for the same pair: `ExactKernels`, in the build the CPU runs best
+/// (`KernelVariant.selected`). The builds perform the same operations in the same order, so
+/// the choice changes the speed and never a bit. A plain reference in double precision, for
+/// tests, is beside them.
 public enum Kernels {
     @inline(__always)
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
-        var i = 0
-        while i &+ 32 <= count {
-            acc0 += load16(a + i) * load16(b + i)
-            acc1 += load16(a + (i &+ 16)) * load16(b + (i &+ 16))
-            i &+= 32
+        switch KernelVariant.selected {
+        case .avx512vnni, .avx512: return KNNKernelsAVX512.ExactKernels.dot(a, b, count: count)
+        case .avx2: return KNNKernelsAVX2.ExactKernels.dot(a, b, count: count)
+        case .baseline: return KNNKernelsBaseline.ExactKernels.dot(a, b, count: count)
         }
-        if i &+ 16 <= count {
-            acc0 += load16(a + i) * load16(b + i)
-            i &+= 16
-        }
-        var sum = total(acc0 + acc1)
-        while i < count {
-            sum += a[i] * b[i]
-            i &+= 1
-        }
-        return sum
-    }
-
-    /// The sum of the 16 lanes, halves added pairwise. `SIMD.sum()` adds them strictly in turn,
-    /// a chain of 15 dependent additions that cost as much as a 128-dimensional dot product.
-    @inline(__always)
-    static func total(_ v: SIMD16<Float>) -> Float {
-        let eight = v.lowHalf + v.highHalf, four = eight.lowHalf + eight.highHalf, two = four.lowHalf + four.highHalf
-        return two[0] + two[1]
     }
 
     @inline(__always)
     public static func squaredL2(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
-        var i = 0
-        while i &+ 32 <= count {
-            let d0 = load16(a + i) - load16(b + i)
-            let d1 = load16(a + (i &+ 16)) - load16(b + (i &+ 16))
-            acc0 += d0 * d0
-            acc1 += d1 * d1
-            i &+= 32
+        switch KernelVariant.selected {
+        case .avx512vnni, .avx512: return KNNKernelsAVX512.ExactKernels.squaredL2(a, b, count: count)
+        case .avx2: return KNNKernelsAVX2.ExactKernels.squaredL2(a, b, count: count)
+        case .baseline: return KNNKernelsBaseline.ExactKernels.squaredL2(a, b, count: count)
         }
-        if i &+ 16 <= count {
-            let d0 = load16(a + i) - load16(b + i)
-            acc0 += d0 * d0
-            i &+= 16
-        }
-        var sum = total(acc0 + acc1)
-        while i < count {
-            let d = a[i] - b[i]
-            sum += d * d
-            i &+= 1
-        }
-        return sum
     }
 
-    /// Scales `source` to unit length into `destination`; a zero vector becomes zeros and
-    /// returns false. The norm is summed in double precision, so vectors too small or too large
-    /// for float32 squares still normalise, in 8 lanes and then the rest one by one (an order
-    /// that depends on `count` only; one serial chain of additions would cost 4 cycles per
-    /// component).
+    /// `ExactKernels.normalize`: `source` scaled to unit length; a zero vector becomes zeros and
+    /// returns false.
     @discardableResult
     public static func normalize(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) -> Bool {
-        var lanes = SIMD8<Double>()
-        var i = 0
-        while i &+ 8 <= count {
-            let values = SIMD8<Double>(UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self))
-            lanes += values * values
-            i &+= 8
+        switch KernelVariant.selected {
+        case .avx512vnni, .avx512: return KNNKernelsAVX512.ExactKernels.normalize(source, into: destination, count: count)
+        case .avx2: return KNNKernelsAVX2.ExactKernels.normalize(source, into: destination, count: count)
+        case .baseline: return KNNKernelsBaseline.ExactKernels.normalize(source, into: destination, count: count)
         }
-        // The lanes added in a fixed order, not by `sum()`, whose order is not specified.
-        var sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
-        while i < count {
-            sum += Double(source[i]) * Double(source[i])
-            i &+= 1
-        }
-        guard sum > 0 else {
-            destination.update(repeating: 0, count: count)
-            return false
-        }
-        let scale = 1 / sum.squareRoot()
-        for i in 0..<count { destination[i] = Float(Double(source[i]) * scale) }
-        return true
-    }
-
-    @inline(__always)
-    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
     }
 
     // MARK: Plain references, in double precision, for tests.

@@ -1,9 +1,11 @@
 import Foundation
+import Synchronization
 
 /// What a run leaves on disk until it succeeds — temporary output files and the folders it
 /// created for them — and the memory-mapped inputs it reads, so that a failure or a signal can
 /// clean up and say what happened. The signal handlers only call async-signal-safe functions
-/// (unlink, rmdir, write, _exit) on C strings prepared in advance.
+/// (unlink, rmdir, write, pause, _exit, and a lock-free atomic exchange) on C strings prepared
+/// in advance.
 enum TemporaryFiles {
     /// At most a few files (the output and its report) are in flight at once, a few folders
     /// created, and a few inputs mapped.
@@ -88,6 +90,9 @@ enum TemporaryFiles {
 
     /// The line each handled signal prints, prepared before any signal can arrive.
     nonisolated(unsafe) private static var signalLines = [UnsafeMutablePointer<CChar>?](repeating: nil, count: 65)
+    /// Set by the first thread to fault on a shrunk input: the others, reading the same pages,
+    /// wait for its `_exit` instead of writing the message again between its writes.
+    private static let faultReported = Atomic<Bool>(false)
 
     /// Installs handlers that remove the registered files and folders, print an `error:` line,
     /// then exit with 128 + signal. The signals are also unblocked: a parent may start us with
@@ -113,6 +118,9 @@ enum TemporaryFiles {
             sigaddset(&handled, signal)
         }
         setFaultHandler(SIGBUS) { _, info, _ in
+            guard !TemporaryFiles.faultReported.exchange(true, ordering: .acquiringAndReleasing) else {
+                while true { pause() }
+            }
             TemporaryFiles.removeAllUnsafely()
             let address = faultAddress(info)
             TemporaryFiles.say("error: ")

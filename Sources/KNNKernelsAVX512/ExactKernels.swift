@@ -1,0 +1,1 @@
+../KNNKernelsBaseline/ExactKernels.swift

@@ -1,0 +1,107 @@
+// Compiled three times, like TileScan.swift (see there): the AVX2 and AVX-512 targets hold
+// symlinks to this file. Every build performs the same IEEE operations in the same order — lane
+// by lane multiplies and adds, never fused (Swift does not contract them), a fixed reduction —
+// so all three give the same bits; the wider builds only need fewer instructions for them.
+
+/// The exact distance kernels (`Kernels` in KNNCore picks the build): 16-lane accumulators, their
+/// lanes added pairwise (`total`), then the leftover components one by one. The summation order
+/// depends only on `count`, never on alignment, thread or build, so a pair's distance is the same
+/// bit pattern wherever it is computed.
+public enum ExactKernels {
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var i = 0
+        while i &+ 32 <= count {
+            acc0 += load16(a + i) * load16(b + i)
+            acc1 += load16(a + (i &+ 16)) * load16(b + (i &+ 16))
+            i &+= 32
+        }
+        if i &+ 16 <= count {
+            acc0 += load16(a + i) * load16(b + i)
+            i &+= 16
+        }
+        var sum = total(acc0 + acc1)
+        while i < count {
+            sum += a[i] * b[i]
+            i &+= 1
+        }
+        return sum
+    }
+
+    @inline(__always)
+    public static func squaredL2(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var i = 0
+        while i &+ 32 <= count {
+            let d0 = load16(a + i) - load16(b + i)
+            let d1 = load16(a + (i &+ 16)) - load16(b + (i &+ 16))
+            acc0 += d0 * d0
+            acc1 += d1 * d1
+            i &+= 32
+        }
+        if i &+ 16 <= count {
+            let d0 = load16(a + i) - load16(b + i)
+            acc0 += d0 * d0
+            i &+= 16
+        }
+        var sum = total(acc0 + acc1)
+        while i < count {
+            let d = a[i] - b[i]
+            sum += d * d
+            i &+= 1
+        }
+        return sum
+    }
+
+    /// Scales `source` to unit length into `destination`; a zero vector becomes zeros and
+    /// returns false. The norm is summed in double precision, so vectors too small or too large
+    /// for float32 squares still normalise, in 8 lanes and then the rest one by one (an order
+    /// that depends on `count` only; one serial chain of additions would cost 4 cycles per
+    /// component).
+    @inline(__always)
+    public static func normalize(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) -> Bool {
+        var lanes = SIMD8<Double>()
+        var i = 0
+        while i &+ 8 <= count {
+            let values = SIMD8<Double>(UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self))
+            lanes += values * values
+            i &+= 8
+        }
+        // The lanes added in a fixed order, not by `sum()`, whose order is not specified.
+        var sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+        while i < count {
+            sum += Double(source[i]) * Double(source[i])
+            i &+= 1
+        }
+        guard sum > 0 else {
+            destination.update(repeating: 0, count: count)
+            return false
+        }
+        let scale = 1 / sum.squareRoot()
+        i = 0
+        while i &+ 8 <= count {
+            let values = SIMD8<Double>(UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self))
+            UnsafeMutableRawPointer(destination + i).storeBytes(of: SIMD8<Float>(values * scale), as: SIMD8<Float>.self)
+            i &+= 8
+        }
+        while i < count {
+            destination[i] = Float(Double(source[i]) * scale)
+            i &+= 1
+        }
+        return true
+    }
+
+    /// The sum of the 16 lanes, halves added pairwise. `SIMD.sum()` adds them strictly in turn,
+    /// a chain of 15 dependent additions that cost as much as a 128-dimensional dot product.
+    @inline(__always)
+    static func total(_ v: SIMD16<Float>) -> Float {
+        let eight = v.lowHalf + v.highHalf, four = eight.lowHalf + eight.highHalf, two = four.lowHalf + four.highHalf
+        return two[0] + two[1]
+    }
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+}
