@@ -90,9 +90,14 @@ enum KMeans {
         if lists * dim <= 4096 {
             let result = AlignedBuffer<Int32>(count: rows.rows, zeroed: false)
             let chunk = 4096
+            let words = dim < 16 ? SmallCodebook(centroids: centroids.pointer, count: lists, dim: dim) : nil
             Parallel.forEach((rows.rows + chunk - 1) / chunk, threads: threads) { c in
                 for i in (c * chunk)..<min((c + 1) * chunk, rows.rows) {
                     let row = rows.row(i)
+                    if let words {
+                        result.pointer[i] = Int32(words.nearest(to: row))
+                        continue
+                    }
                     var best = 0, bestKey = Float.infinity
                     for j in 0..<lists {
                         let key = Metric.sqeuclidean.exactKey(row, centroids.pointer + j * dim, dim: dim)
@@ -104,7 +109,7 @@ enum KMeans {
             return result
         }
         let index = FlatIndex(data: VectorMatrix(rows: lists, dim: dim, stride: dim, base: UnsafePointer(centroids.pointer), owner: centroids),
-                              metric: .sqeuclidean, threads: threads)
+                              metric: .sqeuclidean, threads: threads, scoring: .float32)
         return nearest(of: rows, index: index, threads: threads, prepare: nil, releasingPages: releasingPages)
     }
 

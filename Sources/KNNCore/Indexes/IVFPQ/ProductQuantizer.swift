@@ -21,6 +21,9 @@ struct ProductQuantizer: @unchecked Sendable {
     /// `[(s * dsub + t) * ksub + j]`), so a query's products with 16 codewords are vector
     /// multiply-adds; derived, not saved.
     let transposed: FloatBuffer
+    /// Under 16 components per subspace, each subspace's codebook laid out to score 16
+    /// codewords at once (`SmallCodebook`, the same keys); derived, not saved.
+    let small: [SmallCodebook]
 
     init(m: Int, bits: Int, dim: Int, codebooks: FloatBuffer) {
         precondition(dim % m == 0 && (bits == 4 || bits == 8))
@@ -32,6 +35,7 @@ struct ProductQuantizer: @unchecked Sendable {
                 for t in 0..<dsub { transposed.pointer[(s * dsub + t) * ksub + j] = codebooks.pointer[(s * ksub + j) * dsub + t] }
             }
         }
+        small = dsub < 16 ? (0..<m).map { SmallCodebook(centroids: codebooks.pointer + $0 * ksub * dsub, count: ksub, dim: dsub) } : []
     }
 
     /// Trains each subspace's codewords by seeded k-means (`iterations` rounds) on at most 256
@@ -63,6 +67,11 @@ struct ProductQuantizer: @unchecked Sendable {
         code.update(repeating: 0, count: codeBytes)
         for s in 0..<m {
             let part = vector + s * dsub, book = codebooks.pointer + s * ksub * dsub
+            if !small.isEmpty {
+                let best = small[s].nearest(to: part)
+                if bits == 8 { code[s] = UInt8(best) } else { code[s >> 1] |= UInt8(best) << (4 * (s & 1)) }
+                continue
+            }
             var best = 0, bestDistance = Float.infinity
             for j in 0..<ksub {
                 let word = book + j * dsub
