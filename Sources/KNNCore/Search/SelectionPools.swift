@@ -1,10 +1,11 @@
 /// Keeps, for each query of a slice, its best `keep` (score, id) pairs out of many offered, at a
 /// fraction of a bounded heap's cost when `keep` is large (an ivfpq's `rerank × k`).
 ///
-/// A row appends every pair below its threshold to a list of `2 × keep`; when the list fills,
+/// A row appends every pair below its threshold to a list of `4 × keep`; when the list fills,
 /// a selection moves its best `keep` to the front, drops the rest, and the threshold becomes
 /// the worst kept. A heap would sift every admitted pair through log₂(keep) levels; here an
-/// admitted pair costs one store and a share of a linear-time selection.
+/// admitted pair costs one store and a share of a linear-time selection. (A list of 2 × keep
+/// keeps a tighter threshold but selects twice as often: 5% slower on an ivfpq at probe 20.)
 ///
 /// A pair is held as one 64-bit key, the score's bits made order-preserving above the id's 32,
 /// so that keys compare as (score, id) do, with one integer comparison the selection can make
@@ -24,7 +25,7 @@ final class SelectionPools {
 
     init(rows: Int, keep: Int) {
         self.keep = max(keep, 1)
-        capacity = 2 * self.keep
+        capacity = 4 * self.keep
         let lists = AlignedBuffer<UInt64>(count: max(rows, 1) * capacity, zeroed: false)
         let thresholds = AlignedBuffer<UInt64>(count: max(rows, 1), zeroed: false)
         let counts = AlignedBuffer<Int>(count: max(rows, 1))

@@ -8,12 +8,13 @@ import Testing
         return (0..<pools.finish(row: row, ids: ids)).map { Int(ids[$0]) }.sorted()
     }
 
-    /// Keep 2 of six: the list of 4 fills at the fourth pair and keeps (1, id 4) and (2, id 1);
-    /// then 2 with id 0 precedes (2, id 1) and replaces it, and 2 with id 9 does not enter.
+    /// Keep 2: the list of 8 fills at the eighth pair and keeps (1, id 4) and (2, id 1), whose
+    /// score becomes the threshold; then 2 with id 0 precedes (2, id 1) and replaces it, and 2
+    /// with id 9 does not enter.
     @Test func handCheckedKeepsTheBestWithTiesByID() {
         let pools = SelectionPools(rows: 1, keep: 2)
-        #expect(pools.thresholdScore(row: 0) == .infinity)
-        for (score, id) in [(5, 2), (2, 1), (7, 3), (1, 4)] as [(Float, Int)] { pools.offer(row: 0, score: score, id: id) }
+        #expect(pools.capacity == 8 && pools.thresholdScore(row: 0) == .infinity)
+        for (score, id) in [(5, 2), (2, 1), (7, 3), (1, 4), (9, 5), (6, 6), (8, 7), (3, 8)] as [(Float, Int)] { pools.offer(row: 0, score: score, id: id) }
         #expect(pools.thresholdScore(row: 0) == 2)
         pools.offer(row: 0, score: 2, id: 9)
         pools.offer(row: 0, score: 2, id: 0)
