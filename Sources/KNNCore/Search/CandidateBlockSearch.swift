@@ -22,15 +22,15 @@ final class CandidateBlockSearch<Finder: CandidateFinder>: BlockSearch, @uncheck
     private let preparedQueries: FloatBuffer?
 
     /// `data`: the dataset as loaded; `candidatesPerQuery`: the most candidates a finder writes.
-    init(data: VectorMatrix, metric: Metric, queries: VectorMatrix, planner: Planner, selfJoin: Bool, candidatesPerQuery: Int,
-         makeFinder: () -> Finder) {
+    init(data: VectorMatrix, metric: Metric, rowsArePrepared: Bool = false, queries: VectorMatrix, planner: Planner, selfJoin: Bool,
+         candidatesPerQuery: Int, makeFinder: () -> Finder) {
         self.queries = queries
         self.planner = planner
         self.selfJoin = selfJoin
         self.metric = metric
         finders = (0..<planner.workers).map { _ in makeFinder() }
         preparers = (0..<planner.workers).map { _ in QueryPreparer(queries: queries, metric: metric, maxRows: planner.sliceSize) }
-        reRank = ExactReRank(data: data, metric: metric)
+        reRank = ExactReRank(data: data, metric: metric, rowsArePrepared: rowsArePrepared)
         candidates = CandidateTable(capacity: planner.blockSize, perRow: candidatesPerQuery)
         preparedQueries = metric.normalizesVectors ? FloatBuffer(count: planner.blockSize * queries.dim) : nil
     }

@@ -10,9 +10,11 @@
 /// are the shared kernels' (`Metric.exactKey` on vectors prepared by `Metric.prepare`), so
 /// results equal scoring query by query.
 struct ExactReRank: @unchecked Sendable {
-    /// The dataset as loaded, not prepared: rows are prepared for the metric as they are read.
+    /// The dataset as loaded, whose rows are prepared for the metric as they are read — or,
+    /// with `rowsArePrepared`, a copy already prepared (an index that keeps one, as `forest`).
     let data: VectorMatrix
     let metric: Metric
+    let rowsArePrepared: Bool
 
     /// Dataset rows per block.
     let blockRows: Int
@@ -25,9 +27,10 @@ struct ExactReRank: @unchecked Sendable {
     static let blockBytes = 4 << 20
 
     /// `blockRows` defaults to `blockBytes` of float32 rows.
-    init(data: VectorMatrix, metric: Metric, blockRows: Int? = nil, releasesPages: Bool = true) {
+    init(data: VectorMatrix, metric: Metric, rowsArePrepared: Bool = false, blockRows: Int? = nil, releasesPages: Bool = true) {
         self.data = data
         self.metric = metric
+        self.rowsArePrepared = rowsArePrepared
         self.blockRows = max(1, blockRows ?? max(64, Self.blockBytes / max(data.dim * MemoryLayout<Float>.size, 1)))
         self.releasesPages = releasesPages
     }
@@ -103,8 +106,8 @@ struct ExactReRank: @unchecked Sendable {
             var slots = UnsafeMutableBufferPointer(start: bucket, count: count)
             slots.sort { (ids[Int($0)], $0) < (ids[Int($1)], $1) }
         }
-        let prepareRows = metric.normalizesVectors
-        let prepareQueries = prepareRows && !queriesArePrepared
+        let prepareRows = metric.normalizesVectors && !rowsArePrepared
+        let prepareQueries = metric.normalizesVectors && !queriesArePrepared
         let rowScratch = FloatBuffer(count: prepareRows ? dim : 0), queryScratch = FloatBuffer(count: prepareQueries ? dim : 0)
         var current = -1
         var row = data.row(0)

@@ -98,4 +98,17 @@ import Testing
             }
         }
     }
+
+    /// Rows the index keeps prepared (unit length under cosine) give the same bits as the raw
+    /// rows prepared as they are read.
+    @Test func preparedRowsGiveTheSameKeys() throws {
+        let raw = Fixtures.randomVectors(300, 37, seed: 41, range: -3...3), queries = VectorMatrix(Fixtures.randomVectors(20, 37, seed: 42))
+        let prepared = try VectorMatrix(raw).prepared(for: .cosine)
+        var rng = SplitMix64(seed: 43)
+        let lists = (0..<20).map { _ in (0..<15).map { _ in Int.random(in: 0..<300, using: &rng) } }.map { Array(Set($0)).sorted() }
+        let fromRaw = run(ExactReRank(data: VectorMatrix(raw), metric: .cosine, blockRows: 64), lists, perRow: 15, queries: queries, prepared: false, k: 5)
+        let fromPrepared = run(ExactReRank(data: prepared, metric: .cosine, rowsArePrepared: true, blockRows: 64), lists, perRow: 15, queries: queries,
+                               prepared: false, k: 5)
+        #expect(fromRaw.map { $0.map(\.0) } == fromPrepared.map { $0.map(\.0) } && fromRaw.map { $0.map(\.1) } == fromPrepared.map { $0.map(\.1) })
+    }
 }

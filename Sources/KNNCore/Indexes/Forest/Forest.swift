@@ -8,8 +8,8 @@
 /// - leaf `l`: the ids `items[leafStarts[l] ..< leafStarts[l+1]]`;
 /// - tree `t` starts at `roots[t]`.
 /// `points` holds the vectors prepared for the metric (unit length under cosine), row by id, for
-/// the trees' build and the exact scores of one query's candidates; a job's blocks are scored
-/// from `data`, the dataset as loaded, by `ExactReRank` (`CandidateBlockSearch`).
+/// the trees' build and the exact scores of candidates, one query's or (by `ExactReRank`, in
+/// `CandidateBlockSearch`) a block's.
 ///
 /// Each node splits at the hyperplane equidistant from two centroids found by a short seeded
 /// 2-means over the node's vectors (angular — between unit vectors — under cosine and ip, as
@@ -103,7 +103,9 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
 
     /// Searchers walk the trees for candidates; the block scores them together (`CandidateBlockSearch`).
     func makeBlockSearch(queries: VectorMatrix, planner: Planner, k: Int, selfJoin: Bool) -> any BlockSearch {
-        CandidateBlockSearch(data: data, metric: metric, queries: queries, planner: planner, selfJoin: selfJoin,
+        // The prepared copy the forest keeps: under cosine no row is normalized again.
+        CandidateBlockSearch(data: VectorMatrix(rows: count, dim: dim, stride: dim, base: UnsafePointer(points.pointer), owner: points), metric: metric,
+                             rowsArePrepared: true, queries: queries, planner: planner, selfJoin: selfJoin,
                              candidatesPerQuery: parameters.candidateSlots(k: k, count: count)) { ForestSearcher(forest: self, k: k) }
     }
 
