@@ -117,6 +117,8 @@ enum TemporaryFiles {
             }
             sigaddset(&handled, signal)
         }
+        // Initialised here, not on first use inside the handler.
+        _ = faultReported.load(ordering: .relaxed)
         setFaultHandler(SIGBUS) { _, info, _ in
             guard !TemporaryFiles.faultReported.exchange(true, ordering: .acquiringAndReleasing) else {
                 while true { pause() }

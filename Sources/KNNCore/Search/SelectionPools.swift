@@ -42,10 +42,10 @@ final class SelectionPools {
     }
 
     /// The key of (score, id): the score's sign-magnitude bits turned into an unsigned order
-    /// (negatives flipped, positives above them; −0 counted as +0), then the id.
+    /// (negatives flipped, positives above them; −0 counted as +0, NaN as +∞), then the id.
     @inline(__always)
     static func key(score: Float, id: Int) -> UInt64 {
-        let bits = (score + 0).bitPattern
+        let bits = (score.isNaN ? .infinity : score + 0).bitPattern
         let ordered = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
         return UInt64(ordered) << 32 | UInt64(UInt32(truncatingIfNeeded: id))
     }

@@ -21,12 +21,15 @@ import Testing
         #expect(kept(pools, row: 0) == [0, 4])
     }
 
-    /// Keys order as (score, id): negative, zero (−0 as +0), positive and infinite scores.
+    /// Keys order as (score, id): negative, zero (−0 as +0), positive and infinite scores; NaN as +∞.
     @Test func keysOrderAsScoreThenID() {
         let pairs: [(Float, Int)] = [(-.infinity, 3), (-2.5, 7), (-2.5, 8), (-1e-30, 1), (0, 1), (-0.0, 2), (0, 5), (1e-30, 0), (3, 2), (.infinity, 0)]
         let keys = pairs.map { SelectionPools.key(score: $0.0, id: $0.1) }
         #expect(keys == keys.sorted() && Set(keys).count == keys.count)
         #expect(SelectionPools.key(score: -0.0, id: 2) == SelectionPools.key(score: 0, id: 2))
+        // NaN of either sign ranks as +∞: last, never first.
+        #expect(SelectionPools.key(score: .nan, id: 3) == SelectionPools.key(score: .infinity, id: 3))
+        #expect(SelectionPools.key(score: -Float.nan, id: 3) == SelectionPools.key(score: .infinity, id: 3))
         for (key, pair) in zip(keys, pairs) { #expect(SelectionPools.score(ofKey: key) == pair.0) }
     }
 

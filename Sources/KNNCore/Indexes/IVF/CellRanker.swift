@@ -1,31 +1,29 @@
 import KNNKernelsBaseline
 
-/// Ranks an inverted file's cells for a slice of queries: each query's `probe` nearest centroids,
-/// by the tile kernel's float32 scores over the centroids packed as panels (the coarse flat
-/// index's `PanelMatrix`).
+/// Ranks an inverted file's cells for a slice of queries: each query's `probe` nearest centroids
+/// by exact key (|q − c|², or −q·c under ip; ties to the lower cell), found with the tile kernel
+/// over the centroids packed as panels (the coarse flat index's `PanelMatrix`) and its proven
+/// candidate filter (`CandidateFilters`), 8 queries at a time.
 ///
-/// Choosing cells needs no exact keys, only a fixed rule: a query's cells are where it looks,
-/// and the codes' scores that start from a cell's key only choose candidates for the exact
-/// re-rank. So the scores are not re-ranked, and a query keeps its best `probe` (score, cell)
-/// in a bounded heap, ties by cell, sorted at the end. A (query, centroid) score is the same bits
-/// whichever queries share its tile, so the cells do not depend on how the queries are sliced.
-///
-/// Keys: under the distance forms (the centroids packed for sqeuclidean, bias |c|²)
-/// |q|² + |c|² − 2 q·c, which is |q − c|²; under ip −q·c.
+/// The tile's scores round differently in each kernel build (fused multiply-adds or not), so
+/// the filter keeps every centroid that may be among the `probe` nearest and the exact kernels,
+/// the same bits on every CPU, decide: a query probes the same cells on any CPU and in any
+/// slice, and the keys are exact.
 final class CellRanker {
     private let matrix: PanelMatrix
+    /// The centroids row by row (the panels' vectors, as packed), for the exact keys.
+    private let centroids: VectorMatrix
+    private let metric: Metric
     private let kernel: KernelVariant
-    private let distanceForm: Bool
     private let lists: Int
-    /// One group of 8 queries interleaved for the kernel (scaled: −2q or −q), their thresholds,
-    /// and each one's heap of cells (`probe` entries at `heaps[member * probe]`) and its size.
+    /// One group of 8 queries interleaved for the kernel (scaled: −2q or −q) and their filters.
     private let group: FloatBuffer
-    private let thresholds = FloatBuffer(count: TileScan.queriesPerTile)
-    private let counts = AlignedBuffer<Int>(count: TileScan.queriesPerTile)
-    private var heaps = AlignedBuffer<Neighbor>(count: 0)
+    private var filters = CandidateFilters(rows: TileScan.queriesPerTile, k: 1)
 
-    init(matrix: PanelMatrix, distanceForm: Bool, kernel: KernelVariant) {
-        (self.matrix, self.distanceForm, self.kernel, lists) = (matrix, distanceForm, kernel, matrix.count)
+    /// `metric`: the one the centroids were packed for, sqeuclidean or ip.
+    init(matrix: PanelMatrix, centroids: VectorMatrix, metric: Metric, kernel: KernelVariant) {
+        precondition((metric == .sqeuclidean || metric == .ip) && centroids.rows == matrix.count)
+        (self.matrix, self.centroids, self.metric, self.kernel, lists) = (matrix, centroids, metric, kernel, matrix.count)
         group = FloatBuffer(count: matrix.dim * TileScan.queriesPerTile)
     }
 
@@ -33,58 +31,51 @@ final class CellRanker {
     /// beside them, nearest first.
     func rank(_ queries: VectorMatrix, probe: Int, cells: UnsafeMutablePointer<Int64>, keys: UnsafeMutablePointer<Float>) {
         precondition(probe >= 1 && probe <= lists)
-        let width = TileScan.queriesPerTile, dim = matrix.dim, lanes = PanelMatrix.lanes, lists = lists
-        if heaps.count < width * probe { heaps = AlignedBuffer(count: width * probe, zeroed: false) }
-        let scale: Float = distanceForm ? -2 : -1, group = group.pointer, thresholds = thresholds.pointer, counts = counts.pointer
-        let heaps = heaps.pointer
+        let width = TileScan.queriesPerTile, dim = matrix.dim, lanes = PanelMatrix.lanes, lists = lists, metric = metric
+        if filters.k != probe { filters = CandidateFilters(rows: width, k: probe) }
+        let scale: Float = metric == .ip ? -1 : -2, group = group.pointer, filters = filters, centroids = centroids
         for first in stride(from: 0, to: queries.rows, by: width) {
             let members = min(width, queries.rows - first)
             for member in 0..<width {
-                if member < members {
-                    let query = queries.row(first + member)
-                    for j in 0..<dim { group[j * width + member] = scale * query[j] }
-                    thresholds[member] = .infinity
-                } else {
+                guard member < members else {
                     for j in 0..<dim { group[j * width + member] = 0 }
-                    thresholds[member] = -.infinity
+                    filters.disable(row: member)
+                    continue
                 }
-                counts[member] = 0
+                let query = queries.row(first + member)
+                for j in 0..<dim { group[j * width + member] = scale * query[j] }
+                let norm = Double(Kernels.dot(query, query, count: dim)).squareRoot()
+                filters.reset(row: member, slack: CandidateFilters.slack(metric: metric, dim: dim, queryNorm: norm, maxNorm: matrix.maxNorm))
             }
             kernel.scan(queries: group, dim: dim, panels: matrix.panels.pointer, bias: matrix.bias.pointer, panelCount: matrix.panelCount,
-                        thresholds: thresholds) { member, panel, scores in
-                let heap = heaps + member * probe
-                for lane in 0..<lanes where scores[lane] < thresholds[member] {
+                        thresholds: filters.thresholds) { member, panel, scores in
+                let query = queries.row(first + member)
+                for lane in 0..<lanes where scores[lane] < filters.thresholds[member] {
                     let cell = panel * lanes + lane
                     guard cell < lists else { break }
-                    BoundedHeap.push(heap, count: &counts[member], k: probe, Neighbor(distance: scores[lane], id: cell))
-                    if counts[member] == probe { thresholds[member] = heap[0].distance }
+                    filters.offer(row: member, score: scores[lane], id: cell) { metric.exactKey(query, centroids.row($0), dim: dim) }
                 }
             }
             for member in 0..<members {
-                let heap = heaps + member * probe, row = first + member
-                if counts[member] == probe {
-                    BoundedHeap.sort(heap, count: probe)
-                } else {
-                    // No score below +∞ for some cells (a query whose products overflow): the
-                    // first cells not chosen fill the list, at +∞.
-                    var count = counts[member], cell = 0
-                    while count < probe {
-                        if !(0..<count).contains(where: { heap[$0].id == cell }) {
-                            heap[count] = Neighbor(distance: .infinity, id: cell)
-                            count += 1
-                        }
-                        cell += 1
-                    }
-                    var sorted = UnsafeMutableBufferPointer(start: heap, count: probe)
-                    sorted.sort()
-                }
-                // |q|² completes the distance forms' keys.
-                let query = queries.row(row), norm = distanceForm ? Kernels.dot(query, query, count: dim) : 0
-                for i in 0..<probe {
-                    cells[row * probe + i] = Int64(heap[i].id)
-                    keys[row * probe + i] = heap[i].distance + norm
-                }
+                let query = queries.row(first + member), row = first + member
+                let ids = cells + row * probe, values = keys + row * probe
+                filters.finish(row: member, exactKey: { metric.exactKey(query, centroids.row($0), dim: dim) }, ids: ids, distances: values)
+                fillMissing(ids: ids, keys: values, probe: probe)
             }
+        }
+    }
+
+    /// A query whose scores are not below +∞ for some cells (its products overflow) finds fewer
+    /// than `probe`: the first cells not chosen fill the list, at +∞.
+    private func fillMissing(ids: UnsafeMutablePointer<Int64>, keys: UnsafeMutablePointer<Float>, probe: Int) {
+        guard ids[probe - 1] < 0 else { return }
+        var count = (0..<probe).first { ids[$0] < 0 } ?? probe, cell: Int64 = 0
+        while count < probe {
+            if !(0..<count).contains(where: { ids[$0] == cell }) {
+                (ids[count], keys[count]) = (cell, .infinity)
+                count += 1
+            }
+            cell += 1
         }
     }
 }

@@ -28,7 +28,9 @@ final class IVFSearcher: NeighborSearcher {
         self.index = index
         self.k = k
         probe = index.probe
-        cells = CellRanker(matrix: index.coarse.panelMatrix!, distanceForm: index.metric != .ip, kernel: index.coarse.kernel)
+        cells = CellRanker(matrix: index.coarse.panelMatrix!,
+                           centroids: VectorMatrix(rows: index.lists, dim: index.dim, stride: index.dim, base: UnsafePointer(index.centroids.pointer), owner: index.centroids),
+                           metric: index.coarse.metric, kernel: index.coarse.kernel)
         groups = CellGroups(lists: index.lists)
         group = FloatBuffer(count: index.dim * TileScan.queriesPerTile)
         row = FloatBuffer(count: index.dim)

@@ -1,6 +1,5 @@
 import KNNKernelsBaseline
 import Dispatch
-import Foundation
 
 /// An inverted file of product-quantized residuals.
 ///
@@ -15,7 +14,7 @@ import Foundation
 ///   `codes[(p / 32) * pairs * 32]`);
 /// - `cellTerms` (l2, sqeuclidean, cosine): for cell `c`, subspace `s`, codeword `j`, at
 ///   `[(c * m + s) * ksub + j]`, |w|² + 2 c_s·w, the part of |c + Σ w_s|² each codeword adds;
-///   they give each code's reconstruction norm (`reconstructionNorms`), so a search scores
+///   they give each code's own terms (`codeTerms`), so a search scores
 ///   every cell with the query's one table of −2 q_s·w. Under ip the score is
 ///   −q·c − Σ_s q_s·w_s, also one table per query, and no terms are kept (one zero entry).
 ///   Cosine keeps the distance form although its vectors are unit: the inner product alone
@@ -40,16 +39,14 @@ final class IVFPQIndex: VectorIndex, @unchecked Sendable {
     let codes: AlignedBuffer<UInt8>
     let ids: AlignedBuffer<Int32>
     let cellTerms: FloatBuffer
-    /// Derived, not saved, when codes are scored by distance from residuals
-    /// (`scoresReconstructionNorms`): per position the squared norm of what its code
-    /// reconstructs, N = |c + Σ_s w_s|² = |c|² + Σ_s cellTerms[c][s][j_s] (+∞ for padding), and
-    /// under 4 bits per block of 32 positions its least N. Then
-    /// |q − c − Σ w_s|² = (|q − c|² − |c|²) + Σ_s −2 q_s·w_s + N: one table per query serves
-    /// all its cells, and only N is added per code (4 bytes a vector).
-    let reconstructionNorms: FloatBuffer
-    let blockLeastNorms: FloatBuffer
-    /// |c|² per cell, under the same condition.
-    let centroidNorms: FloatBuffer
+    /// Derived, not saved, when codes are scored by distance from residuals (`scoresCodeTerms`):
+    /// per position its code's own terms, N = Σ_s cellTerms[c][s][j_s] = |r|² + 2 c·r for the
+    /// residual r = Σ_s w_s it reconstructs (+∞ for padding), and under 4 bits per block of 32
+    /// positions its least N. Then |q − c − r|² = |q − c|² + Σ_s −2 q_s·w_s + N: one table per
+    /// query serves all its cells, and only N is added per code (4 bytes a vector). Its terms
+    /// are as large as |c||r|, not |c|², so data far from the origin keeps its precision.
+    let codeTerms: FloatBuffer
+    let blockLeastTerms: FloatBuffer
     let coarse: FlatIndex
     /// Whose `FastScan` build scans 4-bit codes (every build gives the same totals).
     let kernel: KernelVariant
@@ -58,8 +55,8 @@ final class IVFPQIndex: VectorIndex, @unchecked Sendable {
 
     init(metric: Metric, parameters: IVFPQParameters, data: VectorMatrix, centroids: FloatBuffer, quantizer: ProductQuantizer,
          cellStarts: AlignedBuffer<Int>, codes: AlignedBuffer<UInt8>, ids: AlignedBuffer<Int32>, cellTerms: FloatBuffer,
-         trainSize: Int, trainingSeconds: Double?, coarse: FlatIndex? = nil, norms: (FloatBuffer, FloatBuffer, FloatBuffer)? = nil,
-         kernel: KernelVariant = .selected) {
+         trainSize: Int, trainingSeconds: Double?, coarse: FlatIndex? = nil, terms: (FloatBuffer, FloatBuffer)? = nil,
+         threads: Int = 1, kernel: KernelVariant = .selected) {
         (self.metric, self.parameters, self.data, self.dim, self.count) = (metric, parameters, data, data.dim, data.rows)
         (self.centroids, self.quantizer, self.cellStarts, self.codes, self.ids, self.cellTerms) = (centroids, quantizer, cellStarts, codes, ids, cellTerms)
         (self.trainSize, self.trainingSeconds, self.kernel) = (trainSize, trainingSeconds, kernel)
@@ -68,9 +65,9 @@ final class IVFPQIndex: VectorIndex, @unchecked Sendable {
         // Float32 scoring for the per-query ranking of the cells, as in `IVFIndex`.
         self.coarse = coarse ?? FlatIndex(data: VectorMatrix(rows: lists, dim: dim, stride: dim, base: UnsafePointer(centroids.pointer), owner: centroids),
                                           metric: metric == .ip ? .ip : .sqeuclidean, scoring: .float32)
-        (reconstructionNorms, blockLeastNorms, centroidNorms) = norms
-            ?? Self.reconstructionNorms(metric: metric, residual: parameters.residual, centroids: centroids, quantizer: quantizer,
-                                        cellStarts: cellStarts, codes: codes, ids: ids, cellTerms: cellTerms)
+        (codeTerms, blockLeastTerms) = terms
+            ?? Self.codeTerms(metric: metric, residual: parameters.residual, quantizer: quantizer, cellStarts: cellStarts, codes: codes, ids: ids,
+                              cellTerms: cellTerms, threads: threads)
     }
 
     /// The same index searched with other search parameters (`TunableIndex`).
@@ -83,7 +80,7 @@ final class IVFPQIndex: VectorIndex, @unchecked Sendable {
         self.init(metric: other.metric, parameters: parameters, data: other.data, centroids: other.centroids, quantizer: other.quantizer,
                   cellStarts: other.cellStarts, codes: other.codes, ids: other.ids, cellTerms: other.cellTerms, trainSize: other.trainSize,
                   trainingSeconds: other.trainingSeconds, coarse: other.coarse,
-                  norms: (other.reconstructionNorms, other.blockLeastNorms, other.centroidNorms), kernel: kernel)
+                  terms: (other.codeTerms, other.blockLeastTerms), kernel: kernel)
     }
 
     /// Trains the partition and the codebooks on a seeded sample, then streams the dataset once
@@ -142,7 +139,7 @@ final class IVFPQIndex: VectorIndex, @unchecked Sendable {
         let (cellStarts, ids, codes) = Self.layOut(cells: cells, lists: lists, codesByID: codesByID, quantizer: quantizer)
         self.init(metric: metric, parameters: parameters, data: data, centroids: centroids, quantizer: quantizer, cellStarts: cellStarts,
                   codes: codes, ids: ids, cellTerms: Self.cellTerms(metric: metric, residual: parameters.residual, centroids: centroids, lists: lists, quantizer: quantizer, threads: threads),
-                  trainSize: trainSize, trainingSeconds: trainingSeconds)
+                  trainSize: trainSize, trainingSeconds: trainingSeconds, threads: threads)
     }
 
     /// Positions per cell (under 4 bits padded to blocks of 32), the id at each position, and the
@@ -209,26 +206,22 @@ final class IVFPQIndex: VectorIndex, @unchecked Sendable {
     /// inner product (ip).
     static func usesCellTerms(_ metric: Metric) -> Bool { metric != .ip }
 
-    /// Whether codes are scored with `reconstructionNorms`: by distance, from residuals.
-    var scoresReconstructionNorms: Bool { Self.usesCellTerms(metric) && parameters.residual }
+    /// Whether codes are scored with `codeTerms`: by distance, from residuals.
+    var scoresCodeTerms: Bool { Self.usesCellTerms(metric) && parameters.residual }
 
-    /// `reconstructionNorms`, `blockLeastNorms` and `centroidNorms` (one zero each where codes
-    /// are not scored with them), cell by cell on all cores.
-    static func reconstructionNorms(metric: Metric, residual: Bool, centroids: FloatBuffer, quantizer: ProductQuantizer, cellStarts: AlignedBuffer<Int>,
-                                    codes: AlignedBuffer<UInt8>, ids: AlignedBuffer<Int32>, cellTerms: FloatBuffer) -> (FloatBuffer, FloatBuffer, FloatBuffer) {
-        guard usesCellTerms(metric) && residual else { return (FloatBuffer(count: 1), FloatBuffer(count: 1), FloatBuffer(count: 1)) }
-        let lists = cellStarts.count - 1, positions = cellStarts.pointer[lists], dim = quantizer.dim, m = quantizer.m, ksub = quantizer.ksub
+    /// `codeTerms` and `blockLeastTerms` (one zero each where codes are not scored with them),
+    /// cell by cell on `threads` workers.
+    static func codeTerms(metric: Metric, residual: Bool, quantizer: ProductQuantizer, cellStarts: AlignedBuffer<Int>,
+                          codes: AlignedBuffer<UInt8>, ids: AlignedBuffer<Int32>, cellTerms: FloatBuffer, threads: Int) -> (FloatBuffer, FloatBuffer) {
+        guard usesCellTerms(metric) && residual else { return (FloatBuffer(count: 1), FloatBuffer(count: 1)) }
+        let lists = cellStarts.count - 1, positions = cellStarts.pointer[lists], m = quantizer.m, ksub = quantizer.ksub
         let fourBits = quantizer.bits == 4, block = FastScan.blockVectors
         let norms = FloatBuffer(count: max(positions, 1), zeroed: false), least = FloatBuffer(count: max(positions / block, 1))
-        let centres = FloatBuffer(count: lists)
-        Parallel.forEach(lists, threads: ProcessInfo.processInfo.activeProcessorCount) { c in
-            let centre = centroids.pointer + c * dim
-            let centreNorm = Kernels.dot(centre, centre, count: dim)
-            centres.pointer[c] = centreNorm
+        Parallel.forEach(lists, threads: threads) { c in
             let terms = cellTerms.pointer + c * m * ksub
             for p in cellStarts.pointer[c]..<cellStarts.pointer[c + 1] {
                 guard ids.pointer[p] >= 0 else { norms.pointer[p] = .infinity; continue }
-                var sum = centreNorm
+                var sum: Float = 0
                 if fourBits {
                     let base = codes.pointer + (p / block) * quantizer.pairs * 32, j = p % block
                     for s in 0..<m {
@@ -249,7 +242,7 @@ final class IVFPQIndex: VectorIndex, @unchecked Sendable {
                 }
             }
         }
-        return (norms, least, centres)
+        return (norms, least)
     }
 
     var probe: Int { parameters.coarse.resolvedProbe(lists: lists) }

@@ -73,24 +73,26 @@ struct IVFPQParameters: IndexParameters, Equatable {
     /// Slices small enough that their distance tables stay in cache.
     var preferredSliceQueries: Int { 256 }
 
-    /// Per vector its code and id (twice while sorting by cell), and its cell while building; the
-    /// centroids and their distance terms; the training sample; the codebooks.
+    /// Per vector its code and id (twice while sorting by cell), its cell while building and its
+    /// code terms (`IVFPQIndex.codeTerms`); the centroids and their distance terms; the training
+    /// sample; the codebooks.
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
         let lists = coarse.resolvedLists(count: count), train = coarse.resolvedTrainSize(count: count, lists: lists, dim: dim)
         let m = resolvedSubspaces(dim: dim), ksub = 1 << bits, codeBytes = (m * bits + 7) / 8
-        return count * (2 * codeBytes + 12) + lists * 32 * (codeBytes + 4) + lists * dim * 4 * 2 + lists * m * ksub * 4 + train * dim * 4
-            + 2 * ksub * dim * 4
+        return count * (2 * codeBytes + 12 + 5) + lists * 32 * (codeBytes + 4 + 5) + lists * dim * 4 * 2 + lists * m * ksub * 4
+            + train * dim * 4 + 2 * ksub * dim * 4
     }
 
-    /// Candidate lists for the block re-rank; per worker a slice's tables and heaps.
+    /// Candidate lists for the block re-rank; per worker a slice's tables and pools.
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         let slots = min(count, rerank * k), m = resolvedSubspaces(dim: dim)
         var scratch = CandidateBlockSearch<IVFPQSearcher>.scratch(candidates: slots, dim: dim, count: 0, metric: metric)
         let lists = coarse.resolvedLists(count: count), probe = coarse.resolvedProbe(lists: lists)
-        // Per query of a slice: its table, heap, probed cells and the coarse search's filter
-        // (`CandidateFilters`); per worker the cell groups and a cell's totals.
-        scratch.perWorker += preferredSliceQueries * (m * (1 << bits) * 4 + slots * 16 + probe * 16 + (6 * probe + 64) * 16 + probe * 8)
-            + lists * 8 + count / max(lists, 1) * 8 + 4096
+        // Per query of a slice: its float table and quantized table, its selection pool (4 ×
+        // slots keys), its probed cells and keys; per worker the cell ranker's filters for 8
+        // queries (`CandidateFilters`), the cell groups, a cell's totals and masks.
+        scratch.perWorker += preferredSliceQueries * (m * (1 << bits) * 4 + (m + 1) / 2 * 32 + 8 + 4 * slots * 8 + probe * 16 + probe * 8)
+            + 8 * (6 * probe + 64) * 16 + lists * 8 + count / max(lists, 1) * 8 + 4096
         return scratch
     }
 

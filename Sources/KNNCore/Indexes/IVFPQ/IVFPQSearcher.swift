@@ -35,11 +35,18 @@ final class IVFPQSearcher: CandidateFinder {
     private var totals = AlignedBuffer<UInt16>(count: 0)
     private var masks = AlignedBuffer<UInt32>(count: 0)
 
-    init(index: IVFPQIndex, k: Int) {
+    /// Whether the kernel's masks skip lanes (`false`, every lane is offered, lets tests check
+    /// that the masks lose nothing).
+    private let masksLanes: Bool
+
+    init(index: IVFPQIndex, k: Int, masksLanes: Bool = true) {
         self.index = index
+        self.masksLanes = masksLanes
         probe = index.probe
         slots = min(index.count, index.parameters.rerank * k)
-        cells = CellRanker(matrix: index.coarse.panelMatrix!, distanceForm: index.metric != .ip, kernel: index.coarse.kernel)
+        cells = CellRanker(matrix: index.coarse.panelMatrix!,
+                           centroids: VectorMatrix(rows: index.lists, dim: index.dim, stride: index.dim, base: UnsafePointer(index.centroids.pointer), owner: index.centroids),
+                           metric: index.coarse.metric, kernel: index.coarse.kernel)
         groups = CellGroups(lists: index.lists)
         least = FloatBuffer(count: index.quantizer.m)
         if index.quantizer.bits == 4 {
@@ -68,7 +75,7 @@ final class IVFPQSearcher: CandidateFinder {
         reserve(queries: queryCount)
         cells.rank(batch.vectors, probe: probe, cells: probed.pointer, keys: probedKeys.pointer)
         groups.group(probed: probed.pointer, queries: queryCount, probe: probe)
-        let residual = index.parameters.residual, fourBits = quantizer.bits == 4, withNorms = index.scoresReconstructionNorms
+        let residual = index.parameters.residual, fourBits = quantizer.bits == 4, withNorms = index.scoresCodeTerms
         // Without residuals under l2 the table holds |w|² − 2 q_s·w; with them, −2 q_s·w beside
         // each code's N; under ip, −q_s·w.
         let codewordNorms = IVFPQIndex.usesCellTerms(index.metric) && !residual ? UnsafePointer(index.cellTerms.pointer) : nil
@@ -92,9 +99,9 @@ final class IVFPQSearcher: CandidateFinder {
             guard !pairs.isEmpty else { continue }
             for pair in pairs {
                 let q = pair / probe, excluded = batch.excludedID(ofRow: q)
-                // The score's part that no code adds: |q − c|² − |c|² (N holds |c|²), −q·c under
-                // ip, nothing without residuals.
-                let start = !residual ? 0 : withNorms ? probedKeys.pointer[pair] - index.centroidNorms.pointer[cell] : probedKeys.pointer[pair]
+                // The score's part that no code adds: |q − c|² under the distance forms (each
+                // code adds its own terms N), −q·c under ip, nothing without residuals.
+                let start = residual ? probedKeys.pointer[pair] : 0
                 if fourBits {
                     scanCodes(cell: cell, query: q, tables: queryBytes.pointer + q * quantizer.pairs * 32, base: start + queryScales.pointer[2 * q],
                               unscale: queryScales.pointer[2 * q + 1], excluded: excluded)
@@ -115,24 +122,27 @@ final class IVFPQSearcher: CandidateFinder {
     }
 
     /// Scores cell `cell`'s 4-bit codes for query `q` with quantized `tables` (`FastScan`'s
-    /// layout; a total T stands for base + T · unscale, plus N with reconstruction norms) and
+    /// layout; a total T stands for base + T · unscale, plus N with code terms) and
     /// offers them to the query's pool.
     private func scanCodes(cell: Int, query q: Int, tables: UnsafePointer<UInt8>, base: Float, unscale: Float, excluded: Int) {
         let index = index, pairs = index.quantizer.pairs
         let first = index.cellStarts.pointer[cell], end = index.cellStarts.pointer[cell + 1]
         let firstBlock = first / FastScan.blockVectors, blocks = (end - first) / FastScan.blockVectors
-        let norms = index.scoresReconstructionNorms ? index.reconstructionNorms.pointer : nil
+        let norms = index.scoresCodeTerms ? index.codeTerms.pointer : nil
         // The kernel marks the lanes whose score base + T · unscale (+ N) is within the pool's
         // threshold as the cell starts, in table units from the cell's least N: T + (N − least)
-        // / unscale ≤ (threshold − base − least) / unscale, with a margin for rounding. The pool
-        // then compares each marked lane's exact score with its threshold as it is by then.
+        // / unscale ≤ (threshold − base − least) / unscale. Both sides round, by relative errors
+        // of the terms' sizes (which may be large and cancel, for data far from the origin), so
+        // the limit has a margin of 10⁻⁵ of those sizes, about 170 roundings, and one unit. The
+        // pool then compares each marked lane's score with its threshold as it is by then.
         var floor: Float = 0
         if norms != nil {
             floor = .infinity
-            for block in firstBlock..<(firstBlock + blocks) { floor = min(floor, index.blockLeastNorms.pointer[block]) }
+            for block in firstBlock..<(firstBlock + blocks) { floor = min(floor, index.blockLeastTerms.pointer[block]) }
         }
-        var limit = (pools.thresholdScore(row: q) - base - floor) / unscale
-        limit = limit.isNaN || unscale == 0 ? .infinity : limit + abs(limit) * 1e-5 + 1
+        let threshold = pools.thresholdScore(row: q)
+        var limit = (threshold - base - floor) / unscale
+        limit = limit.isNaN || unscale == 0 || !masksLanes ? .infinity : limit + 1e-5 * (abs(limit) + (abs(threshold) + abs(base) + abs(floor)) / unscale) + 1
         guard limit >= 0 else { return }
         index.kernel.fastScan(codes: index.codes.pointer + firstBlock * pairs * 32, blocks: blocks, tables: tables, pairs: pairs,
                               totals: totals.pointer, extra: limit.isFinite ? norms.map { UnsafePointer($0 + first) } : nil, floor: floor, scale: 1 / unscale,
@@ -154,8 +164,8 @@ final class IVFPQSearcher: CandidateFinder {
     /// Scores cell `cell`'s 8-bit codes for query `q` with `table` (`m × 256`; `start` is the
     /// pair's constant) and offers them to the query's pool.
     ///
-    /// A code's score is start + (Σ even subspaces + Σ odd subspaces) (+ N with reconstruction
-    /// norms), each sum in subspace order: two independent chains of additions per code, and
+    /// A code's score is start + (Σ even subspaces + Σ odd subspaces) (+ N with code terms),
+    /// each sum in subspace order: two independent chains of additions per code, and
     /// four codes at a time, so the additions' latency overlaps (one chain per code would wait
     /// on every addition). A code scores the same bits in a group of four or alone.
     private func scan(cell: Int, query q: Int, table: UnsafePointer<Float>, start: Float, excluded: Int) {
@@ -163,7 +173,7 @@ final class IVFPQSearcher: CandidateFinder {
         let first = index.cellStarts.pointer[cell], end = index.cellStarts.pointer[cell + 1]
         let ids = index.ids.pointer
         let codes = UnsafePointer(index.codes.pointer)
-        let withNorms = index.scoresReconstructionNorms, norms = index.reconstructionNorms.pointer
+        let withNorms = index.scoresCodeTerms, norms = index.codeTerms.pointer
         @inline(__always) func norm(_ p: Int) -> Float { withNorms ? norms[p] : 0 }
         var p = first
         // Subspace s at table[s·256 + code]: even ones into e, odd ones into o.
