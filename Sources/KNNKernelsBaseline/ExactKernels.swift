@@ -2,6 +2,8 @@
 // symlinks to this file. Every build performs the same IEEE operations in the same order — lane
 // by lane multiplies and adds, never fused (Swift does not contract them), a fixed reduction —
 // so all three give the same bits; the wider builds only need fewer instructions for them.
+// `PairDistance` has the same loops with fused multiply-adds, for graph navigation, where a
+// score may differ by build and only candidates are chosen.
 
 /// The exact distance kernels (`Kernels` in KNNCore picks the build): 16-lane accumulators, their
 /// lanes added pairwise (`total`), then the leftover components one by one. The summation order
