@@ -104,7 +104,7 @@ public enum FastScan {
     /// Sums for `blocks` consecutive blocks into `totals` (32 per block), and per block a mask
     /// (bit v for vector v) of the lanes whose value T + (extra[v] − floor) · scale, in float32
     /// and in that order, is at most `limit`, so that a caller visits only those. `extra`: a
-    /// per-vector addend to the score (an ivfpq's reconstruction norms, 32 per block), or nil
+    /// per-vector addend to the score (an ivfpq's code terms, 32 per block), or nil
     /// for none; `scale` turns it into table units.
     public static func scan(codes: UnsafePointer<UInt8>, blocks: Int, tables: UnsafePointer<UInt8>, pairs: Int, totals: UnsafeMutablePointer<UInt16>,
                             extra: UnsafePointer<Float>?, floor: Float, scale: Float, limit: Float, masks: UnsafeMutablePointer<UInt32>) {

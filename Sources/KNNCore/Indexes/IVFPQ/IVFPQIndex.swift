@@ -216,11 +216,11 @@ final class IVFPQIndex: VectorIndex, @unchecked Sendable {
         guard usesCellTerms(metric) && residual else { return (FloatBuffer(count: 1), FloatBuffer(count: 1)) }
         let lists = cellStarts.count - 1, positions = cellStarts.pointer[lists], m = quantizer.m, ksub = quantizer.ksub
         let fourBits = quantizer.bits == 4, block = FastScan.blockVectors
-        let norms = FloatBuffer(count: max(positions, 1), zeroed: false), least = FloatBuffer(count: max(positions / block, 1))
+        let sums = FloatBuffer(count: max(positions, 1), zeroed: false), least = FloatBuffer(count: max(positions / block, 1))
         Parallel.forEach(lists, threads: threads) { c in
             let terms = cellTerms.pointer + c * m * ksub
             for p in cellStarts.pointer[c]..<cellStarts.pointer[c + 1] {
-                guard ids.pointer[p] >= 0 else { norms.pointer[p] = .infinity; continue }
+                guard ids.pointer[p] >= 0 else { sums.pointer[p] = .infinity; continue }
                 var sum: Float = 0
                 if fourBits {
                     let base = codes.pointer + (p / block) * quantizer.pairs * 32, j = p % block
@@ -232,17 +232,17 @@ final class IVFPQIndex: VectorIndex, @unchecked Sendable {
                     let code = codes.pointer + p * quantizer.codeBytes
                     for s in 0..<m { sum += terms[s * ksub + Int(code[s])] }
                 }
-                norms.pointer[p] = sum
+                sums.pointer[p] = sum
             }
             if fourBits {
                 for b in (cellStarts.pointer[c] / block)..<(cellStarts.pointer[c + 1] / block) {
                     var smallest = Float.infinity
-                    for p in (b * block)..<((b + 1) * block) { smallest = min(smallest, norms.pointer[p]) }
+                    for p in (b * block)..<((b + 1) * block) { smallest = min(smallest, sums.pointer[p]) }
                     least.pointer[b] = smallest
                 }
             }
         }
-        return (norms, least)
+        return (sums, least)
     }
 
     var probe: Int { parameters.coarse.resolvedProbe(lists: lists) }

@@ -75,11 +75,11 @@ final class IVFPQSearcher: CandidateFinder {
         reserve(queries: queryCount)
         cells.rank(batch.vectors, probe: probe, cells: probed.pointer, keys: probedKeys.pointer)
         groups.group(probed: probed.pointer, queries: queryCount, probe: probe)
-        let residual = index.parameters.residual, fourBits = quantizer.bits == 4, withNorms = index.scoresCodeTerms
+        let residual = index.parameters.residual, fourBits = quantizer.bits == 4, withTerms = index.scoresCodeTerms
         // Without residuals under l2 the table holds |w|² − 2 q_s·w; with them, −2 q_s·w beside
         // each code's N; under ip, −q_s·w.
         let codewordNorms = IVFPQIndex.usesCellTerms(index.metric) && !residual ? UnsafePointer(index.cellTerms.pointer) : nil
-        let factor: Float = withNorms ? 2 : 1
+        let factor: Float = withTerms ? 2 : 1
         for q in 0..<queryCount {
             let table = queryTables.pointer + q * entries
             quantizer.innerProducts(batch.vectors.row(q), into: table)
@@ -128,7 +128,7 @@ final class IVFPQSearcher: CandidateFinder {
         let index = index, pairs = index.quantizer.pairs
         let first = index.cellStarts.pointer[cell], end = index.cellStarts.pointer[cell + 1]
         let firstBlock = first / FastScan.blockVectors, blocks = (end - first) / FastScan.blockVectors
-        let norms = index.scoresCodeTerms ? index.codeTerms.pointer : nil
+        let terms = index.scoresCodeTerms ? index.codeTerms.pointer : nil
         // The kernel marks the lanes whose score base + T · unscale (+ N) is within the pool's
         // threshold as the cell starts, in table units from the cell's least N: T + (N − least)
         // / unscale ≤ (threshold − base − least) / unscale. Both sides round, by relative errors
@@ -136,7 +136,7 @@ final class IVFPQSearcher: CandidateFinder {
         // the limit has a margin of 10⁻⁵ of those sizes, about 170 roundings, and one unit. The
         // pool then compares each marked lane's score with its threshold as it is by then.
         var floor: Float = 0
-        if norms != nil {
+        if terms != nil {
             floor = .infinity
             for block in firstBlock..<(firstBlock + blocks) { floor = min(floor, index.blockLeastTerms.pointer[block]) }
         }
@@ -145,7 +145,7 @@ final class IVFPQSearcher: CandidateFinder {
         limit = limit.isNaN || unscale == 0 || !masksLanes ? .infinity : limit + 1e-5 * (abs(limit) + (abs(threshold) + abs(base) + abs(floor)) / unscale) + 1
         guard limit >= 0 else { return }
         index.kernel.fastScan(codes: index.codes.pointer + firstBlock * pairs * 32, blocks: blocks, tables: tables, pairs: pairs,
-                              totals: totals.pointer, extra: limit.isFinite ? norms.map { UnsafePointer($0 + first) } : nil, floor: floor, scale: 1 / unscale,
+                              totals: totals.pointer, extra: limit.isFinite ? terms.map { UnsafePointer($0 + first) } : nil, floor: floor, scale: 1 / unscale,
                               limit: limit, masks: masks.pointer)
         let ids = index.ids.pointer
         for block in 0..<blocks {
@@ -156,7 +156,7 @@ final class IVFPQSearcher: CandidateFinder {
                 let lane = marked.trailingZeroBitCount
                 marked &= marked &- 1
                 let position = firstPosition + lane
-                offer(base + Float(totals[lane]) * unscale + (norms?[position] ?? 0), id: Int(ids[position]), query: q, excluded: excluded)
+                offer(base + Float(totals[lane]) * unscale + (terms?[position] ?? 0), id: Int(ids[position]), query: q, excluded: excluded)
             }
         }
     }
@@ -173,8 +173,8 @@ final class IVFPQSearcher: CandidateFinder {
         let first = index.cellStarts.pointer[cell], end = index.cellStarts.pointer[cell + 1]
         let ids = index.ids.pointer
         let codes = UnsafePointer(index.codes.pointer)
-        let withNorms = index.scoresCodeTerms, norms = index.codeTerms.pointer
-        @inline(__always) func norm(_ p: Int) -> Float { withNorms ? norms[p] : 0 }
+        let withTerms = index.scoresCodeTerms, terms = index.codeTerms.pointer
+        @inline(__always) func term(_ p: Int) -> Float { withTerms ? terms[p] : 0 }
         var p = first
         // Subspace s at table[s·256 + code]: even ones into e, odd ones into o.
         while p + 4 <= end {
@@ -194,10 +194,10 @@ final class IVFPQSearcher: CandidateFinder {
                 let even = table + s << 8
                 e0 += even[Int(c0[s])]; e1 += even[Int(c1[s])]; e2 += even[Int(c2[s])]; e3 += even[Int(c3[s])]
             }
-            offer(start + (e0 + o0) + norm(p), id: Int(ids[p]), query: q, excluded: excluded)
-            offer(start + (e1 + o1) + norm(p + 1), id: Int(ids[p + 1]), query: q, excluded: excluded)
-            offer(start + (e2 + o2) + norm(p + 2), id: Int(ids[p + 2]), query: q, excluded: excluded)
-            offer(start + (e3 + o3) + norm(p + 3), id: Int(ids[p + 3]), query: q, excluded: excluded)
+            offer(start + (e0 + o0) + term(p), id: Int(ids[p]), query: q, excluded: excluded)
+            offer(start + (e1 + o1) + term(p + 1), id: Int(ids[p + 1]), query: q, excluded: excluded)
+            offer(start + (e2 + o2) + term(p + 2), id: Int(ids[p + 2]), query: q, excluded: excluded)
+            offer(start + (e3 + o3) + term(p + 3), id: Int(ids[p + 3]), query: q, excluded: excluded)
             p += 4
         }
         while p < end {
@@ -209,7 +209,7 @@ final class IVFPQSearcher: CandidateFinder {
                 s += 2
             }
             if s < m { e0 += table[s << 8 + Int(c0[s])] }
-            offer(start + (e0 + o0) + norm(p), id: Int(ids[p]), query: q, excluded: excluded)
+            offer(start + (e0 + o0) + term(p), id: Int(ids[p]), query: q, excluded: excluded)
             p += 1
         }
     }
