@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""forest against Annoy, lsh against FAISS IndexLSH (its candidates re-ranked exactly), and hnsw
-beside them, on the same files, thread count and queries, in one run.
+"""forest against Annoy, lsh (bucket search and Hamming ranking) against FAISS IndexLSH (its
+candidates re-ranked exactly), and hnsw beside them, on the same files, thread count and queries,
+in one run.
 
     python3 bench/forest_lsh_bench.py [--threads 2] [--queries 2000] [--trees 32]
                                       [--cases cosine-384,glove-100] [--python ~/.knn-peers/bin/python]
@@ -109,13 +110,14 @@ def knnbatch_sweep(binary, folder, index, key, values, threads, truth, metric="c
     runs map. Returns the points and the first run's report."""
     job = {"version": 1, "dataset": {"path": "base.npy"}, "queries": {"path": "queries.npy"}, "k": truth.shape[1], "metric": metric,
            "index": dict(index), "output": {"path": "out.npy"}, "threads": threads}
-    path = os.path.join(folder, f"job-{index['type']}.json")
+    name = "-".join(str(v) for v in index.values())
+    path = os.path.join(folder, f"job-{name}.json")
     env = cpu.knnbatch_environment(False)
     points, first = [], None
     for i, value in enumerate(values):
         job["index"][key] = value
         if i == 1:
-            job["index"]["path"] = f"{index['type']}.knnindex"
+            job["index"]["path"] = f"{name}.knnindex"
             with open(path, "w") as f:
                 json.dump(job, f)
             subprocess.run([binary, "build", path, "--quiet"], check=True, env=env)
@@ -142,6 +144,7 @@ def main():
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--trees", type=int, default=32)
     parser.add_argument("--cases", default="cosine-384,glove-100")
+    parser.add_argument("--methods", default="forest,lsh,hnsw", help="knnbatch's types to sweep; their peers run with them")
     parser.add_argument("--python", default=os.path.expanduser("~/.knn-peers/bin/python"))
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/knnbatch"))
     args = parser.parse_args()
@@ -157,14 +160,22 @@ def main():
             xqn = xq / np.linalg.norm(xq, axis=1, keepdims=True)
             truth = np.argsort(-(xqn @ xbn.T), axis=1, kind="stable")[:, :10]
             np.save(os.path.join(folder, "truth.npy"), truth)
-            runs = {
-                "knnbatch forest": knnbatch_sweep(args.binary, folder, {"type": "forest", "trees": args.trees}, "search_budget",
-                                                  [args.trees * 10 * f for f in (1, 2, 4, 8, 16, 32)], args.threads, truth)[0],
-                "knnbatch lsh": knnbatch_sweep(args.binary, folder, {"type": "lsh"}, "probes", [1, 2, 4, 8, 16, 32, 64, 128, 256], args.threads, truth)[0],
-                "knnbatch hnsw": knnbatch_sweep(args.binary, folder, {"type": "hnsw"}, "expansion_search", [10, 16, 24, 32, 48, 64, 96, 128],
-                                                args.threads, truth)[0],
+            methods = args.methods.split(",")
+            sweeps = {
+                "knnbatch forest": lambda: knnbatch_sweep(args.binary, folder, {"type": "forest", "trees": args.trees}, "search_budget",
+                                                          [args.trees * 10 * f for f in (1, 2, 4, 8, 16, 32)], args.threads, truth)[0],
+                # Bucket search, then Hamming ranking with 256- and 512-bit codes.
+                "knnbatch lsh": lambda: knnbatch_sweep(args.binary, folder, {"type": "lsh"}, "probes", [1, 2, 4, 8, 16, 32, 64, 128, 256],
+                                                       args.threads, truth)[0]
+                + [dict(p, setting=f"hamming {tables}x64 bits, {p['setting']}") for tables in (4, 8)
+                   for p in knnbatch_sweep(args.binary, folder, {"type": "lsh", "search": "hamming", "tables": tables}, "rerank",
+                                           [1, 2, 5, 10, 20, 50], args.threads, truth)[0]],
+                "knnbatch hnsw": lambda: knnbatch_sweep(args.binary, folder, {"type": "hnsw"}, "expansion_search", [10, 16, 24, 32, 48, 64, 96, 128],
+                                                        args.threads, truth)[0],
             }
-            for lib in ["annoy", "faiss-lsh"]:
+            runs = {name: sweep() if name.split()[1] in methods else [] for name, sweep in sweeps.items()}
+            peers = {"annoy": "forest", "faiss-lsh": "lsh"}
+            for lib in [lib for lib, method in peers.items() if method in methods]:
                 out = subprocess.run([args.python, "-c", PEER, folder, lib, str(args.threads), str(args.trees)],
                                      env=cpu.peer_environment(args.threads, False), capture_output=True, text=True)
                 runs[lib] = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else []
@@ -173,6 +184,7 @@ def main():
             print(f"\n## {case}: {len(xb)} x {xb.shape[1]}, cosine ({args.trees} trees for forest and Annoy)")
             print("| method | setting | recall@10 | queries/s | build s |")
             print("|---|---|---:|---:|---:|")
+            runs = {name: points for name, points in runs.items() if points or name in peers}
             for name, points in runs.items():
                 for p in points:
                     print(f"| {name} | {p['setting']} | {p['recall']:.3f} | {p['qps']:,.0f} | {p['build']:.1f} |")
@@ -180,6 +192,8 @@ def main():
             print("|---|---|---:|---:|---:|")
             for floor, ours, peer in [(0.90, "knnbatch forest", "annoy"), (0.95, "knnbatch forest", "annoy"),
                                       (0.80, "knnbatch lsh", "faiss-lsh"), (0.90, "knnbatch lsh", "faiss-lsh")]:
+                if ours not in runs or peer not in runs:
+                    continue
                 a, b = best(runs[ours], floor), best(runs[peer], floor)
                 ratio = f"{a['qps'] / b['qps']:.1f}x" if a and b else "-"
                 print(f"| {floor} | {ours} vs {peer} | {a['qps'] if a else 0:,.0f} ({a['setting'] if a else 'not reached'}) | "

@@ -169,7 +169,8 @@ enum Help {
                              seed (1), navigation: int16|float32
         forest               trees (32), leaf_size (128), search_budget (trees × k × 4), seed (1)
         lsh                  tables (16), bits (log2(n) − 3), probes (16), bucket_width
-                             (l2, sqeuclidean; from the data), seed (1)
+                             (l2, sqeuclidean; from the data), seed (1), search: buckets|hamming
+                             (cosine, ip: rank every code; tables 4, bits 64, rerank 10)
         ivf                  lists (4√n), probe (lists / 32, at least 8), train_size
                              (256 × lists, ≤ 512 MiB), iterations (10), seed (1)
         ivfpq                as ivf, and pq_subspaces (dim / 2 under 4 bits, dim / 4 under 8),

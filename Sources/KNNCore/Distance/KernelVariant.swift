@@ -185,6 +185,22 @@ extension KernelVariant {
     }
 }
 
+extension KernelVariant {
+    /// `HammingScan.scan`, in the widest build the CPU runs; every build gives the same distances.
+    @inline(__always)
+    func hammingScan(codes: UnsafePointer<UInt64>, words: Int, blocks: Int, query: UnsafePointer<UInt64>, limit: Int,
+                     distances: UnsafeMutablePointer<UInt64>, masks: UnsafeMutablePointer<UInt64>) -> Bool {
+        switch self {
+        case .avx512vnni, .avx512:
+            return KNNKernelsAVX512.HammingScan.scan(codes: codes, words: words, blocks: blocks, query: query, limit: limit, distances: distances, masks: masks)
+        case .avx2:
+            return KNNKernelsAVX2.HammingScan.scan(codes: codes, words: words, blocks: blocks, query: query, limit: limit, distances: distances, masks: masks)
+        case .baseline:
+            return KNNKernelsBaseline.HammingScan.scan(codes: codes, words: words, blocks: blocks, query: query, limit: limit, distances: distances, masks: masks)
+        }
+    }
+}
+
 extension Substring {
     var trimmingSpaces: String { String(self).trimmingSpaces }
 }

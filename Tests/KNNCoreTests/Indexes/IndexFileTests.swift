@@ -30,6 +30,7 @@ import Testing
         return [("flat", .flat), ("kdtree", .kdtree(TreeParameters(leafSize: 8))), ("balltree", .balltree(TreeParameters(leafSize: 8, eps: 0.5))),
                 ("hnsw-int16", .hnsw(int16)), ("hnsw-float32", .hnsw(float32)),
                 ("forest", IndexSpec(ForestParameters(trees: 4, leafSize: 16))), ("lsh", IndexSpec(LSHParameters(tables: 4, probes: 8))),
+                ("lsh-hamming", IndexSpec(LSHParameters(tables: 2, bits: 40, search: .hamming, rerank: 3))),
                 ("ivf", IndexSpec(IVFParameters(lists: 12, probe: 3))),
                 ("ivfpq", IndexSpec(IVFPQParameters(coarse: IVFParameters(lists: 12, probe: 3), subspaces: 18))),
                 ("ivfpq8", IndexSpec(IVFPQParameters(coarse: IVFParameters(lists: 12, probe: 3), subspaces: 9, bits: 8))),
@@ -42,6 +43,7 @@ import Testing
         if metric == .ip && (name == "kdtree" || name == "balltree") { return }
         // The other ivfpq codes share the files' code path; one metric each keeps the suite's time down.
         if (name == "ivfpq8" && metric != .l2) || (name == "ivfpq-vectors" && metric != .cosine) { return }
+        if name == "lsh-hamming" && metric == .l2 { return }
         // 72 dimensions: flat scores with int16 codes where the CPU has VNNI; with copies of rows,
         // so HNSW saves its groups of identical rows.
         var data = Fixtures.randomVectors(1500, 72, seed: 51)

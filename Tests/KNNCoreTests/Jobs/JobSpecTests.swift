@@ -82,6 +82,22 @@ import Testing
         #expect(try parse(with("index", json)).index == .hnsw(expected))
     }
 
+    /// Hamming ranking: its own defaults (4 tables of 64 bits), its knob, and no bucket probes.
+    @Test func lshHammingParametersAndDefaults() throws {
+        let cosine = with("metric", #""cosine""#)
+        func spec(_ index: String) -> String { cosine.replacingOccurrences(of: #"{"type": "flat"}"#, with: index) }
+        var expected = LSHParameters(tables: 4)
+        expected.search = .hamming
+        #expect(try parse(spec(#"{"type": "lsh", "search": "hamming"}"#)).index == IndexSpec(expected))
+        #expect(expected.resolvedBits(count: 100_000, metric: .cosine) == 64 && LSHParameters().resolvedBits(count: 100_000, metric: .cosine) == 13)
+        expected.tables = 8
+        expected.rerank = 3
+        #expect(try parse(spec(#"{"type": "lsh", "search": "hamming", "tables": 8, "rerank": 3}"#)).index == IndexSpec(expected))
+        let error = specError(spec(#"{"type": "lsh", "search": "hamming", "probes": 4}"#))
+        #expect(error?.field == "index.probes")
+        #expect(error?.message == "applies to \"search\": \"buckets\" only; \"hamming\" ranks every code (set rerank instead)")
+    }
+
     @Test func selfQueriesAndOptionalSections() throws {
         let spec = try parse(with("queries", #""self""#))
         #expect(spec.queries == .dataset)
@@ -111,6 +127,10 @@ import Testing
         ("index", #"{"type": "lsh", "bucket_width": 0}"#, "index.bucket_width", "must be greater than 0"),
         ("index", #"{"type": "lsh", "bucket_width": 1e-46}"#, "index.bucket_width", "is 1e-46: too small for single precision (at least 1.1754944e-38)"),
         ("index", #"{"type": "lsh", "probes": 0}"#, "index.probes", "must be between 1 and 1000000, found 0"),
+        ("index", #"{"type": "lsh", "search": "hamming"}"#, "index.search",
+         "\"hamming\" applies to cosine and ip only: under l2 the hashes are cells of projections, not sign bits"),
+        ("index", #"{"type": "lsh", "search": "hash"}"#, "index.search", "must be \"buckets\" or \"hamming\", found \"hash\""),
+        ("index", #"{"type": "lsh", "rerank": 4}"#, "index.rerank", "applies to \"search\": \"hamming\" only; bucket search scores every vector it finds"),
         ("index", #"{"type": "flat", "nlist": 4}"#, "index.nlist", "unknown key (known keys here: path, reuse, target_recall, type)"),
         ("index", #"{"type": "kdtree", "leafsize": 4}"#, "index.leafsize", "unknown key (did you mean \"leaf_size\"?)"),
         ("index", #"{"type": "balltree", "eps": -1}"#, "index.eps", "must be between 0.0 and 1000000.0, found -1.0"),

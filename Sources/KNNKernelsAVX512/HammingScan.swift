@@ -1,0 +1,1 @@
+../KNNKernelsBaseline/HammingScan.swift
