@@ -12,17 +12,23 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     private let topK: TopK
     /// Open nodes, largest priority first (stored negated in a min-heap).
     private let queue = MinHeap<OpenNode>(capacity: 1024)
-    private var stamps: [UInt32]
+    /// Per vector the stamp of the last query that found it; the ids found, in order. Raw
+    /// buffers: a Swift array's uniqueness check on every write cost 2% of a search.
+    private let stamps: AlignedBuffer<UInt32>
     private var stamp: UInt32 = 0
-    private var candidates: [Int32] = []
+    private let found: AlignedBuffer<Int32>
+    private var foundCount = 0
+    private var candidates: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: found.pointer, count: foundCount) }
 
     init(forest: Forest, k: Int) {
         self.forest = forest
         self.k = k
         budget = forest.parameters.budget(k: k)
         topK = TopK(k: k)
-        stamps = Array(repeating: 0, count: forest.count)
-        candidates.reserveCapacity(min(forest.count, budget + forest.parameters.leafSize))
+        stamps = AlignedBuffer(count: max(forest.count, 1))
+        // Distinct ids: at most n, whatever the leaves hold (a leaf of identical vectors may
+        // exceed leaf_size), and the slot past them that a repeated id is written to (`collect`).
+        found = AlignedBuffer(count: forest.count + 1, zeroed: false)
     }
 
     /// Each query's distinct candidates (its own id left out in a self-join) into its row of `rows`.
@@ -49,15 +55,14 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
             // Candidates' rows lie all over the vectors: each is fetched a few candidates ahead,
             // so that its cache misses overlap the scoring of the ones before.
             let rowBytes = dim * MemoryLayout<Float>.size, ahead = 6
-            candidates.withUnsafeBufferPointer { ids in
-                for i in 0..<min(ahead, ids.count) { Self.fetch(points + Int(ids[i]) * dim, bytes: rowBytes) }
-                for i in 0..<ids.count {
-                    if i + ahead < ids.count { Self.fetch(points + Int(ids[i + ahead]) * dim, bytes: rowBytes) }
-                    let id = Int(ids[i])
-                    guard id != excluded else { continue }
-                    let key = metric.exactKey(query, points + id * dim, dim: dim)
-                    if key <= topK.threshold { topK.push(key, id) }
-                }
+            let ids = candidates
+            for i in 0..<min(ahead, ids.count) { Self.fetch(points + Int(ids[i]) * dim, bytes: rowBytes) }
+            for i in 0..<ids.count {
+                if i + ahead < ids.count { Self.fetch(points + Int(ids[i + ahead]) * dim, bytes: rowBytes) }
+                let id = Int(ids[i])
+                guard id != excluded else { continue }
+                let key = metric.exactKey(query, points + id * dim, dim: dim)
+                if key <= topK.threshold { topK.push(key, id) }
             }
             topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
         }
@@ -71,30 +76,42 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         do {
             queue.removeAll()
             for t in 0..<forest.parameters.trees { queue.push(OpenNode(bound: -.infinity, node: Int(forest.roots.pointer[t]))) }
-            candidates.removeAll(keepingCapacity: true)
+            foundCount = 0
             stamp &+= 1
             if stamp == 0 {
-                for i in stamps.indices { stamps[i] = 0 }
+                stamps.pointer.update(repeating: 0, count: forest.count)
                 stamp = 1
             }
+            let stamps = stamps.pointer, found = found.pointer, stamp = stamp
             var gathered = 0
             while gathered < budget, let open = queue.pop() {
                 let ref = open.node, priority = -open.bound
                 if ref < 0 {
                     let leaf = -(ref + 1)
                     gathered += leafStarts[leaf + 1] - leafStarts[leaf]
+                    // Without a branch: whether an id is new is a coin toss the predictor
+                    // loses, so every id is written and the count moves past the new ones only.
+                    var count = foundCount
                     for i in leafStarts[leaf]..<leafStarts[leaf + 1] {
-                        let id = items[i]
-                        if stamps[Int(id)] != stamp {
-                            stamps[Int(id)] = stamp
-                            candidates.append(id)
-                        }
+                        let id = Int(items[i])
+                        found[count] = Int32(truncatingIfNeeded: id)
+                        count &+= stamps[id] != stamp ? 1 : 0
+                        stamps[id] = stamp
                     }
+                    foundCount = count
                 } else {
                     let plane = planes + ref * (dim + 1)
                     let margin = Double(Kernels.dot(plane, query, count: dim) + plane[dim])
-                    queue.push(OpenNode(bound: -min(priority, margin), node: Int(children[2 * ref])))
-                    queue.push(OpenNode(bound: -min(priority, -margin), node: Int(children[2 * ref + 1])))
+                    let near = Int(children[2 * ref + (margin > 0 ? 0 : 1)]), far = Int(children[2 * ref + (margin > 0 ? 1 : 0)])
+                    // The planes of the near child's children: one of them is most likely opened
+                    // two steps on, and a plane is many cache lines read from memory.
+                    if near >= 0 {
+                        let left = Int(children[2 * near]), right = Int(children[2 * near + 1])
+                        if left >= 0 { Self.fetch(planes + left * (dim + 1), bytes: (dim + 1) * 4) }
+                        if right >= 0 { Self.fetch(planes + right * (dim + 1), bytes: (dim + 1) * 4) }
+                    }
+                    queue.push(OpenNode(bound: -min(priority, abs(margin)), node: near))
+                    queue.push(OpenNode(bound: -min(priority, -abs(margin)), node: far))
                 }
             }
         }
