@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """forest against Annoy, lsh (bucket search and Hamming ranking) against FAISS IndexLSH (its
-candidates re-ranked exactly), and hnsw beside them, on the same files, thread count and queries,
-in one run.
+candidates re-ranked exactly), and ivf and hnsw beside them, on the same files, thread count and
+queries, in one run.
 
     python3 bench/forest_lsh_bench.py [--threads 2] [--queries 2000] [--trees 32]
                                       [--cases cosine-384,glove-100] [--python ~/.knn-peers/bin/python]
@@ -144,7 +144,7 @@ def main():
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--trees", type=int, default=32)
     parser.add_argument("--cases", default="cosine-384,glove-100")
-    parser.add_argument("--methods", default="forest,lsh,hnsw", help="knnbatch's types to sweep; their peers run with them")
+    parser.add_argument("--methods", default="forest,lsh,ivf,hnsw", help="knnbatch's types to sweep; their peers run with them")
     parser.add_argument("--python", default=os.path.expanduser("~/.knn-peers/bin/python"))
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/knnbatch"))
     args = parser.parse_args()
@@ -170,6 +170,7 @@ def main():
                 + [dict(p, setting=f"hamming {tables}x64 bits, {p['setting']}") for tables in (4, 8)
                    for p in knnbatch_sweep(args.binary, folder, {"type": "lsh", "search": "hamming", "tables": tables}, "rerank",
                                            [1, 2, 5, 10, 20, 50], args.threads, truth)[0]],
+                "knnbatch ivf": lambda: knnbatch_sweep(args.binary, folder, {"type": "ivf"}, "probe", [1, 2, 4, 8, 16, 32], args.threads, truth)[0],
                 "knnbatch hnsw": lambda: knnbatch_sweep(args.binary, folder, {"type": "hnsw"}, "expansion_search", [10, 16, 24, 32, 48, 64, 96, 128],
                                                         args.threads, truth)[0],
             }

@@ -57,7 +57,7 @@ import Testing
                         #expect(distances.map(Int.init) == expected, "\(name): \(words) words, \(blocks) blocks")
                         let marked = (0..<(blocks * 8)).filter { masks[($0 / 64) * 8 + $0 % 8] >> UInt64(($0 / 8) % 8) & 1 == 1 }
                         #expect(marked == expected.indices.filter { expected[$0] <= limit }, "\(name): \(words) words, \(blocks) blocks, limit \(limit)")
-                        #expect(any == !marked.isEmpty)
+                        #expect(any == !marked.isEmpty, "\(name): \(words) words, \(blocks) blocks, limit \(limit)")
                         // Bits of blocks past the end (in the last, partial group) are clear.
                         let last = masks[(masks.count - 8)...].reduce(0) { $0 | $1 }, used = blocks % 8 == 0 ? 8 : blocks % 8
                         #expect(last >> UInt64(used) == 0, "\(name): stray marks past block \(blocks)")

@@ -65,6 +65,23 @@ import Testing
         #expect(FileManager.default.contents(atPath: again) == FileManager.default.contents(atPath: path))
     }
 
+    /// One lsh file serves both search modes when the jobs set the same bits; under the modes'
+    /// different defaults the loader names bits instead of failing on a section.
+    @Test func anLSHFileServesBothSearchModesWithTheSameBits() throws {
+        let data = VectorMatrix(Fixtures.randomVectors(500, 8, seed: 58)), queries = VectorMatrix(Fixtures.randomVectors(20, 8, seed: 59))
+        func message(_ body: () throws -> Void) -> String? { knnError(body).map { "\($0)" } }
+        let buckets = IndexSpec(LSHParameters(tables: 4)), defaults = folder.file("lsh-defaults.knnindex")
+        try save(buckets.build(data: data, metric: .cosine, threads: 1, file: "d"), buckets, .cosine, dim: 8, path: defaults)
+        let hamming = IndexSpec(LSHParameters(tables: 4, search: .hamming))
+        #expect(message { _ = try load(defaults, hamming, data, .cosine) }?.contains(
+            #"built with bits 5, the job resolves bits to 64 (the default under "search": "hamming"); jobs that share one file across search modes must set the same "bits""#) == true)
+        let shared = IndexSpec(LSHParameters(tables: 4, bits: 20)), path = folder.file("lsh-20.knnindex")
+        try save(shared.build(data: data, metric: .cosine, threads: 1, file: "d"), shared, .cosine, dim: 8, path: path)
+        let ranked = IndexSpec(LSHParameters(tables: 4, bits: 20, search: .hamming, rerank: 3))
+        let loaded = try load(path, ranked, data, .cosine)
+        #expect(searchAll(loaded, queries: queries, k: 5) == searchAll(try ranked.build(data: data, metric: .cosine, threads: 1, file: "d"), queries: queries, k: 5))
+    }
+
     @Test func aFileThatIsNotAnIndexOrNotThisJobsIsRefused() throws {
         let data = VectorMatrix(Fixtures.randomVectors(300, 8, seed: 53))
         let path = folder.file("kd.knnindex")

@@ -27,17 +27,21 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     let leafStarts: AlignedBuffer<Int>
     let items: AlignedBuffer<Int32>
     let roots: AlignedBuffer<Int32>
+    /// The most ids a leaf holds: leaf_size, or more for a leaf of identical vectors.
+    let largestLeaf: Int
 
     init(metric: Metric, parameters: ForestParameters, data: VectorMatrix, points: FloatBuffer, planes: FloatBuffer,
-         children: AlignedBuffer<Int32>, leafStarts: AlignedBuffer<Int>, items: AlignedBuffer<Int32>, roots: AlignedBuffer<Int32>) {
+         children: AlignedBuffer<Int32>, leafStarts: AlignedBuffer<Int>, items: AlignedBuffer<Int32>, roots: AlignedBuffer<Int32>,
+         largestLeaf: Int? = nil) {
         (self.metric, self.parameters, self.data, self.dim, self.count) = (metric, parameters, data, data.dim, data.rows)
         (self.points, self.planes, self.children, self.leafStarts, self.items, self.roots) = (points, planes, children, leafStarts, items, roots)
+        self.largestLeaf = largestLeaf ?? (0..<max(0, leafStarts.count - 1)).reduce(0) { max($0, leafStarts.pointer[$1 + 1] - leafStarts.pointer[$1]) }
     }
 
     /// The same forest searched with other search parameters (`TunableIndex`).
     convenience init(sharing other: Forest, parameters: ForestParameters) {
         self.init(metric: other.metric, parameters: parameters, data: other.data, points: other.points, planes: other.planes,
-                  children: other.children, leafStarts: other.leafStarts, items: other.items, roots: other.roots)
+                  children: other.children, leafStarts: other.leafStarts, items: other.items, roots: other.roots, largestLeaf: other.largestLeaf)
     }
 
     convenience init(data: VectorMatrix, metric: Metric, parameters: ForestParameters, threads: Int) {

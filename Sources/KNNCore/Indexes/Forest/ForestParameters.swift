@@ -51,11 +51,11 @@ struct ForestParameters: IndexParameters, Equatable {
     }
 
     /// The candidate list per query of a block (at most the budget and one more leaf), and per
-    /// worker a stamp and a found-list slot per vector, and the queue.
+    /// worker a stamp per vector, the ids found (as many as the candidates), and the queue.
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         let slots = candidateSlots(k: k, count: count)
         var scratch = CandidateBlockSearch<ForestSearcher>.scratch(candidates: slots, dim: dim, count: count, metric: metric)
-        scratch.perWorker += count * 8 + 4100
+        scratch.perWorker += count * 4 + (slots + 1) * 4 + 16 * 1024
         return scratch
     }
 

@@ -26,9 +26,10 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         budget = forest.parameters.budget(k: k)
         topK = TopK(k: k)
         stamps = AlignedBuffer(count: max(forest.count, 1))
-        // Distinct ids: at most n, whatever the leaves hold (a leaf of identical vectors may
-        // exceed leaf_size), and the slot past them that a repeated id is written to (`collect`).
-        found = AlignedBuffer(count: forest.count + 1, zeroed: false)
+        // Distinct ids: the walk opens leaves until `budget` ids are gathered, so at most
+        // budget − 1 and one more leaf, and at most n; and the slot past them that a repeated
+        // id is written to (`collect`).
+        found = AlignedBuffer(count: min(forest.count, budget + forest.largestLeaf) + 1, zeroed: false)
     }
 
     /// Each query's distinct candidates (its own id left out in a self-join) into its row of `rows`.

@@ -17,7 +17,14 @@ extension LSHParameters {
         let n = data.rows, dim = data.dim
         let shape: AlignedBuffer<Int> = try reader.buffer("lsh.shape", count: 2)
         let bits = shape.pointer[0], width = Float(bitPattern: UInt32(truncatingIfNeeded: shape.pointer[1]))
-        guard bits == resolvedBits(count: n, metric: metric), width.isFinite, width >= 0 else { throw reader.error("lsh.shape", "does not fit these parameters") }
+        let wanted = resolvedBits(count: n, metric: metric)
+        // `bits` is a build key only when set: its default differs between the search modes, so
+        // a file built under one default and searched under the other is named here.
+        guard bits == wanted else {
+            let origin = self.bits != nil ? "" : search == .hamming ? " (the default under \"search\": \"hamming\")" : " (the default for \(n) vectors)"
+            throw reader.error("index", "built with bits \(bits), the job resolves bits to \(wanted)\(origin); jobs that share one file across search modes must set the same \"bits\"")
+        }
+        guard width.isFinite, width >= 0 else { throw reader.error("lsh.shape", "does not fit these parameters") }
         let ids: AlignedBuffer<Int32> = try reader.buffer("lsh.ids", count: max(1, tables * n))
         // The search indexes vectors by these ids without checks: a corrupt file must fail here.
         if n > 0, let bad = ids.buffer.firstIndex(where: { $0 < 0 || Int($0) >= n }) { throw reader.error("lsh.ids", "entry \(bad) has id \(ids.pointer[bad])") }

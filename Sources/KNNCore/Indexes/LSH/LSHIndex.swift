@@ -11,12 +11,14 @@ import Foundation
 /// - `codes`, under `"search": "hamming"` only: every vector's keys, one 64-bit word per table,
 ///   in `HammingScan`'s blocks of 8 (word t of vector i at `((i / 8) · tables + t) · 8 + i % 8`;
 ///   the last block padded with zeros). Derived from the tables when the index is made or
-///   loaded, so index files do not depend on the search mode.
+///   loaded, so one index file serves both search modes when their jobs set the same `bits`
+///   (its default differs between them).
 ///
 /// A bucket key packs the table's `bits` hash values: sign bits (SimHash) under cosine and ip,
 /// or under l2 a 64-bit mix of the quantised projections ⌊(a·x + b) / w⌋ (two different cells
-/// may share a key: that only adds candidates). Projections are Gaussian, drawn from `seed`:
-/// the same index at any thread count.
+/// may share a key: that only adds candidates). Projections are Gaussian, drawn from `seed`,
+/// and under cosine and ip made orthonormal in runs of `dim` (`orthogonalize`): the same index
+/// at any thread count.
 final class LSHIndex: SliceSearchIndex, @unchecked Sendable {
     let metric: Metric
     let parameters: LSHParameters
@@ -38,6 +40,8 @@ final class LSHIndex: SliceSearchIndex, @unchecked Sendable {
          projections: FloatBuffer, shifts: FloatBuffer, keys: AlignedBuffer<UInt64>, ids: AlignedBuffer<Int32>, codes: AlignedBuffer<UInt64>? = nil) {
         (self.metric, self.parameters, self.dim, self.count, self.bits, self.width) = (metric, parameters, dim, count, bits, width)
         (self.points, self.projections, self.shifts, self.keys, self.ids) = (points, projections, shifts, keys, ids)
+        // Hamming distance means something between sign bits only (the parser refuses it under l2).
+        precondition(parameters.search == .buckets || width == 0, "Hamming ranking needs sign keys")
         self.codes = parameters.search == .hamming ? codes ?? Self.blockedCodes(keys: keys, ids: ids, count: count, tables: parameters.tables) : nil
     }
 

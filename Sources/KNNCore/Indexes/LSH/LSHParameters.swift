@@ -7,7 +7,8 @@
 /// With `"search": "hamming"` (cosine and ip) the buckets are not looked up: every vector is
 /// ranked by how many of its `tables × bits` sign bits differ from the query's (the Hamming
 /// distance of the concatenated codes, FAISS's IndexLSH), and the best `rerank × k` are scored
-/// exactly. Its cost does not grow with the recall asked for, only with n and the code length.
+/// exactly. Its scan costs the same whatever the recall asked for (n codes of `tables` words);
+/// only the exact scoring grows with `rerank`.
 struct LSHParameters: IndexParameters, Equatable {
     static let typeName = "lsh"
 
@@ -89,11 +90,12 @@ struct LSHParameters: IndexParameters, Equatable {
     }
 
     var isExact: Bool { false }
-    /// The search mode is not a build key: one index serves both (the tables' keys are the codes).
+    /// The search mode is not a build key: one index serves both (the tables' keys are the
+    /// codes) when the jobs set the same `bits`; the file's loader names a mismatch.
     var buildKeys: [String] { json.map(\.key).filter { !["probes", "search", "rerank"].contains($0) } }
 
-    /// The vectors (prepared), and per table a key and an id per vector (twice while sorting),
-    /// and the projections; under `"search": "hamming"` the codes in blocks besides.
+    /// The vectors (prepared), and per table a key and an id per vector, and the projections;
+    /// under `"search": "hamming"` the codes in blocks besides.
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
         let bits = resolvedBits(count: count, metric: metric)
         let codes = search == .hamming ? (count + 7) / 8 * 8 * tables * 8 : 0
@@ -105,7 +107,7 @@ struct LSHParameters: IndexParameters, Equatable {
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         if search == .hamming {
             let keep = min(count, rerank * k)
-            return BlockScratch(perQuery: 0, perWorker: LSHSearcher.group * (4 * keep * 8 + tables * 8 + dim * 4) + 1 << 16)
+            return BlockScratch(perQuery: 0, perWorker: LSHSearcher.group * (4 * keep * 8 + tables * 8) + keep * 4 + 1 << 16)
         }
         return BlockScratch(perQuery: 0, perWorker: count * 4 + 1 << 16)
     }

@@ -18,7 +18,6 @@ final class LSHSearcher: NeighborSearcher {
     static let chunkBlocks = 32
 
     let index: LSHIndex
-    let k: Int
     private let topK: TopK
     private var values: [Float]
     /// The ways to leave the bucket, cheapest first: cost, coordinate, and direction (±1; 0 for a flip).
@@ -36,7 +35,6 @@ final class LSHSearcher: NeighborSearcher {
 
     init(index: LSHIndex, k: Int) {
         self.index = index
-        self.k = k
         topK = TopK(k: k)
         values = Array(repeating: 0, count: index.bits)
         cells = Array(repeating: 0, count: index.bits)

@@ -75,8 +75,8 @@ import Testing
     }
 
     /// Groups of 8 queries, chunks of 256 codes: the answers do not depend on how the queries
-    /// are sliced (one slice of 21, then one query at a time) nor on the number of codes (n
-    /// not a multiple of 8).
+    /// are sliced (one slice of 21, a partial group, then one query at a time). (Padding lanes,
+    /// n not a multiple of 8, are covered by the exact cases above and below.)
     @Test func theAnswerDoesNotDependOnTheSlicing() {
         let data = HNSWIndexTests.clustered(2001, 16, seed: 14), queries = HNSWIndexTests.clustered(21, 16, seed: 15)
         let index = LSHIndex(data: VectorMatrix(data), metric: .cosine, parameters: Self.hamming(tables: 3, bits: 20, rerank: 4), threads: 2)
@@ -84,6 +84,22 @@ import Testing
         let single = (0..<21).flatMap { searchEachSlice(index, queries: VectorMatrix([queries[$0]]), k: 10) }
         #expect(whole == single)
         #expect(whole == searchAll(index, queries: VectorMatrix(queries), k: 10))
+    }
+
+    /// Fewer vectors than a block (1, 5) and fewer than k: every one is a candidate, and the
+    /// answer is the flat index's, padded as it pads.
+    @Test(arguments: [1, 5])
+    func tinyDatasetsAreExact(n: Int) throws {
+        let data = Fixtures.randomVectors(n, 4, seed: 17), queries = Fixtures.randomVectors(6, 4, seed: 18)
+        let index = LSHIndex(data: VectorMatrix(data), metric: .cosine, parameters: Self.hamming(tables: 1, bits: 8, rerank: 1), threads: 1)
+        #expect(searchAll(index, queries: VectorMatrix(queries), k: 7) == searchAll(try flatIndex(data, .cosine), queries: VectorMatrix(queries), k: 7))
+    }
+
+    /// Tuning the knob shares the codes instead of deriving them again.
+    @Test func theKnobSharesTheCodes() throws {
+        let index = LSHIndex(data: VectorMatrix(Fixtures.randomVectors(100, 4, seed: 19)), metric: .ip, parameters: Self.hamming(tables: 2), threads: 1)
+        let tuned = try #require(index.withKnob(3).index as? LSHIndex)
+        #expect(tuned.parameters.rerank == 3 && tuned.codes === index.codes && index.knobName == "rerank")
     }
 
     /// Sign projections are orthonormal in runs of `dim` rows (super-bit LSH); l2's p-stable
