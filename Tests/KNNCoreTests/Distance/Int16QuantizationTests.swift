@@ -30,6 +30,19 @@ import Testing
         #expect(zero.code.inverseScale == 0 && zero.codes == [0, 0, 0, 0])
     }
 
+    /// The rounding without a library call is `rounded()`'s, at halves and next to them, near
+    /// zero and at the int16 limits, and on seeded values.
+    @Test func roundingIsHalfAwayFromZero() {
+        var values: [Double] = [0, -0.0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 32766.5, -32767.5, 32767, 0.49999999999999994, -0.49999999999999994,
+                                1e-300, -1e-300, 4503599627370495.5 / 4_194_304]
+        for half in [0.5, 1.5, 2.5, 1000.5, 32766.5] { values += [half.nextUp, half.nextDown, -half.nextUp, -half.nextDown] }
+        var rng = SplitMix64(seed: 6)
+        values += (0..<10_000).map { _ in Double.random(in: -32767.5...32767.5, using: &rng) }
+        for value in values {
+            #expect(Int16Quantization.roundedHalfAwayFromZero(value) == Int32(value.rounded()), "\(value)")
+        }
+    }
+
     /// Every code is x/s rounded: within ½ of it, never beyond int16, and the code's norm stays
     /// under 46340, so that |q'·x'| < 2³¹.
     @Test func codesRoundAndStayWithinLimits() {

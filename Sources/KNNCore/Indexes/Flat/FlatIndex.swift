@@ -145,13 +145,26 @@ public final class FlatIndex: SliceSearchIndex {
         }
 
         func search(_ batch: QueryBatch, into results: ResultRows) {
+            search(batch, into: results) { q in self.prepare(query: q, batch.vectors.row(q)) }
+        }
+
+        /// The same search for queries coded already: query q of `batch` is row `firstRow + q`
+        /// of `encoded`, whose centre must be this index's int16 codes' centre.
+        func search(_ batch: QueryBatch, encoded: EncodedQueries, firstRow: Int, into results: ResultRows) {
+            guard case .int16(let codes, _) = index.storage, codes.centre === encoded.centre else {
+                preconditionFailure("queries coded for other codes")
+            }
+            search(batch, into: results) { q in self.prepare(query: q, encoded: encoded, row: firstRow + q, codes: codes) }
+        }
+
+        private func search(_ batch: QueryBatch, into results: ResultRows, prepareQuery: (Int) -> Void) {
             let queryCount = batch.vectors.rows
             let width = TileScan.queriesPerTile
             let groups = (queryCount + width - 1) / width
             reserve(groups: groups)
             for q in 0..<(groups * width) {
                 if q < queryCount {
-                    prepare(query: q, batch.vectors.row(q))
+                    prepareQuery(q)
                 } else {
                     prepare(query: q, nil)
                     filters.disable(row: q)
@@ -202,6 +215,19 @@ public final class FlatIndex: SliceSearchIndex {
                 filters.reset(row: q, slack: CandidateFilters.slack(metric: metric, dim: dim, queryNorm: code.norm, maxNorm: codes.maxNorm,
                                                                      scoreError: code.error))
             }
+        }
+
+        /// Copies a coded query into query `q`'s place (int16 storage only) and starts its filter.
+        private func prepare(query q: Int, encoded: EncodedQueries, row: Int, codes: QuantizedPanelMatrix) {
+            let width = TileScan.queriesPerTile, pairs = codes.pairs
+            let (group, member) = q.quotientAndRemainder(dividingBy: width)
+            let target = words.pointer + group * pairs * width + member
+            let source = encoded.words.pointer + (row / width) * pairs * width + row % width
+            for j in 0..<pairs { target[j * width] = source[j * width] }
+            let terms = codes.queryTerms(encoded.codes.pointer[row], preparedNorm: encoded.norms.pointer[row])
+            queryScales.pointer[q] = terms.scale
+            filters.reset(row: q, slack: CandidateFilters.slack(metric: index.metric, dim: index.dim, queryNorm: terms.norm, maxNorm: codes.maxNorm,
+                                                                scoreError: terms.error))
         }
 
         /// Padding rows need no check here: their threshold is −∞, so the kernel never reports them.

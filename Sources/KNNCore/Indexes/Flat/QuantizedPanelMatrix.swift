@@ -26,7 +26,10 @@ final class QuantizedPanelMatrix: @unchecked Sendable {
     /// The largest norm of the prepared vectors themselves (not centred).
     let maxNorm: Double
 
-    init(data: VectorMatrix, metric: Metric, threads: Int = 1) {
+    /// `centre`: under l2 and sqeuclidean, the point codes are centred on instead of the data's
+    /// own mean (k-means centroids coded against the centre their sample's rows were coded
+    /// against once, `EncodedQueries`).
+    init(data: VectorMatrix, metric: Metric, threads: Int = 1, centre given: FloatBuffer? = nil) {
         count = data.rows
         dim = data.dim
         let lanes = Self.lanes, dim = dim, pairs = (dim + 1) / 2
@@ -36,7 +39,7 @@ final class QuantizedPanelMatrix: @unchecked Sendable {
         words = AlignedBuffer(count: panelCount * pairs * lanes, zeroed: false)
         scales = FloatBuffer(count: panelCount * lanes)
         bias = FloatBuffer(count: panelCount * lanes)
-        let centre = metric == .l2 || metric == .sqeuclidean ? Int16Quantization.mean(of: data, threads: threads) : nil
+        let centre = metric == .l2 || metric == .sqeuclidean ? given ?? Int16Quantization.mean(of: data, threads: threads) : nil
         self.centre = centre
         let words = words, scales = scales, bias = bias
         let summaries = PanelMatrix.pack(data: data, metric: metric, panelCount: panelCount, threads: threads,
@@ -74,8 +77,13 @@ final class QuantizedPanelMatrix: @unchecked Sendable {
     func encode(query: UnsafePointer<Float>, into words: UnsafeMutablePointer<Int32>, stride: Int,
                 scratch: UnsafeMutablePointer<Float>) -> (scale: Float, norm: Double, error: Double) {
         let code = Int16Quantization.encode(query, dim: dim, centre: centre, negate: true, into: words, stride: stride, scratch: scratch)
+        return queryTerms(code, preparedNorm: centre == nil ? code.norm : Double(Kernels.dot(query, query, count: dim)).squareRoot())
+    }
+
+    /// `encode(query:…)`'s results for a query coded already (with this matrix's centre), whose
+    /// prepared vector has norm `preparedNorm`.
+    func queryTerms(_ code: Int16Quantization.Code, preparedNorm: Double) -> (scale: Float, norm: Double, error: Double) {
         guard centre != nil else { return (code.inverseScale, code.norm, bounds.scoreError(query: code, dim: dim)) }
-        let norm = Double(Kernels.dot(query, query, count: dim)).squareRoot()
-        return (2 * code.inverseScale, norm, bounds.centredDistanceError(query: code, dim: dim))
+        return (2 * code.inverseScale, preparedNorm, bounds.centredDistanceError(query: code, dim: dim))
     }
 }

@@ -125,3 +125,19 @@ import Testing
         #expect(searchAll(index, queries: VectorMatrix(data), k: 5) == (try exactNeighbours(data, data, .l2, k: 5)))
     }
 }
+
+/// k-means scores with int16 codes where the CPU makes them fast, the sample's rows coded once
+/// against a fixed centre; the exact keys decide, so the centroids are the float32 scoring's,
+/// bit for bit.
+@Suite struct KMeansScoringTests {
+    @Test(arguments: [(72, 0.0), (65, 0.0), (96, 1e4)])
+    func int16AndFloat32ScoringTrainTheSameCentroids(dim: Int, offset: Double) {
+        // Clustered rows with copies (exact ties between cells), off the origin in the last case.
+        var data = HNSWIndexTests.clustered(3000, dim, seed: 21).map { $0.map { $0 + Float(offset) } }
+        for i in stride(from: 0, to: 3000, by: 17) { data[i] = data[5] }
+        let sample = VectorMatrix(data)
+        let float32 = KMeans.train(sample: sample, lists: 70, iterations: 6, seed: 3, threads: 2, scoring: .float32)
+        let int16 = KMeans.train(sample: sample, lists: 70, iterations: 6, seed: 3, threads: 2, scoring: .int16)
+        #expect(float32.buffer.map(\.bitPattern) == int16.buffer.map(\.bitPattern))
+    }
+}
