@@ -85,10 +85,11 @@ struct IVFParameters: IndexParameters, Equatable {
     var preferredSliceQueries: Int { 2048 }
 
     /// The vectors prepared and packed in cells (each padded to 32), an id and a position per
-    /// vector, the centroids; the build holds the training sample and a cell per vector.
+    /// vector, the centroids; the build holds the training sample (and its int16 codes, where
+    /// k-means scores with them) and a cell per vector.
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
         let lists = resolvedLists(count: count), train = resolvedTrainSize(count: count, lists: lists, dim: dim)
-        return (count + 32 * lists) * (dim + 1) * 4 + count * 12 + lists * (dim + 1) * 4 * 3 + train * dim * 4
+        return (count + 32 * lists) * (dim + 1) * 4 + count * 12 + lists * (dim + 1) * 4 * 3 + train * (dim * 4 + EncodedQueries.bytes(dim: dim))
     }
 
     /// Per query of a slice: its candidate filter (`CandidateFilters`), its probed cells and its

@@ -75,12 +75,12 @@ struct IVFPQParameters: IndexParameters, Equatable {
 
     /// Per vector its code and id (twice while sorting by cell), its cell while building and its
     /// code terms (`IVFPQIndex.codeTerms`); the centroids and their distance terms; the training
-    /// sample; the codebooks.
+    /// sample (and its int16 codes, where k-means scores with them); the codebooks.
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
         let lists = coarse.resolvedLists(count: count), train = coarse.resolvedTrainSize(count: count, lists: lists, dim: dim)
         let m = resolvedSubspaces(dim: dim), ksub = 1 << bits, codeBytes = (m * bits + 7) / 8
         return count * (2 * codeBytes + 12 + 5) + lists * 32 * (codeBytes + 4 + 5) + lists * dim * 4 * 2 + lists * m * ksub * 4
-            + train * dim * 4 + 2 * ksub * dim * 4
+            + train * (dim * 4 + EncodedQueries.bytes(dim: dim)) + 2 * ksub * dim * 4
     }
 
     /// Candidate lists for the block re-rank; per worker a slice's tables and pools.
