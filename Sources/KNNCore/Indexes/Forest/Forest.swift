@@ -29,19 +29,37 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     let roots: AlignedBuffer<Int32>
     /// The most ids a leaf holds: leaf_size, or more for a leaf of identical vectors.
     let largestLeaf: Int
+    /// Int16 codes of `points` (HNSW's navigation codes), where the CPU scores them fast and
+    /// rows are short (`prefilterDimensions`): a query's candidates are scored with them first,
+    /// and only those that may be among its k nearest are scored exactly
+    /// (`ForestSearcher.prefilter`). Derived from the points when the forest is built or loaded.
+    let codes: NavigationCodes?
+
+    /// The widest vectors the prefilter serves. Measured on 100k vectors: 31% more queries/s at
+    /// 100 dimensions (codes of 26 MB, cache-resident), 25% fewer at 384 (78 MB: each candidate's
+    /// code is a read from memory, where the block re-rank reads each row once for all the
+    /// block's queries that found it).
+    static let prefilterDimensions = 128
 
     init(metric: Metric, parameters: ForestParameters, data: VectorMatrix, points: FloatBuffer, planes: FloatBuffer,
          children: AlignedBuffer<Int32>, leafStarts: AlignedBuffer<Int>, items: AlignedBuffer<Int32>, roots: AlignedBuffer<Int32>,
-         largestLeaf: Int? = nil) {
+         largestLeaf: Int? = nil, codes: NavigationCodes?? = nil, threads: Int = 1) {
         (self.metric, self.parameters, self.data, self.dim, self.count) = (metric, parameters, data, data.dim, data.rows)
         (self.points, self.planes, self.children, self.leafStarts, self.items, self.roots) = (points, planes, children, leafStarts, items, roots)
         self.largestLeaf = largestLeaf ?? (0..<max(0, leafStarts.count - 1)).reduce(0) { max($0, leafStarts.pointer[$1 + 1] - leafStarts.pointer[$1]) }
+        // The points are prepared already: under cosine they are coded as unit vectors under ip,
+        // which scores them as cosine would (−q·x, no centre) without normalising them again.
+        self.codes = codes ?? (HNSWNavigation.preferred(kernel: .selected, dim: data.dim) == .int16 && data.dim <= Self.prefilterDimensions && data.rows > 0
+            ? NavigationCodes(data: VectorMatrix(rows: data.rows, dim: data.dim, stride: data.dim, base: UnsafePointer(points.pointer), owner: points),
+                              metric: metric == .cosine ? .ip : metric, threads: threads)
+            : nil)
     }
 
     /// The same forest searched with other search parameters (`TunableIndex`).
     convenience init(sharing other: Forest, parameters: ForestParameters) {
         self.init(metric: other.metric, parameters: parameters, data: other.data, points: other.points, planes: other.planes,
-                  children: other.children, leafStarts: other.leafStarts, items: other.items, roots: other.roots, largestLeaf: other.largestLeaf)
+                  children: other.children, leafStarts: other.leafStarts, items: other.items, roots: other.roots, largestLeaf: other.largestLeaf,
+                  codes: .some(other.codes))
     }
 
     convenience init(data: VectorMatrix, metric: Metric, parameters: ForestParameters, threads: Int) {
@@ -97,7 +115,7 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
         }
         leafStarts.pointer[leafCount] = itemBase
         self.init(metric: metric, parameters: parameters, data: data, points: points, planes: planes, children: children,
-                  leafStarts: leafStarts, items: items, roots: roots)
+                  leafStarts: leafStarts, items: items, roots: roots, threads: threads)
     }
 
     var internalCount: Int { planes.count / (dim + 1) }

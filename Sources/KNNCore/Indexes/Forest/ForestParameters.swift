@@ -44,10 +44,11 @@ struct ForestParameters: IndexParameters, Equatable {
     /// The vectors (prepared), and per tree about 2n/leaf_size nodes: a hyperplane each for the
     /// internal ones (held twice while the trees are joined into one set of arrays), a start
     /// per leaf, and every id once in the leaves (twice while building); the build holds a
-    /// normalised copy for ip.
+    /// normalised copy for ip; the int16 codes of the prefilter, where the forest keeps them.
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
         let nodes = trees * max(1, 2 * count / max(1, leafSize))
-        return count * dim * 4 * (metric == .ip ? 2 : 1) + nodes * (2 * (dim + 1) * 4 + 16) + trees * count * 4 * 2
+        let codes = dim <= Forest.prefilterDimensions ? count * (NavigationCodes.rowWords(dim: dim) * 4 + 8) : 0
+        return count * dim * 4 * (metric == .ip ? 2 : 1) + nodes * (2 * (dim + 1) * 4 + 16) + trees * count * 4 * 2 + codes
     }
 
     /// The candidate list per query of a block (at most the budget and one more leaf), and per
@@ -55,7 +56,8 @@ struct ForestParameters: IndexParameters, Equatable {
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         let slots = candidateSlots(k: k, count: count)
         var scratch = CandidateBlockSearch<ForestSearcher>.scratch(candidates: slots, dim: dim, count: count, metric: metric)
-        scratch.perWorker += count * 4 + (slots + 1) * 4 + 16 * 1024
+        // The prefilter's dots and keys per candidate slot, and the query's code.
+        scratch.perWorker += count * 4 + (slots + 1) * 4 + 16 * 1024 + (dim <= Forest.prefilterDimensions ? (slots + 1) * 12 + dim * 8 : 0)
         return scratch
     }
 

@@ -19,6 +19,12 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     private let found: AlignedBuffer<Int32>
     private var foundCount = 0
     private var candidates: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: found.pointer, count: foundCount) }
+    /// The prefilter's scratch: the candidates' integer dots and (distance, id) keys, the
+    /// query's code and its centred copy.
+    private let dots: AlignedBuffer<Int32>
+    private let keys: AlignedBuffer<UInt64>
+    private let queryWords: AlignedBuffer<Int32>
+    private let queryScratch: FloatBuffer
 
     init(forest: Forest, k: Int) {
         self.forest = forest
@@ -29,14 +35,24 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         // Distinct ids: the walk opens leaves until `budget` ids are gathered, so at most
         // budget − 1 and one more leaf, and at most n; and the slot past them that a repeated
         // id is written to (`collect`).
-        found = AlignedBuffer(count: min(forest.count, budget + forest.largestLeaf) + 1, zeroed: false)
+        let most = min(forest.count, budget + forest.largestLeaf) + 1
+        found = AlignedBuffer(count: most, zeroed: false)
+        let rowWords = forest.codes?.rowWords ?? 0, codedRows = forest.codes == nil ? 0 : most
+        (dots, keys) = (AlignedBuffer(count: codedRows, zeroed: false), AlignedBuffer(count: codedRows, zeroed: false))
+        (queryWords, queryScratch) = (AlignedBuffer(count: rowWords), FloatBuffer(count: forest.codes == nil ? 0 : forest.dim))
     }
 
-    /// Each query's distinct candidates (its own id left out in a self-join) into its row of `rows`.
+    /// Each query's distinct candidates (its own id left out in a self-join) into its row of
+    /// `rows`: those that may be among its k nearest, where the forest has codes (`prefilter`);
+    /// all of them otherwise.
     func findCandidates(_ batch: QueryBatch, into rows: CandidateRows) {
         for q in 0..<batch.vectors.rows {
             collect(batch.vectors.row(q))
             let ids = rows.ids(ofRow: q), excluded = batch.excludedID(ofRow: q)
+            if let codes = forest.codes, foundCount > 2 * k {
+                rows.setCount(prefilter(batch.vectors.row(q), codes: codes, excluded: excluded, into: ids, room: rows.perRow), ofRow: q)
+                continue
+            }
             var written = 0
             for id in candidates where Int(id) != excluded && written < rows.perRow {
                 ids[written] = id
@@ -44,6 +60,36 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
             }
             rows.setCount(written, ofRow: q)
         }
+    }
+
+    /// Writes to `ids` the found candidates whose code distance is within the slack of the k-th
+    /// smallest (`excluded` left out) and returns how many: the argument of `CandidateFilters`,
+    /// with the code distance as the approximate score, so the exact k nearest among them are
+    /// the exact k nearest among all found. A few dozen rows are then read and scored exactly
+    /// instead of thousands.
+    private func prefilter(_ query: UnsafePointer<Float>, codes: NavigationCodes, excluded: Int, into ids: UnsafeMutablePointer<Int32>, room: Int) -> Int {
+        let count = foundCount, found = found.pointer
+        let (navigation, error) = codes.query(query, row: queryWords.pointer, scratch: queryScratch.pointer)
+        let view = codes.view
+        KernelVariant.selected.quantizedDots(navigation.words!, base: view.words, words: view.rowWords, ids: found, count: count, into: dots.pointer)
+        // Keys of (distance, id), the excluded id's at +∞: the k-th smallest is the cut-off.
+        for i in 0..<count {
+            let id = Int(found[i])
+            keys.pointer[i] = SelectionPools.key(score: id == excluded ? .infinity : view.distance(dot: dots.pointer[i], navigation, id), id: id)
+        }
+        SelectionPools.select(keys.pointer, count: count, nth: k - 1)
+        let kth = SelectionPools.score(ofKey: keys.pointer[k - 1])
+        let queryNorm = Double(Kernels.dot(query, query, count: forest.dim)).squareRoot()
+        let limit = kth.isFinite ? (kth + CandidateFilters.slack(metric: forest.metric, dim: forest.dim, queryNorm: queryNorm,
+                                                                  maxNorm: codes.maxNorm, scoreError: error)).nextUp : Float.infinity
+        var written = 0
+        for i in 0..<count where written < room {
+            let id = Int32(truncatingIfNeeded: keys.pointer[i])
+            guard Int(id) != excluded, SelectionPools.score(ofKey: keys.pointer[i]) <= limit else { continue }
+            ids[written] = id
+            written += 1
+        }
+        return written
     }
 
     func search(_ batch: QueryBatch, into results: ResultRows) {
