@@ -87,14 +87,19 @@ final class LSHIndex: SliceSearchIndex, @unchecked Sendable {
         hashing.search = .buckets
         let index = LSHIndex(metric: metric, parameters: hashing, dim: dim, count: n, bits: bits, width: width, points: points,
                              projections: projections, shifts: shifts, keys: keys, ids: ids)
-        // Keys in chunks of vectors on the workers, then each table sorted on its own worker.
+        // Keys in chunks of vectors on the workers, groups of vectors projected together, then
+        // each table sorted on its own worker.
         Parallel.forEach((n + chunk - 1) / chunk, threads: threads) { c in
-            var values = [Float](repeating: 0, count: bits)
-            for i in (c * chunk)..<min((c + 1) * chunk, n) {
-                for t in 0..<tables {
-                    index.project(points.pointer + i * dim, table: t, into: &values)
-                    keys.pointer[t * n + i] = index.key(values)
-                    ids.pointer[t * n + i] = Int32(i)
+            let values = FloatBuffer(count: LSHIndex.group * tables * bits)
+            let end = min((c + 1) * chunk, n)
+            for first in stride(from: c * chunk, to: end, by: LSHIndex.group) {
+                let members = min(LSHIndex.group, end - first)
+                index.project(members, { UnsafePointer(points.pointer + (first + $0) * dim) }, into: values.pointer)
+                for m in 0..<members {
+                    for t in 0..<tables {
+                        keys.pointer[t * n + first + m] = index.key(values.pointer + (m * tables + t) * bits)
+                        ids.pointer[t * n + first + m] = Int32(first + m)
+                    }
                 }
             }
         }
@@ -159,20 +164,29 @@ final class LSHIndex: SliceSearchIndex, @unchecked Sendable {
         return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
     }
 
-    /// Table `t`'s hash inputs for a vector: the projections (signs' margins), or under l2 the
-    /// positions (a·x + b) / w, whose floors are the cells.
-    @inline(__always)
-    func project(_ vector: UnsafePointer<Float>, table t: Int, into values: inout [Float]) {
-        for j in 0..<bits {
-            let row = t * bits + j
-            let dot = Kernels.dot(projections.pointer + row * dim, vector, count: dim)
-            values[j] = signs ? dot : (dot + shifts.pointer[row]) / width
+    /// Vectors hashed together: each projection row is read once for the group.
+    static let group = 8
+
+    /// The hash inputs of `count` vectors (at most `group`) for every table: the projections
+    /// (signs' margins), or under l2 the positions (a·x + b) / w, whose floors are the cells.
+    /// Vector m's inputs for table t are `values[(m · tables + t) · bits ..< + bits]`. The
+    /// products are the exact kernels', one pair at a time, so the keys are the same whatever
+    /// the grouping; the group only keeps each projection row in the first-level cache while
+    /// it meets the group's vectors.
+    func project(_ count: Int, _ vector: (Int) -> UnsafePointer<Float>, into values: UnsafeMutablePointer<Float>) {
+        let rows = parameters.tables * bits
+        for row in 0..<rows {
+            let projection = projections.pointer + row * dim, shift = shifts.pointer[row]
+            for m in 0..<count {
+                let dot = Kernels.dot(projection, vector(m), count: dim)
+                values[m * rows + row] = signs ? dot : (dot + shift) / width
+            }
         }
     }
 
-    /// The key of a bucket, from its cells (l2) or sign bits, possibly perturbed (`cells`).
+    /// The key of a bucket, from its cells (l2) or sign bits (`bits` inputs at `values`).
     @inline(__always)
-    func key(_ values: [Float]) -> UInt64 {
+    func key(_ values: UnsafePointer<Float>) -> UInt64 {
         var key: UInt64 = 0
         if signs {
             for j in 0..<bits where values[j] > 0 { key |= 1 << UInt64(j) }

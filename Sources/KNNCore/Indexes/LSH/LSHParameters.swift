@@ -107,9 +107,10 @@ struct LSHParameters: IndexParameters, Equatable {
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         if search == .hamming {
             let keep = min(count, rerank * k)
-            return BlockScratch(perQuery: 0, perWorker: LSHSearcher.group * (4 * keep * 8 + tables * 8) + keep * 4 + 1 << 16)
+            return BlockScratch(perQuery: 0, perWorker: LSHSearcher.group * (4 * keep * 8 + tables * 8 + tables * 64 * 4) + keep * 4 + 1 << 16)
         }
-        return BlockScratch(perQuery: 0, perWorker: count * 4 + 1 << 16)
+        // The stamps, and a group's hash inputs.
+        return BlockScratch(perQuery: 0, perWorker: count * 4 + LSHIndex.group * tables * resolvedBits(count: count, metric: metric) * 4 + 1 << 16)
     }
 
     func build(data: VectorMatrix, metric: Metric, threads: Int) -> any VectorIndex {

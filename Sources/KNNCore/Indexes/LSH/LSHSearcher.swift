@@ -14,12 +14,14 @@
 final class LSHSearcher: NeighborSearcher {
     /// Queries ranked together, and blocks of 8 codes per chunk (256 codes: 8 KB with 4 words,
     /// 16 KB with 8).
-    static let group = 8
+    static let group = LSHIndex.group
     static let chunkBlocks = 32
 
     let index: LSHIndex
     private let topK: TopK
-    private var values: [Float]
+    /// A group's hash inputs (`LSHIndex.project`), and the ones of the query being probed.
+    private let groupValues: FloatBuffer
+    private var values: UnsafePointer<Float>
     /// The ways to leave the bucket, cheapest first: cost, coordinate, and direction (±1; 0 for a flip).
     private var options: [(cost: Float, coordinate: Int, step: Int)] = []
     private let sets = MinHeap<ProbeSet>(capacity: 256)
@@ -36,7 +38,8 @@ final class LSHSearcher: NeighborSearcher {
     init(index: LSHIndex, k: Int) {
         self.index = index
         topK = TopK(k: k)
-        values = Array(repeating: 0, count: index.bits)
+        groupValues = FloatBuffer(count: LSHIndex.group * index.parameters.tables * index.bits)
+        values = UnsafePointer(groupValues.pointer)
         cells = Array(repeating: 0, count: index.bits)
         options.reserveCapacity(2 * index.bits)
         if index.codes != nil {
@@ -50,17 +53,20 @@ final class LSHSearcher: NeighborSearcher {
 
     func search(_ batch: QueryBatch, into results: ResultRows) {
         if index.codes != nil { return rank(batch, into: results) }
-        let index = index, dim = index.dim, metric = index.metric, points = index.points.pointer
+        let index = index, dim = index.dim, metric = index.metric, points = index.points.pointer, tables = index.parameters.tables
         for q in 0..<batch.vectors.rows {
-            let query = batch.vectors.row(q)
+            let query = batch.vectors.row(q), member = q % LSHIndex.group
+            if member == 0 {
+                index.project(min(LSHIndex.group, batch.vectors.rows - q), { batch.vectors.row(q + $0) }, into: groupValues.pointer)
+            }
             candidates.removeAll(keepingCapacity: true)
             stamp &+= 1
             if stamp == 0 {
                 for i in stamps.indices { stamps[i] = 0 }
                 stamp = 1
             }
-            for t in 0..<index.parameters.tables {
-                index.project(query, table: t, into: &values)
+            for t in 0..<tables {
+                values = UnsafePointer(groupValues.pointer + (member * tables + t) * index.bits)
                 collect(index.bucket(table: t, key: index.key(values)))
                 guard index.parameters.probes > 1 else { continue }
                 probe(table: t)
@@ -82,11 +88,9 @@ final class LSHSearcher: NeighborSearcher {
         let variant = KernelVariant.selected, distances = distances.pointer, masks = masks.pointer
         for first in stride(from: 0, to: batch.vectors.rows, by: Self.group) {
             let members = min(Self.group, batch.vectors.rows - first)
+            index.project(members, { batch.vectors.row(first + $0) }, into: groupValues.pointer)
             for j in 0..<members {
-                for t in 0..<tables {
-                    index.project(batch.vectors.row(first + j), table: t, into: &values)
-                    queryCodes[j * tables + t] = index.key(values)
-                }
+                for t in 0..<tables { queryCodes[j * tables + t] = index.key(groupValues.pointer + (j * tables + t) * index.bits) }
                 pools.reset(row: j)
             }
             queryCodes.withUnsafeBufferPointer { queryCodes in

@@ -55,13 +55,14 @@ import Testing
         let index = LSHIndex(data: VectorMatrix(data), metric: .cosine, parameters: Self.hamming(tables: 2, bits: 5, rerank: 1), threads: 2)
         let codes = try #require(index.codes)
         let found = searchAll(index, queries: VectorMatrix(queries), k: k, selfJoin: selfJoin)
-        var values = [Float](repeating: 0, count: index.bits), prepared = [Float](repeating: 0, count: dim)
+        var prepared = [Float](repeating: 0, count: dim)
         var ties = 0
         for (q, query) in queries.enumerated() {
             Metric.cosine.prepare(query, into: &prepared, dim: dim)
+            // The query's code from its own projections, one exact product at a time.
             let code = (0..<2).map { t in
-                index.project(prepared, table: t, into: &values)
-                return index.key(values)
+                let values = (0..<index.bits).map { Kernels.dot(index.projections.pointer + (t * index.bits + $0) * dim, prepared, count: dim) }
+                return values.withUnsafeBufferPointer { index.key($0.baseAddress!) }
             }
             let ranked = (0..<n).filter { !selfJoin || $0 != q }
                 .map { (distance: HammingScan.distance(codes.pointer, words: 2, code: $0, query: code), id: $0) }

@@ -52,6 +52,28 @@ import Testing
         }
     }
 
+    /// Vectors are hashed in groups: every key is still its vector's own projections, one exact
+    /// product at a time (signs under cosine, cells of (a·x + b) / w under l2), whatever its
+    /// place in a group (n not a multiple of 8).
+    @Test(arguments: [Metric.cosine, .l2])
+    func keysAreEachVectorsOwnProjections(metric: Metric) {
+        let n = 1003, dim = 12, data = HNSWIndexTests.clustered(n, dim, seed: 13)
+        let index = LSHIndex(data: VectorMatrix(data), metric: metric, parameters: LSHParameters(tables: 3, bits: 7), threads: 2)
+        var prepared = [Float](repeating: 0, count: dim)
+        for i in 0..<n {
+            metric.prepare(data[i], into: &prepared, dim: dim)
+            for t in 0..<3 {
+                let values = (0..<7).map { j -> Float in
+                    let row = t * 7 + j, dot = Kernels.dot(index.projections.pointer + row * dim, prepared, count: dim)
+                    return index.signs ? dot : (dot + index.shifts.pointer[row]) / index.width
+                }
+                let expected = values.withUnsafeBufferPointer { index.key($0.baseAddress!) }
+                let row = (0..<n).first { index.ids.pointer[t * n + $0] == Int32(i) }!
+                #expect(index.keys.pointer[t * n + row] == expected, "vector \(i), table \(t)")
+            }
+        }
+    }
+
     /// Positions beyond the 64-bit cells (a tiny bucket width, an outlying query) take the last
     /// cell on their side instead of trapping; every answer is still scored exactly.
     @Test func extremeCellsAreClampedNotFatal() throws {
