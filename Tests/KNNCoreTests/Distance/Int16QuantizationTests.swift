@@ -123,6 +123,42 @@ import Testing
         }
     }
 
+    /// Centred codes, with queries coded once against a centre that is not the coded vectors'
+    /// mean (k-means: the sample's rows against each round's centroids, `EncodedQueries`): every
+    /// tile score lies within `centredDistanceError` of ‖q − x‖² − ‖q̃‖², q̃ = fl(q − μ), on data
+    /// far from the origin and with the centre off the data.
+    @Test func centredScoresAgainstAGivenCentreStayWithinTheBound() {
+        for (dim, offset, seed) in [(64, 0.0, 31), (97, 1e3, 32), (200, 30.0, 33)] as [(Int, Double, UInt64)] {
+            let centroids = Fixtures.randomVectors(40, dim, seed: seed).map { $0.map { $0 + Float(offset) } }
+            let rows = Fixtures.randomVectors(24, dim, seed: seed + 1).map { $0.map { $0 * 2 + Float(offset) } }
+            // The rows' mean moved by a unit in every component: not the centroids' mean.
+            let centre = FloatBuffer(count: dim)
+            for j in 0..<dim { centre.pointer[j] = rows.reduce(0) { $0 + $1[j] } / Float(rows.count) + 1 }
+            let panels = QuantizedPanelMatrix(data: VectorMatrix(centroids), metric: .sqeuclidean, centre: centre)
+            let encoded = EncodedQueries(VectorMatrix(rows), centre: centre, threads: 2)
+            let pairs = panels.pairs, thresholds = [Float](repeating: .infinity, count: 8)
+            for group in 0..<(rows.count / 8) {
+                let terms = (0..<8).map { panels.queryTerms(encoded.codes.pointer[group * 8 + $0], preparedNorm: encoded.norms.pointer[group * 8 + $0]) }
+                var scores = [[Float]](repeating: [Float](repeating: .nan, count: panels.panelCount * 16), count: 8)
+                KernelVariant.selected.quantizedScan(queries: encoded.words.pointer + group * pairs * 8, queryScales: terms.map(\.scale), pairs: pairs,
+                                                     panels: panels.words.pointer, panelScales: panels.scales.pointer, bias: panels.bias.pointer,
+                                                     panelCount: panels.panelCount, thresholds: thresholds) { query, panel, lanes in
+                    for lane in 0..<16 { scores[query][panel * 16 + lane] = lanes[lane] }
+                }
+                for member in 0..<8 {
+                    let row = rows[group * 8 + member]
+                    let centred = (0..<dim).map { Double(row[$0] - centre.pointer[$0]) }
+                    let shift = centred.reduce(0) { $0 + $1 * $1 }
+                    for c in 0..<centroids.count {
+                        let truth = zip(row, centroids[c]).reduce(0.0) { $0 + (Double($1.0) - Double($1.1)) * (Double($1.0) - Double($1.1)) }
+                        #expect(abs(Double(scores[member][c]) - (truth - shift)) <= terms[member].error,
+                                "dim \(dim) offset \(offset) row \(group * 8 + member) centroid \(c)")
+                    }
+                }
+            }
+        }
+    }
+
     /// A query equal to a dataset vector whose code sits at the norm limit: D = |x'|² is within
     /// 0.01% of 2³¹ − 1, and every kernel build must still return the exact sum (no wrap).
     @Test func sumsAtTheIntegerLimitAreExact() {

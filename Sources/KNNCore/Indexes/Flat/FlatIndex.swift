@@ -154,6 +154,7 @@ public final class FlatIndex: SliceSearchIndex {
             guard case .int16(let codes, _) = index.storage, codes.centre === encoded.centre else {
                 preconditionFailure("queries coded for other codes")
             }
+            precondition(firstRow >= 0 && firstRow + batch.vectors.rows <= encoded.count, "rows beyond the coded queries")
             search(batch, into: results) { q in self.prepare(query: q, encoded: encoded, row: firstRow + q, codes: codes) }
         }
 

@@ -5,7 +5,8 @@
 /// exact distances are recomputed from the source rows.
 ///
 /// Under ip and cosine the codes are of x and the bias is 0: the tile scores −q·x. Under l2 and
-/// sqeuclidean they are of x̃ = fl(x − μ), μ the dataset mean, and the bias is ‖x̃‖²: with the
+/// sqeuclidean they are of x̃ = fl(x − μ), μ the dataset mean (or a centre given, which the
+/// error bounds allow as well: they are stated for any μ), and the bias is ‖x̃‖²: with the
 /// query's code negated and its scale doubled the tile scores ‖x̃‖² − 2q̃·x̃, which is ‖q − x‖²
 /// less a constant per query; centring keeps the codes' error small against distances even for
 /// data far from the origin. Padding vectors (the panel count is even) have bias +∞.

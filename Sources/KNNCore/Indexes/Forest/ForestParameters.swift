@@ -1,6 +1,6 @@
 /// `forest`: Annoy's method — a forest of random-projection trees, searched best-first from one
-/// queue shared by all trees until `search_budget` candidates are collected, which are then
-/// scored exactly.
+/// queue shared by all trees until `search_budget` candidates are collected; those that may be
+/// among the k nearest are then scored exactly.
 struct ForestParameters: IndexParameters, Equatable {
     static let typeName = "forest"
 

@@ -3,8 +3,9 @@ import KNNKernelsVNNI
 /// Searches a `Forest` for one worker: every tree's root enters one queue; the node with the
 /// largest priority (the smallest margin on the query's side along its path) is opened next,
 /// until the leaves reached hold `search_budget` ids, counting an id found by several trees each
-/// time (as Annoy's search_k); the distinct ones are scored with the exact kernels. De-duplication stamps a per-worker array, so nothing is
-/// allocated per query.
+/// time (as Annoy's search_k); the distinct ones that may be among the k nearest (all of them,
+/// or those the int16 prefilter keeps) are scored with the exact kernels. De-duplication stamps
+/// a per-worker array, so nothing is allocated per query.
 final class ForestSearcher: NeighborSearcher, CandidateFinder {
     let forest: Forest
     let k: Int

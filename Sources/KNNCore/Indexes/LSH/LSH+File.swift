@@ -24,7 +24,11 @@ extension LSHParameters {
             let origin = self.bits != nil ? "" : search == .hamming ? " (the default under \"search\": \"hamming\")" : " (the default for \(n) vectors)"
             throw reader.error("index", "built with bits \(bits), the job resolves bits to \(wanted)\(origin); jobs that share one file across search modes must set the same \"bits\"")
         }
-        guard width.isFinite, width >= 0 else { throw reader.error("lsh.shape", "does not fit these parameters") }
+        // Sign keys (width 0) under cosine and ip, cells of a positive width under l2: the search
+        // relies on it.
+        guard width.isFinite, (width == 0) == (metric.normalizesVectors || metric == .ip), width >= 0 else {
+            throw reader.error("lsh.shape", "does not fit these parameters")
+        }
         let ids: AlignedBuffer<Int32> = try reader.buffer("lsh.ids", count: max(1, tables * n))
         // The search indexes vectors by these ids without checks: a corrupt file must fail here.
         if n > 0, let bad = ids.buffer.firstIndex(where: { $0 < 0 || Int($0) >= n }) { throw reader.error("lsh.ids", "entry \(bad) has id \(ids.pointer[bad])") }

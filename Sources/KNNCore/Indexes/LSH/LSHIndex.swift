@@ -12,7 +12,7 @@ import Foundation
 ///   in `HammingScan`'s blocks of 8 (word t of vector i at `((i / 8) · tables + t) · 8 + i % 8`;
 ///   the last block padded with zeros). Derived from the tables when the index is made or
 ///   loaded, so one index file serves both search modes when their jobs set the same `bits`
-///   (its default differs between them).
+///   and `tables` (their defaults differ between them).
 ///
 /// A bucket key packs the table's `bits` hash values: sign bits (SimHash) under cosine and ip,
 /// or under l2 a 64-bit mix of the quantised projections ⌊(a·x + b) / w⌋ (two different cells
