@@ -1,7 +1,7 @@
 // Compiled three times, like TileScan.swift (see there): the AVX2 and AVX-512 targets hold
 // symlinks to this file. Distances are integers, so every build gives the same ones; the wider
 // builds count bits in 4 or 8 lanes at a time (LLVM counts a lane's bits with a 16-entry nibble
-// table, vpshufb, and adds the bytes with vpsadbw; `objdump -d` shows them).
+// table, vpshufb, and adds each lane's bytes with vpsadbw; `objdump -d` shows them).
 
 /// The Hamming distances from one query's code to blocks of codes (`lsh`'s ranking search).
 ///
@@ -47,8 +47,7 @@ public enum HammingScan {
     static func distance(block: UnsafePointer<UInt64>, words: Int, query: UnsafePointer<UInt64>) -> SIMD8<UInt64> {
         var total = SIMD8<UInt64>()
         var w = 0
-        // Four words a step: LLVM then adds pairs of words' bit counts as bytes and sums
-        // each lane's bytes once per pair, not once per word.
+        // Four words a step: four independent counts, added in a tree.
         while w &+ 4 <= words {
             let a = count(block, query, w), b = count(block, query, w &+ 1)
             let c = count(block, query, w &+ 2), d = count(block, query, w &+ 3)
