@@ -42,9 +42,13 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     /// block's queries that found it).
     static let prefilterDimensions = 128
 
+    /// Int16 codes of the hyperplanes for the walk (`PlaneCodes`), under cosine and ip where the
+    /// CPU scores them fast; derived from the planes when the forest is built or loaded.
+    let planeCodes: PlaneCodes?
+
     init(metric: Metric, parameters: ForestParameters, data: VectorMatrix, points: FloatBuffer, planes: FloatBuffer,
          children: AlignedBuffer<Int32>, leafStarts: AlignedBuffer<Int>, items: AlignedBuffer<Int32>, roots: AlignedBuffer<Int32>,
-         largestLeaf: Int? = nil, codes: NavigationCodes?? = nil, threads: Int = 1) {
+         largestLeaf: Int? = nil, codes: NavigationCodes?? = nil, planeCodes: PlaneCodes?? = nil, threads: Int = 1) {
         (self.metric, self.parameters, self.data, self.dim, self.count) = (metric, parameters, data, data.dim, data.rows)
         (self.points, self.planes, self.children, self.leafStarts, self.items, self.roots) = (points, planes, children, leafStarts, items, roots)
         self.largestLeaf = largestLeaf ?? (0..<max(0, leafStarts.count - 1)).reduce(0) { max($0, leafStarts.pointer[$1 + 1] - leafStarts.pointer[$1]) }
@@ -54,13 +58,16 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
             ? NavigationCodes(data: VectorMatrix(rows: data.rows, dim: data.dim, stride: data.dim, base: UnsafePointer(points.pointer), owner: points),
                               metric: metric == .cosine ? .ip : metric, threads: threads)
             : nil)
+        let internalCount = planes.count / (data.dim + 1)
+        self.planeCodes = planeCodes ?? (PlaneCodes.apply(metric: metric, dim: data.dim) && internalCount > 0
+            ? PlaneCodes(planes: planes.pointer, count: internalCount, dim: data.dim, threads: threads) : nil)
     }
 
     /// The same forest searched with other search parameters (`TunableIndex`).
     convenience init(sharing other: Forest, parameters: ForestParameters) {
         self.init(metric: other.metric, parameters: parameters, data: other.data, points: other.points, planes: other.planes,
                   children: other.children, leafStarts: other.leafStarts, items: other.items, roots: other.roots, largestLeaf: other.largestLeaf,
-                  codes: .some(other.codes))
+                  codes: .some(other.codes), planeCodes: .some(other.planeCodes))
     }
 
     convenience init(data: VectorMatrix, metric: Metric, parameters: ForestParameters, threads: Int) {

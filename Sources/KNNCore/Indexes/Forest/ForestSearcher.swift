@@ -26,6 +26,8 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     private let keys: AlignedBuffer<UInt64>
     private let queryWords: AlignedBuffer<Int32>
     private let queryScratch: FloatBuffer
+    /// The query's code for the walk's plane codes (`PlaneCodes`), zero-padded.
+    private let queryPlaneWords: AlignedBuffer<Int32>
 
     init(forest: Forest, k: Int) {
         self.forest = forest
@@ -41,6 +43,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         let rowWords = forest.codes?.rowWords ?? 0, codedRows = forest.codes == nil ? 0 : most
         (dots, keys) = (AlignedBuffer(count: codedRows, zeroed: false), AlignedBuffer(count: codedRows, zeroed: false))
         (queryWords, queryScratch) = (AlignedBuffer(count: rowWords), FloatBuffer(count: forest.codes == nil ? 0 : forest.dim))
+        queryPlaneWords = AlignedBuffer(count: forest.planeCodes?.rowWords ?? 0)
     }
 
     /// Each query's distinct candidates (its own id left out in a self-join) into its row of
@@ -121,6 +124,23 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         let forest = forest, dim = forest.dim
         let planes = forest.planes.pointer, children = forest.children.pointer
         let leafStarts = forest.leafStarts.pointer, items = forest.items.pointer
+        // With plane codes a margin is an integer dot product times the two scales.
+        let planeCodes = forest.planeCodes, kernel = KernelVariant.selected
+        let planeWords = planeCodes?.words.pointer, planeScales = planeCodes?.scales.pointer, rowWords = planeCodes?.rowWords ?? 0
+        let queryScale = planeCodes == nil ? 0
+            : Int16Quantization.encode(query, dim: dim, negate: false, into: queryPlaneWords.pointer, stride: 1).inverseScale
+        let queryWords = UnsafePointer(queryPlaneWords.pointer)
+        let fetchBytes = planeCodes == nil ? (dim + 1) * 4 : rowWords * 4
+        @inline(__always) func margin(_ ref: Int) -> Double {
+            if let planeWords, let planeScales {
+                return Double(Float(kernel.quantizedDot(queryWords, planeWords + ref * rowWords, words: rowWords)) * queryScale * planeScales[ref])
+            }
+            let plane = planes + ref * (dim + 1)
+            return Double(Kernels.dot(plane, query, count: dim) + plane[dim])
+        }
+        @inline(__always) func fetch(_ ref: Int) {
+            Self.fetch(planeWords.map { UnsafeRawPointer($0 + ref * rowWords) } ?? UnsafeRawPointer(planes + ref * (dim + 1)), bytes: fetchBytes)
+        }
         do {
             queue.removeAll()
             for t in 0..<forest.parameters.trees { queue.push(OpenNode(bound: -.infinity, node: Int(forest.roots.pointer[t]))) }
@@ -151,15 +171,14 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
                     }
                     foundCount = count
                 } else {
-                    let plane = planes + ref * (dim + 1)
-                    let margin = Double(Kernels.dot(plane, query, count: dim) + plane[dim])
+                    let margin = margin(ref)
                     let near = Int(children[2 * ref + (margin > 0 ? 0 : 1)]), far = Int(children[2 * ref + (margin > 0 ? 1 : 0)])
                     // The planes of the near child's children: one of them is most likely opened
                     // two steps on, and a plane is many cache lines read from memory.
                     if near >= 0 {
                         let left = Int(children[2 * near]), right = Int(children[2 * near + 1])
-                        if left >= 0 { Self.fetch(planes + left * (dim + 1), bytes: (dim + 1) * 4) }
-                        if right >= 0 { Self.fetch(planes + right * (dim + 1), bytes: (dim + 1) * 4) }
+                        if left >= 0 { fetch(left) }
+                        if right >= 0 { fetch(right) }
                     }
                     // The near child goes on without the queue when the queue would hand it back
                     // at once (nothing in it precedes it): the same order of nodes, with a push
@@ -174,8 +193,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
 
     /// Prefetches every cache line of a row.
     @inline(__always)
-    static func fetch(_ row: UnsafePointer<Float>, bytes: Int) {
-        let start = UnsafeRawPointer(row)
-        for offset in stride(from: 0, to: bytes, by: 64) { Prefetch.read(start + offset) }
+    static func fetch(_ row: UnsafeRawPointer, bytes: Int) {
+        for offset in stride(from: 0, to: bytes, by: 64) { Prefetch.read(row + offset) }
     }
 }

@@ -95,6 +95,45 @@ import Testing
         #expect(offOrigin || kept * 4 < all, "\(kept) of \(all)")
     }
 
+    /// Plane codes (`PlaneCodes`): a code margin is the integer dot product of the two codes
+    /// times the two scales, computed here from the decoded words, and lies near the float
+    /// margin (within a thousandth of |p||q|, far wider than int16 rounding).
+    @Test func planeCodeMarginsAreTheCodesProducts() {
+        let dim = 48, data = HNSWIndexTests.clustered(1500, dim, seed: 16), query = HNSWIndexTests.clustered(1, dim, seed: 17)[0]
+        let forest = Forest(data: VectorMatrix(data), metric: .ip, parameters: ForestParameters(trees: 2, leafSize: 16), threads: 2)
+        let codes = PlaneCodes(planes: forest.planes.pointer, count: forest.internalCount, dim: dim, threads: 2)
+        var words = [Int32](repeating: 0, count: codes.rowWords)
+        let scale = words.withUnsafeMutableBufferPointer { Int16Quantization.encode(query, dim: dim, negate: false, into: $0.baseAddress!, stride: 1).inverseScale }
+        func decoded(_ word: Int32) -> (Int64, Int64) { (Int64(Int16(truncatingIfNeeded: word)), Int64(Int16(truncatingIfNeeded: word >> 16))) }
+        for r in 0..<forest.internalCount {
+            var sum: Int64 = 0
+            for j in 0..<codes.rowWords {
+                let (a0, a1) = decoded(words[j]), (b0, b1) = decoded(codes.words.pointer[r * codes.rowWords + j])
+                sum += a0 * b0 + a1 * b1
+            }
+            let dot = KernelVariant.selected.quantizedDot(words, codes.words.pointer + r * codes.rowWords, words: codes.rowWords), product = Float(dot)
+            #expect(Int64(dot) == sum, "plane \(r)")
+            let plane = forest.planes.pointer + r * (dim + 1)
+            let exact = (0..<dim).reduce(0.0) { $0 + Double(plane[$1]) * Double(query[$1]) }
+            let norms = (0..<dim).reduce(0.0) { $0 + Double(plane[$1] * plane[$1]) }.squareRoot() * query.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
+            #expect(abs(Double(product * scale * codes.scales.pointer[r]) - exact) <= 1e-3 * norms, "plane \(r)")
+        }
+    }
+
+    /// A walk on plane codes still finds every vector with a budget of all of them (the exact
+    /// answer, under cosine and ip), and gives the same answers at any thread count.
+    @Test(arguments: [Metric.cosine, .ip])
+    func aWalkOnPlaneCodesIsExactWithAFullBudget(metric: Metric) throws {
+        let dim = 40, data = HNSWIndexTests.clustered(600, dim, seed: 18), queries = HNSWIndexTests.clustered(30, dim, seed: 19)
+        let built = Forest(data: VectorMatrix(data), metric: metric, parameters: ForestParameters(trees: 3, leafSize: 8, searchBudget: 1800), threads: 2)
+        let forest = Forest(metric: metric, parameters: built.parameters, data: built.data, points: built.points, planes: built.planes,
+                            children: built.children, leafStarts: built.leafStarts, items: built.items, roots: built.roots,
+                            planeCodes: .some(PlaneCodes(planes: built.planes.pointer, count: built.internalCount, dim: dim, threads: 1)))
+        let found = searchAll(forest, queries: VectorMatrix(queries), k: 7), expected = try exactNeighbours(data, queries, metric, k: 7)
+        #expect(found.map { $0.map(\.id) } == expected.map { $0.map(\.id) })
+        #expect(found.map { $0.map(\.distance) } == expected.map { $0.map(\.distance) })
+    }
+
     /// Identical vectors cannot be separated by a hyperplane: they are split at random, and the
     /// build ends.
     @Test func identicalVectorsAreSplitAtRandom() {
