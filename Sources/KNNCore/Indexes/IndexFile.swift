@@ -169,11 +169,14 @@ final class IndexFileWriter {
 /// magic and version, the trailer, and every section inside the file, aligned, named once.
 final class IndexFileReader {
     let path: String
+    /// The job's workers, for what an index derives from its sections as it loads.
+    let threads: Int
     private let file: MappedFile
     private var sections: [String: Range<Int>] = [:]
 
     init(path: String, threads: Int = 1) throws(KNNError) {
         self.path = path
+        self.threads = threads
         file = try MappedFile(path: path)
         let bytes = file.bytes, size = bytes.count
         func fail(_ message: String) -> KNNError { .data(file: path, location: nil, message: message) }

@@ -39,6 +39,6 @@ extension ForestParameters {
         if let bad = items.buffer.firstIndex(where: { $0 < 0 || Int($0) >= n }) { throw reader.error("forest.items", "item \(bad) has id \(items.pointer[bad])") }
         return Forest(metric: metric, parameters: self, data: data, points: try reader.buffer("forest.points", count: n * dim),
                       planes: try reader.buffer("forest.planes", count: max(1, internalCount * (dim + 1))), children: children,
-                      leafStarts: leafStarts, items: items, roots: roots)
+                      leafStarts: leafStarts, items: items, roots: roots, threads: reader.threads)
     }
 }
