@@ -37,8 +37,18 @@ extension ForestParameters {
             throw reader.error("forest.leaf_starts", "leaf \(l) covers items outside 0..<\(itemCount)")
         }
         if let bad = items.buffer.firstIndex(where: { $0 < 0 || Int($0) >= n }) { throw reader.error("forest.items", "item \(bad) has id \(items.pointer[bad])") }
+        // Planes are finite, and under cosine and ip pass through the origin: their int16 codes
+        // (`PlaneCodes`) cannot code anything else.
+        let planes: FloatBuffer = try reader.buffer("forest.planes", count: max(1, internalCount * (dim + 1)))
+        let angular = metric.normalizesVectors || metric == .ip
+        for r in 0..<internalCount {
+            let plane = planes.pointer + r * (dim + 1)
+            guard (0...dim).allSatisfy({ plane[$0].isFinite }), !angular || plane[dim] == 0 else {
+                throw reader.error("forest.planes", "plane \(r) is not a \(angular ? "finite hyperplane through the origin" : "finite hyperplane")")
+            }
+        }
         return Forest(metric: metric, parameters: self, data: data, points: try reader.buffer("forest.points", count: n * dim),
-                      planes: try reader.buffer("forest.planes", count: max(1, internalCount * (dim + 1))), children: children,
+                      planes: planes, children: children,
                       leafStarts: leafStarts, items: items, roots: roots, threads: reader.threads)
     }
 }

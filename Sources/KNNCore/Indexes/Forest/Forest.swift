@@ -142,7 +142,8 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     func blockScratch(k: Int) -> BlockScratch { parameters.blockScratch(k: k, dim: dim, count: count, metric: metric) }
 
     var reportMembers: [(key: String, value: JSONValue)] {
-        [("leaves", .integer(leafCount)), ("search_budget", .integer(parameters.searchBudget ?? parameters.trees * 4)),
+        [("leaves", .integer(leafCount)), ("walk", .string(planeCodes == nil ? "float32" : "int16")),
+         ("search_budget", .integer(parameters.searchBudget ?? parameters.trees * 4)),
          ("search_budget_per_k", .bool(parameters.searchBudget == nil))]
     }
 }

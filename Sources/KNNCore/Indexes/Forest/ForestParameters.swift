@@ -49,7 +49,7 @@ struct ForestParameters: IndexParameters, Equatable {
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
         let nodes = trees * max(1, 2 * count / max(1, leafSize))
         let codes = dim <= Forest.prefilterDimensions ? count * (NavigationCodes.rowWords(dim: dim) * 4 + 8) : 0
-        let planeCodes = PlaneCodes.apply(metric: metric, dim: dim) ? nodes / 2 * (NavigationCodes.rowWords(dim: dim) * 4 + 4) : 0
+        let planeCodes = PlaneCodes.apply(metric: metric, dim: dim) ? nodes * (NavigationCodes.rowWords(dim: dim) * 4 + 4) : 0
         return count * dim * 4 * (metric == .ip ? 2 : 1) + nodes * (2 * (dim + 1) * 4 + 16) + trees * count * 4 * 2 + codes + planeCodes
     }
 

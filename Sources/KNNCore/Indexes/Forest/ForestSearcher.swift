@@ -140,6 +140,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         }
         @inline(__always) func fetch(_ ref: Int) {
             Self.fetch(planeWords.map { UnsafeRawPointer($0 + ref * rowWords) } ?? UnsafeRawPointer(planes + ref * (dim + 1)), bytes: fetchBytes)
+            if let planeScales { Prefetch.read(planeScales + ref) }
         }
         do {
             queue.removeAll()

@@ -6,8 +6,10 @@
 ///
 /// The margins only order the walk: every candidate it finds is scored exactly. They differ
 /// from the float margins by the codes' rounding, so a walk may open a different node where two
-/// margins nearly tie; the integer sums and the float products after them are the same on
-/// every CPU, so the walk is the same everywhere.
+/// margins nearly tie. The integer sums and the float products after them are the same on every
+/// CPU that walks on codes (AVX2 and AVX-512 VNNI builds, `apply`); the others walk on the float
+/// margins and may, below a budget of every vector, find other candidates. The report's `walk`
+/// says which ran.
 ///
 /// Layout: plane r's code at `words[r * rowWords ..< +rowWords]` (`NavigationCodes`' rows: two
 /// components a word, zero-padded to 64 bytes), its inverse scale at `scales[r]`.
