@@ -26,13 +26,20 @@ struct ExactReRank: @unchecked Sendable {
     /// enough that releasing it is rare.
     static let blockBytes = 4 << 20
 
-    /// `blockRows` defaults to `blockBytes` of float32 rows.
+    /// `blockRows` defaults to `defaultBlockRows`.
     init(data: VectorMatrix, metric: Metric, rowsArePrepared: Bool = false, blockRows: Int? = nil, releasesPages: Bool = true) {
         self.data = data
         self.metric = metric
         self.rowsArePrepared = rowsArePrepared
-        self.blockRows = max(1, blockRows ?? max(64, Self.blockBytes / max(data.dim * MemoryLayout<Float>.size, 1)))
+        self.blockRows = max(1, blockRows ?? Self.defaultBlockRows(dim: data.dim))
         self.releasesPages = releasesPages
+    }
+
+    /// The rows of at most `blockBytes` of float32 vectors, at least 64, rounded down to a power
+    /// of two: a finder can then order its candidates by dataset block with a shift (see `run`).
+    static func defaultBlockRows(dim: Int) -> Int {
+        let rows = max(64, blockBytes / max(dim * MemoryLayout<Float>.size, 1))
+        return 1 << (Int.bitWidth - 1 - rows.leadingZeroBitCount)
     }
 
     /// Bytes of scratch per candidate slot beside the table's id and key: its index in a bucket.
@@ -41,6 +48,10 @@ struct ExactReRank: @unchecked Sendable {
     /// Scores rows `0..<rows` of `candidates` against `queries` (row r is the query of candidate
     /// row r; `queriesArePrepared` false prepares them for the metric here) and writes each row's
     /// k nearest into `results`, padded as `TopK.drain` pads.
+    ///
+    /// Any order of a row's candidates gives the same results. Ordered by dataset block, as a
+    /// forest's are, a bucket holds a run of each row's slots, and the candidate table is read
+    /// and written a run at a time instead of a cache line per slot.
     func run(_ candidates: CandidateTable, rows: Int, queries: VectorMatrix, queriesArePrepared: Bool,
              into results: ResultRows, threads: Int) {
         precondition(rows <= candidates.capacity && rows <= queries.rows && rows <= results.count)

@@ -51,28 +51,56 @@ enum BoundedHeap {
 /// A binary min-heap of plain values in storage it owns and reuses: the open set of a
 /// best-first walk (HNSW candidates, tree nodes by bound).
 final class MinHeap<Element: Comparable & BitwiseCopyable> {
-    private var buffer: AlignedBuffer<Element>
+    private var heap: UnmanagedMinHeap<Element>
+
+    init(capacity: Int = 64) { heap = UnmanagedMinHeap(capacity: capacity) }
+
+    deinit { heap.release() }
+
+    var count: Int { heap.count }
+
+    func removeAll() { heap.removeAll() }
+
+    /// The smallest element, left in place; nil when empty.
+    @inline(__always)
+    var first: Element? { heap.first }
+
+    @inline(__always)
+    func push(_ element: Element) { heap.push(element) }
+
+    /// The smallest element, removed; nil when empty.
+    @inline(__always)
+    func pop() -> Element? { heap.pop() }
+}
+
+/// A binary min-heap in memory it does not own: a value without reference counting, for loops
+/// that keep several heaps in raw storage (`MinHeap` owns one). It grows as needed; `release`
+/// frees its memory, once, when it is no longer used.
+struct UnmanagedMinHeap<Element: Comparable & BitwiseCopyable> {
     private var storage: UnsafeMutablePointer<Element>
+    private var capacity: Int
     private(set) var count = 0
 
-    init(capacity: Int = 64) {
-        buffer = AlignedBuffer(count: max(capacity, 1), zeroed: false)
-        storage = buffer.pointer
+    init(capacity: Int) {
+        self.capacity = max(capacity, 1)
+        storage = .allocate(capacity: self.capacity)
     }
 
-    func removeAll() { count = 0 }
+    func release() { storage.deallocate() }
+
+    mutating func removeAll() { count = 0 }
 
     /// The smallest element, left in place; nil when empty.
     @inline(__always)
     var first: Element? { count > 0 ? storage[0] : nil }
 
     @inline(__always)
-    func push(_ element: Element) {
-        if count == buffer.count {
-            let grown = AlignedBuffer<Element>(count: 2 * count, zeroed: false)
-            grown.pointer.update(from: storage, count: count)
-            buffer = grown
-            storage = grown.pointer
+    mutating func push(_ element: Element) {
+        if count == capacity {
+            let grown = UnsafeMutablePointer<Element>.allocate(capacity: 2 * capacity)
+            grown.update(from: storage, count: count)
+            storage.deallocate()
+            (storage, capacity) = (grown, 2 * capacity)
         }
         var i = count
         count += 1
@@ -87,7 +115,7 @@ final class MinHeap<Element: Comparable & BitwiseCopyable> {
 
     /// The smallest element, removed; nil when empty.
     @inline(__always)
-    func pop() -> Element? {
+    mutating func pop() -> Element? {
         guard count > 0 else { return nil }
         let top = storage[0]
         count -= 1

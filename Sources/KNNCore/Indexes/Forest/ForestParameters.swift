@@ -54,12 +54,15 @@ struct ForestParameters: IndexParameters, Equatable {
     }
 
     /// The candidate list per query of a block (at most the budget and one more leaf), and per
-    /// worker a stamp per vector, the ids found (as many as the candidates), and the queue.
+    /// worker a mark per vector (counted by `CandidateBlockSearch`), and per lane of walks the
+    /// ids found (as many as the candidates), the queue and the query's plane code.
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         let slots = candidateSlots(k: k, count: count)
         var scratch = CandidateBlockSearch<ForestSearcher>.scratch(candidates: slots, dim: dim, count: count, metric: metric)
-        // The prefilter's dots and keys per candidate slot, and the query's code.
-        scratch.perWorker += count * 4 + (slots + 1) * 4 + 16 * 1024 + (dim <= Forest.prefilterDimensions ? (slots + 1) * 12 + dim * 8 : 0)
+        // The prefilter's dots and keys per candidate slot, and the query's code; the counts
+        // of the re-rank's dataset blocks.
+        scratch.perWorker += ForestSearcher.lanes * ((slots + 1) * 4 + 8 * 1024 + dim * 2) + count / 16
+            + (dim <= Forest.prefilterDimensions ? (slots + 1) * 12 + dim * 8 : 0)
         return scratch
     }
 

@@ -4,66 +4,155 @@ import KNNKernelsVNNI
 /// largest priority (the smallest margin on the query's side along its path) is opened next,
 /// until the leaves reached hold `search_budget` ids, counting an id found by several trees each
 /// time (as Annoy's search_k); the distinct ones that may be among the k nearest (all of them,
-/// or those the int16 prefilter keeps) are scored with the exact kernels. De-duplication stamps
-/// a per-worker array, so nothing is allocated per query.
+/// or those the int16 prefilter keeps) are scored with the exact kernels.
+///
+/// A walk is a chain of reads from memory (a plane, then its children, then the next plane), so
+/// `findCandidates` walks `lanes` queries at once, one step of each in turn, and fetches each
+/// walk's next node while the others step: the misses of the lanes overlap. Every walk opens
+/// its nodes in its own order, so the candidates are those of one walk at a time.
+/// De-duplication marks a byte per vector, a bit per lane, cleared after each walk, so nothing is
+/// allocated per query.
 final class ForestSearcher: NeighborSearcher, CandidateFinder {
     let forest: Forest
     let k: Int
     let budget: Int
     private let topK: TopK
-    /// Open nodes, largest priority first (stored negated in a min-heap).
-    private let queue = MinHeap<OpenNode>(capacity: 1024)
-    /// Per vector the stamp of the last query that found it; the ids found, in order. Raw
-    /// buffers: a Swift array's uniqueness check on every write cost 2% of a search.
-    private let stamps: AlignedBuffer<UInt32>
-    private var stamp: UInt32 = 0
-    private let found: AlignedBuffer<Int32>
-    private var foundCount = 0
-    private var candidates: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: found.pointer, count: foundCount) }
+    /// Walks in progress at once (at most 8: a bit each in `marks`).
+    static let lanes = 8
+    private let walks: UnsafeMutablePointer<Walk>
+    /// Per vector a bit per lane: whether that lane's walk has found it.
+    private let marks: AlignedBuffer<UInt8>
+    /// Per lane the ids found (`most` slots) and the query's code for the plane codes.
+    private let foundIDs: AlignedBuffer<Int32>
+    private let queryPlaneWords: AlignedBuffer<Int32>
     /// The prefilter's scratch: the candidates' integer dots and (distance, id) keys, the
     /// query's code and its centred copy.
     private let dots: AlignedBuffer<Int32>
     private let keys: AlignedBuffer<UInt64>
     private let queryWords: AlignedBuffer<Int32>
     private let queryScratch: FloatBuffer
-    /// The query's code for the walk's plane codes (`PlaneCodes`), zero-padded.
-    private let queryPlaneWords: AlignedBuffer<Int32>
+    /// The re-rank's dataset blocks (`ExactReRank.defaultBlockRows`, a power of two): the
+    /// candidates are written ordered by block, counted in `blockStarts`.
+    private let blockShift: Int
+    private let blockCount: Int
+    private let blockStarts: AlignedBuffer<Int32>
+    /// The forest's arrays, read by the walks without reference counting (the forest keeps them).
+    private let layout: Layout
+
+    struct Layout {
+        let dim: Int, trees: Int
+        let planes: UnsafePointer<Float>, children: UnsafePointer<Int32>, roots: UnsafePointer<Int32>
+        let leafStarts: UnsafePointer<Int>, items: UnsafePointer<Int32>
+        /// The plane codes (`PlaneCodes`), where the walk uses them.
+        let planeWords: UnsafePointer<Int32>?, planeScales: UnsafePointer<Float>?, planeRowWords: Int
+    }
+
+    /// One query's walk: its open nodes (the largest priority first: a min-heap of `entry`
+    /// words), the node to open next when known without the queue, the ids found in order
+    /// (distinct) and how many the leaves held (repeats counted).
+    struct Walk {
+        var queue: UnmanagedMinHeap<UInt64>
+        let found: UnsafeMutablePointer<Int32>
+        let planeWords: UnsafeMutablePointer<Int32>
+        var query: UnsafePointer<Float>? = nil
+        var queryScale: Float = 0
+        var row = -1
+        var next: UInt64? = nil
+        var foundCount = 0
+        var gathered = 0
+    }
 
     init(forest: Forest, k: Int) {
         self.forest = forest
         self.k = k
         budget = forest.parameters.budget(k: k)
         topK = TopK(k: k)
-        stamps = AlignedBuffer(count: max(forest.count, 1))
+        marks = AlignedBuffer(count: max(forest.count, 1))
+        blockShift = ExactReRank.defaultBlockRows(dim: forest.dim).trailingZeroBitCount
+        blockCount = (forest.count >> blockShift) + 1
+        blockStarts = AlignedBuffer(count: blockCount + 1)
+        layout = Layout(dim: forest.dim, trees: forest.parameters.trees, planes: forest.planes.pointer, children: forest.children.pointer,
+                        roots: forest.roots.pointer, leafStarts: forest.leafStarts.pointer, items: forest.items.pointer,
+                        planeWords: forest.planeCodes.map { UnsafePointer($0.words.pointer) }, planeScales: forest.planeCodes.map { UnsafePointer($0.scales.pointer) },
+                        planeRowWords: forest.planeCodes?.rowWords ?? 0)
         // Distinct ids: the walk opens leaves until `budget` ids are gathered, so at most
         // budget − 1 and one more leaf, and at most n; and the slot past them that a repeated
-        // id is written to (`collect`).
+        // id is written to (`step`).
         let most = min(forest.count, budget + forest.largestLeaf) + 1
-        found = AlignedBuffer(count: most, zeroed: false)
+        let planeRowWords = forest.planeCodes?.rowWords ?? 0
+        foundIDs = AlignedBuffer(count: most * Self.lanes, zeroed: false)
+        queryPlaneWords = AlignedBuffer(count: max(1, planeRowWords * Self.lanes))
+        walks = .allocate(capacity: Self.lanes)
+        for l in 0..<Self.lanes {
+            (walks + l).initialize(to: Walk(queue: UnmanagedMinHeap(capacity: 1024), found: foundIDs.pointer + l * most,
+                                            planeWords: queryPlaneWords.pointer + l * planeRowWords))
+        }
         let rowWords = forest.codes?.rowWords ?? 0, codedRows = forest.codes == nil ? 0 : most
         (dots, keys) = (AlignedBuffer(count: codedRows, zeroed: false), AlignedBuffer(count: codedRows, zeroed: false))
         (queryWords, queryScratch) = (AlignedBuffer(count: rowWords), FloatBuffer(count: forest.codes == nil ? 0 : forest.dim))
-        queryPlaneWords = AlignedBuffer(count: forest.planeCodes?.rowWords ?? 0)
+    }
+
+    deinit {
+        for l in 0..<Self.lanes { walks[l].queue.release() }
+        walks.deinitialize(count: Self.lanes)
+        walks.deallocate()
     }
 
     /// Each query's distinct candidates (its own id left out in a self-join) into its row of
     /// `rows`: those that may be among its k nearest, where the forest has codes (`prefilter`);
-    /// all of them otherwise.
+    /// all of them otherwise. The queries are walked `lanes` at a time.
     func findCandidates(_ batch: QueryBatch, into rows: CandidateRows) {
-        for q in 0..<batch.vectors.rows {
-            collect(batch.vectors.row(q))
-            let ids = rows.ids(ofRow: q), excluded = batch.excludedID(ofRow: q)
-            if let codes = forest.codes, foundCount > 2 * k {
-                rows.setCount(prefilter(batch.vectors.row(q), codes: codes, excluded: excluded, into: ids, room: rows.perRow), ofRow: q)
-                continue
-            }
-            var written = 0
-            for id in candidates where Int(id) != excluded && written < rows.perRow {
-                ids[written] = id
-                written += 1
-            }
-            rows.setCount(written, ofRow: q)
+        let count = batch.vectors.rows
+        var nextRow = 0, active = 0
+        for l in 0..<Self.lanes where nextRow < count {
+            start(&walks[l], row: nextRow, query: batch.vectors.row(nextRow))
+            (nextRow, active) = (nextRow + 1, active + 1)
         }
+        while active > 0 {
+            for l in 0..<Self.lanes where walks[l].row >= 0 {
+                if step(&walks[l], bit: UInt8(1) << l) {
+                    prefetchNext(walks[l])
+                    continue
+                }
+                finish(walks[l], bit: UInt8(1) << l)
+                emit(walks[l], batch: batch, into: rows)
+                if nextRow < count {
+                    start(&walks[l], row: nextRow, query: batch.vectors.row(nextRow))
+                    nextRow += 1
+                } else {
+                    walks[l].row = -1
+                    active -= 1
+                }
+            }
+        }
+    }
+
+    /// Writes a finished walk's candidates into its query's row.
+    private func emit(_ walk: Walk, batch: QueryBatch, into rows: CandidateRows) {
+        let q = walk.row, ids = rows.ids(ofRow: q), excluded = batch.excludedID(ofRow: q)
+        if let codes = forest.codes, walk.foundCount > 2 * k {
+            rows.setCount(prefilter(walk.query!, found: walk.found, count: walk.foundCount, codes: codes, excluded: excluded, into: ids, room: rows.perRow),
+                          ofRow: q)
+            return
+        }
+        // The first that fit, ordered by the re-rank's dataset block (`ExactReRank.run`): a
+        // counting sort on the block, by a shift.
+        let found = walk.found, shift = blockShift, starts = blockStarts.pointer
+        var kept = 0
+        for i in 0..<walk.foundCount where Int(found[i]) != excluded && kept < rows.perRow {
+            starts[Int(found[i]) >> shift + 1] += 1
+            kept += 1
+        }
+        for b in 0..<blockCount { starts[b + 1] += starts[b] }
+        var taken = 0
+        for i in 0..<walk.foundCount where Int(found[i]) != excluded && taken < kept {
+            let b = Int(found[i]) >> shift
+            ids[Int(starts[b])] = found[i]
+            starts[b] += 1
+            taken += 1
+        }
+        starts.update(repeating: 0, count: blockCount + 1)
+        rows.setCount(kept, ofRow: q)
     }
 
     /// Writes to `ids` the found candidates whose code distance is within the slack of the k-th
@@ -71,8 +160,8 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     /// with the code distance as the approximate score, so the exact k nearest among them are
     /// the exact k nearest among all found. A few dozen rows are then read and scored exactly
     /// instead of thousands.
-    private func prefilter(_ query: UnsafePointer<Float>, codes: NavigationCodes, excluded: Int, into ids: UnsafeMutablePointer<Int32>, room: Int) -> Int {
-        let count = foundCount, found = found.pointer
+    private func prefilter(_ query: UnsafePointer<Float>, found: UnsafeMutablePointer<Int32>, count: Int, codes: NavigationCodes, excluded: Int,
+                           into ids: UnsafeMutablePointer<Int32>, room: Int) -> Int {
         let (navigation, error) = codes.query(query, row: queryWords.pointer, scratch: queryScratch.pointer)
         let view = codes.view
         KernelVariant.selected.quantizedDots(navigation.words!, base: view.words, words: view.rowWords, ids: found, count: count, into: dots.pointer)
@@ -100,13 +189,15 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         let dim = forest.dim, metric = forest.metric, points = forest.points.pointer
         for q in 0..<batch.vectors.rows {
             let query = batch.vectors.row(q)
-            collect(query)
+            start(&walks[0], row: q, query: query)
+            while step(&walks[0], bit: 1) {}
+            finish(walks[0], bit: 1)
             topK.reset()
             let excluded = batch.excludedID(ofRow: q)
             // Candidates' rows lie all over the vectors: each is fetched a few candidates ahead,
             // so that its cache misses overlap the scoring of the ones before.
             let rowBytes = dim * MemoryLayout<Float>.size, ahead = 6
-            let ids = candidates
+            let ids = UnsafeBufferPointer(start: walks[0].found, count: walks[0].foundCount)
             for i in 0..<min(ahead, ids.count) { Self.fetch(points + Int(ids[i]) * dim, bytes: rowBytes) }
             for i in 0..<ids.count {
                 if i + ahead < ids.count { Self.fetch(points + Int(ids[i + ahead]) * dim, bytes: rowBytes) }
@@ -119,78 +210,117 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         }
     }
 
-    /// Walks the trees for `query` into `candidates`, distinct ids in the order found.
-    private func collect(_ query: UnsafePointer<Float>) {
-        let forest = forest, dim = forest.dim
-        let planes = forest.planes.pointer, children = forest.children.pointer
-        let leafStarts = forest.leafStarts.pointer, items = forest.items.pointer
-        // With plane codes a margin is an integer dot product times the two scales.
-        let planeCodes = forest.planeCodes, kernel = KernelVariant.selected
-        let planeWords = planeCodes?.words.pointer, planeScales = planeCodes?.scales.pointer, rowWords = planeCodes?.rowWords ?? 0
-        let queryScale = planeCodes == nil ? 0
-            : Int16Quantization.encode(query, dim: dim, negate: false, into: queryPlaneWords.pointer, stride: 1).inverseScale
-        let queryWords = UnsafePointer(queryPlaneWords.pointer)
-        let fetchBytes = planeCodes == nil ? (dim + 1) * 4 : rowWords * 4
-        @inline(__always) func margin(_ ref: Int) -> Double {
-            if let planeWords, let planeScales {
-                return Double(Float(kernel.quantizedDot(queryWords, planeWords + ref * rowWords, words: rowWords)) * queryScale * planeScales[ref])
-            }
-            let plane = planes + ref * (dim + 1)
-            return Double(Kernels.dot(plane, query, count: dim) + plane[dim])
-        }
-        @inline(__always) func fetch(_ ref: Int) {
-            Self.fetch(planeWords.map { UnsafeRawPointer($0 + ref * rowWords) } ?? UnsafeRawPointer(planes + ref * (dim + 1)), bytes: fetchBytes)
-            if let planeScales { Prefetch.read(planeScales + ref) }
-        }
-        do {
-            queue.removeAll()
-            for t in 0..<forest.parameters.trees { queue.push(OpenNode(bound: -.infinity, node: Int(forest.roots.pointer[t]))) }
-            foundCount = 0
-            stamp &+= 1
-            if stamp == 0 {
-                stamps.pointer.update(repeating: 0, count: forest.count)
-                stamp = 1
-            }
-            let stamps = stamps.pointer, found = found.pointer, stamp = stamp
-            var gathered = 0
-            // The node to open next when it is known without the queue: see below.
-            var next: OpenNode? = nil
-            while gathered < budget, let open = next ?? queue.pop() {
-                next = nil
-                let ref = open.node, priority = -open.bound
-                if ref < 0 {
-                    let leaf = -(ref + 1)
-                    gathered += leafStarts[leaf + 1] - leafStarts[leaf]
-                    // Without a branch: whether an id is new is a coin toss the predictor
-                    // loses, so every id is written and the count moves past the new ones only.
-                    var count = foundCount
-                    for i in leafStarts[leaf]..<leafStarts[leaf + 1] {
-                        let id = Int(items[i])
-                        found[count] = Int32(truncatingIfNeeded: id)
-                        count &+= stamps[id] != stamp ? 1 : 0
-                        stamps[id] = stamp
-                    }
-                    foundCount = count
-                } else {
-                    let margin = margin(ref)
-                    let near = Int(children[2 * ref + (margin > 0 ? 0 : 1)]), far = Int(children[2 * ref + (margin > 0 ? 1 : 0)])
-                    // The planes of the near child's children: one of them is most likely opened
-                    // two steps on, and a plane is many cache lines read from memory.
-                    if near >= 0 {
-                        let left = Int(children[2 * near]), right = Int(children[2 * near + 1])
-                        if left >= 0 { fetch(left) }
-                        if right >= 0 { fetch(right) }
-                    }
-                    // The near child goes on without the queue when the queue would hand it back
-                    // at once (nothing in it precedes it): the same order of nodes, with a push
-                    // and a pop fewer per level of most descents.
-                    let nearNode = OpenNode(bound: -min(priority, abs(margin)), node: near)
-                    queue.push(OpenNode(bound: -min(priority, -abs(margin)), node: far))
-                    if let first = queue.first, first < nearNode { queue.push(nearNode) } else { next = nearNode }
-                }
-            }
+    /// Starts `walk` for `query`: every tree's root in the queue, nothing found.
+    private func start(_ walk: inout Walk, row: Int, query: UnsafePointer<Float>) {
+        walk.queue.removeAll()
+        for t in 0..<layout.trees { walk.queue.push(Self.entry(priority: .infinity, node: Int(layout.roots[t]))) }
+        (walk.row, walk.query, walk.next, walk.foundCount, walk.gathered) = (row, query, nil, 0, 0)
+        if layout.planeWords != nil {
+            walk.queryScale = Int16Quantization.encode(query, dim: layout.dim, negate: false, into: walk.planeWords, stride: 1).inverseScale
         }
     }
+
+    /// Clears the walk's marks: exactly the bytes of the ids it found.
+    private func finish(_ walk: Walk, bit: UInt8) {
+        let marks = marks.pointer
+        for i in 0..<walk.foundCount { marks[Int(walk.found[i])] &= ~bit }
+    }
+
+    /// Opens the walk's next node; false when the walk is over (the budget gathered, or every
+    /// node opened).
+    @inline(__always)
+    private func step(_ walk: inout Walk, bit: UInt8) -> Bool {
+        guard walk.gathered < budget, let open = walk.next ?? walk.queue.pop() else { return false }
+        walk.next = nil
+        let children = layout.children, leafStarts = layout.leafStarts
+        let ref = Self.node(of: open), priority = Self.priority(of: open)
+        if ref < 0 {
+            let leaf = -(ref + 1), items = layout.items, marks = marks.pointer, found = walk.found
+            walk.gathered += leafStarts[leaf + 1] - leafStarts[leaf]
+            // Without a branch: whether an id is new is a coin toss the predictor loses, so
+            // every id is written and the count moves past the new ones only.
+            var count = walk.foundCount
+            for i in leafStarts[leaf]..<leafStarts[leaf + 1] {
+                let id = Int(items[i]), mark = marks[id]
+                found[count] = Int32(truncatingIfNeeded: id)
+                count &+= mark & bit == 0 ? 1 : 0
+                marks[id] = mark | bit
+            }
+            walk.foundCount = count
+            return true
+        }
+        let margin = margin(walk, ref)
+        let near = Int(children[2 * ref + (margin > 0 ? 0 : 1)]), far = Int(children[2 * ref + (margin > 0 ? 1 : 0)])
+        // The near child goes on without the queue when the queue would hand it back at once
+        // (nothing in it precedes it): the same order of nodes, with a push and a pop fewer per
+        // level of most descents.
+        // A leaf's first and last id are read before its ids can be fetched: fetched now.
+        if near < 0 { Prefetch.read(leafStarts + (-(near + 1))) }
+        if far < 0 { Prefetch.read(leafStarts + (-(far + 1))) }
+        let nearNode = Self.entry(priority: min(priority, abs(margin)), node: near)
+        walk.queue.push(Self.entry(priority: min(priority, -abs(margin)), node: far))
+        if let first = walk.queue.first, first < nearNode { walk.queue.push(nearNode) } else { walk.next = nearNode }
+        return true
+    }
+
+    /// The margin of the walk's query on internal node `ref`'s hyperplane: with plane codes an
+    /// integer dot product times the two scales.
+    @inline(__always)
+    private func margin(_ walk: Walk, _ ref: Int) -> Float {
+        if let planeWords = layout.planeWords, let planeScales = layout.planeScales {
+            let rowWords = layout.planeRowWords
+            let dot = KernelVariant.selected.quantizedDot(UnsafePointer(walk.planeWords), planeWords + ref * rowWords, words: rowWords)
+            return Float(dot) * walk.queryScale * planeScales[ref]
+        }
+        let dim = layout.dim, plane = layout.planes + ref * (dim + 1)
+        return Kernels.dot(plane, walk.query!, count: dim) + plane[dim]
+    }
+
+    /// Fetches the node the walk opens next, while the other lanes step: an internal node's
+    /// plane and children, a leaf's ids.
+    @inline(__always)
+    private func prefetchNext(_ walk: Walk) {
+        guard let upcoming = walk.next ?? walk.queue.first else { return }
+        let ref = Self.node(of: upcoming)
+        if ref >= 0 {
+            fetchPlane(ref)
+            Prefetch.read(layout.children + 2 * ref)
+        } else {
+            let leaf = -(ref + 1), leafStarts = layout.leafStarts
+            let first = leafStarts[leaf]
+            Self.fetch(layout.items + first, bytes: (leafStarts[leaf + 1] - first) * MemoryLayout<Int32>.size)
+        }
+    }
+
+    @inline(__always)
+    private func fetchPlane(_ ref: Int) {
+        if let planeWords = layout.planeWords, let planeScales = layout.planeScales {
+            Self.fetch(planeWords + ref * layout.planeRowWords, bytes: layout.planeRowWords * 4)
+            Prefetch.read(planeScales + ref)
+        } else {
+            Self.fetch(layout.planes + ref * (layout.dim + 1), bytes: (layout.dim + 1) * 4)
+        }
+    }
+
+    /// A queue entry in one word, ordered as (−priority, node) — the largest priority first,
+    /// ties by node reference: the priority's bits made order-preserving and inverted above,
+    /// the reference with its sign bit flipped below. Priorities are single-precision margins,
+    /// so nothing is rounded; −0 counts as +0, as a comparison of floats has it.
+    @inline(__always)
+    static func entry(priority: Float, node: Int) -> UInt64 {
+        let bits = (priority + 0).bitPattern
+        let ordered = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+        return UInt64(~ordered) << 32 | UInt64(UInt32(bitPattern: Int32(truncatingIfNeeded: node)) ^ 0x8000_0000)
+    }
+
+    @inline(__always)
+    static func priority(of entry: UInt64) -> Float {
+        let ordered = ~UInt32(truncatingIfNeeded: entry >> 32)
+        return Float(bitPattern: ordered & 0x8000_0000 != 0 ? ordered & 0x7FFF_FFFF : ~ordered)
+    }
+
+    @inline(__always)
+    static func node(of entry: UInt64) -> Int { Int(Int32(bitPattern: UInt32(truncatingIfNeeded: entry) ^ 0x8000_0000)) }
 
     /// Prefetches every cache line of a row.
     @inline(__always)
