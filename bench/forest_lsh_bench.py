@@ -51,7 +51,7 @@ if lib == "annoy":
     build = time.perf_counter() - t0
     chunks = np.array_split(np.arange(len(xq)), threads * 8)
     pool = ThreadPoolExecutor(threads)
-    for sk in [trees * 10 * f for f in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)]:
+    for sk in [trees * 10 * f for f in (1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32, 48, 64)]:
         def run(c):
             return [ix.get_nns_by_vector(xq[i], k, search_k=sk) for i in c]
         t0 = time.perf_counter(); parts = list(pool.map(run, chunks)); s = time.perf_counter() - t0
@@ -163,7 +163,7 @@ def main():
             methods = args.methods.split(",")
             sweeps = {
                 "knnbatch forest": lambda: knnbatch_sweep(args.binary, folder, {"type": "forest", "trees": args.trees}, "search_budget",
-                                                          [args.trees * 10 * f for f in (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)], args.threads, truth)[0],
+                                                          [args.trees * 10 * f for f in (1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32)], args.threads, truth)[0],
                 # Bucket search, then Hamming ranking with 256- and 512-bit codes.
                 "knnbatch lsh": lambda: knnbatch_sweep(args.binary, folder, {"type": "lsh"}, "probes", [1, 2, 4, 8, 16, 32, 64, 128, 256],
                                                        args.threads, truth)[0]

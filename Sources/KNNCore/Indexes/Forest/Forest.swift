@@ -13,7 +13,7 @@
 ///
 /// Each node splits at the hyperplane equidistant from two centroids found by a short seeded
 /// 2-means over the node's vectors (angular — between unit vectors — under cosine and ip, as
-/// Annoy). Each tree has its own generator seeded from `seed` and its number, and trees are
+/// Annoy), its normal of unit length so that a margin is the distance to the plane. Each tree has its own generator seeded from `seed` and its number, and trees are
 /// built on the workers independently: the same forest at any thread count.
 final class Forest: SliceSearchIndex, @unchecked Sendable {
     let metric: Metric
@@ -242,18 +242,27 @@ struct ForestTreeBuilder {
                             let s0 = 1 / max(Kernels.dot(a, a, count: dim).squareRoot(), .leastNormalMagnitude)
                             let s1 = 1 / max(Kernels.dot(b, b, count: dim).squareRoot(), .leastNormalMagnitude)
                             for d in 0..<dim { n[d] = a[d] * s0 - b[d] * s1 }
+                            Self.normalize(n, dim: dim)
                             return 0
                         }
+                        for d in 0..<dim { n[d] = a[d] - b[d] }
+                        Self.normalize(n, dim: dim)
                         var offset: Float = 0
-                        for d in 0..<dim {
-                            n[d] = a[d] - b[d]
-                            offset -= n[d] * (a[d] + b[d]) / 2
-                        }
+                        for d in 0..<dim { offset -= n[d] * (a[d] + b[d]) / 2 }
                         return offset
                     }
                 }
             }
         }
+    }
+
+    /// Scales a normal to unit length (a zero one stays zero): every node's margin is then the
+    /// distance to its hyperplane, so the walk's priorities, the smallest margin along a path,
+    /// compare alike across nodes (as Annoy's).
+    private static func normalize(_ n: UnsafeMutablePointer<Float>, dim: Int) {
+        let norm = Kernels.dot(n, n, count: dim).squareRoot()
+        guard norm > 0, norm.isFinite else { return }
+        for d in 0..<dim { n[d] /= norm }
     }
 
     /// Moves the ids with a positive margin to the front; a zero margin goes either way, at

@@ -34,6 +34,22 @@ import Testing
         #expect(found.map { $0.map(\.id) } == [[2, 3], [1, 0]])
     }
 
+    /// Every hyperplane's normal has unit length, so a margin is the distance to the plane and
+    /// the walk's priorities (the smallest margin along a path) compare alike across nodes.
+    /// Hand-checked: the two pairs above split at x = 5, normal ±(1, 0).
+    @Test(arguments: Metric.allCases)
+    func normalsHaveUnitLength(metric: Metric) {
+        let tiny = Forest(data: VectorMatrix([[0, 0], [0, 1], [10, 0], [10, 1]]), metric: .l2, parameters: ForestParameters(trees: 1, leafSize: 2), threads: 1)
+        let plane = Array(UnsafeBufferPointer(start: tiny.planes.pointer, count: 3))
+        #expect(abs(plane[0] * plane[0] + plane[1] * plane[1] - 1) < 1e-6 && abs(plane[0]) > 0.99 && abs(5 * plane[0] + 0.5 * plane[1] + plane[2]) < 0.1, "\(plane)")
+        let dim = 20, data = HNSWIndexTests.clustered(2000, dim, seed: 21).map { $0.map { $0 * 40 + 7 } }
+        let forest = Forest(data: VectorMatrix(data), metric: metric, parameters: ForestParameters(trees: 4, leafSize: 16), threads: 2)
+        for r in 0..<forest.internalCount {
+            let normal = forest.planes.pointer + r * (dim + 1)
+            #expect(abs(Kernels.dot(normal, normal, count: dim).squareRoot() - 1) < 1e-5, "\(metric), plane \(r)")
+        }
+    }
+
     /// The same forest at any thread count: every array equal.
     @Test func theForestIsTheSameAtAnyThreadCount() {
         let data = HNSWIndexTests.clustered(3000, 16, seed: 5)
