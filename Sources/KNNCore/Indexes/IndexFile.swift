@@ -219,6 +219,9 @@ final class IndexFileReader {
         .data(file: path, location: "section \(section)", message: message)
     }
 
+    /// Whether the file holds section `name` (one an index may or may not have saved).
+    func has(_ name: String) -> Bool { sections[name] != nil }
+
     func bytes(_ name: String) throws(KNNError) -> UnsafeRawBufferPointer {
         guard let range = sections[name] else { throw error(name, "missing") }
         return UnsafeRawBufferPointer(rebasing: file.bytes[range])

@@ -49,9 +49,10 @@ struct ExactReRank: @unchecked Sendable {
     /// row r; `queriesArePrepared` false prepares them for the metric here) and writes each row's
     /// k nearest into `results`, padded as `TopK.drain` pads.
     ///
-    /// Any order of a row's candidates gives the same results. Ordered by dataset block, as a
-    /// forest's are, a bucket holds a run of each row's slots, and the candidate table is read
-    /// and written a run at a time instead of a cache line per slot.
+    /// Any order of a row's candidates gives the same results. Ordered by dataset block (as a
+    /// forest writes those it does not prefilter), a bucket holds a run of each row's slots,
+    /// and the candidate table is read and written a run at a time instead of a cache line per
+    /// slot.
     func run(_ candidates: CandidateTable, rows: Int, queries: VectorMatrix, queriesArePrepared: Bool,
              into results: ResultRows, threads: Int) {
         precondition(rows <= candidates.capacity && rows <= queries.rows && rows <= results.count)

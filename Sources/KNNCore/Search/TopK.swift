@@ -83,10 +83,15 @@ struct UnmanagedMinHeap<Element: Comparable & BitwiseCopyable> {
 
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
-        storage = .allocate(capacity: self.capacity)
+        storage = Self.allocate(self.capacity)
     }
 
-    func release() { storage.deallocate() }
+    func release() { free(storage) }
+
+    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<Element> {
+        let (bytes, overflow) = capacity.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+        return AlignedBuffer<Element>.allocate(bytes: overflow ? nil : bytes).bindMemory(to: Element.self, capacity: capacity)
+    }
 
     mutating func removeAll() { count = 0 }
 
@@ -97,9 +102,9 @@ struct UnmanagedMinHeap<Element: Comparable & BitwiseCopyable> {
     @inline(__always)
     mutating func push(_ element: Element) {
         if count == capacity {
-            let grown = UnsafeMutablePointer<Element>.allocate(capacity: 2 * capacity)
-            grown.update(from: storage, count: count)
-            storage.deallocate()
+            let grown = Self.allocate(2 * capacity)
+            grown.initialize(from: storage, count: count)
+            free(storage)
             (storage, capacity) = (grown, 2 * capacity)
         }
         var i = count

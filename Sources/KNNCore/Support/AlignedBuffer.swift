@@ -1,7 +1,8 @@
 /// The one owner of raw memory in the library: a 64-byte aligned buffer of `count` elements
 /// that frees itself, or a view of memory that another object owns (a memory-mapped index
 /// file), kept alive by this buffer. Indexes, tables and scratch hold their arrays in these, so
-/// allocation, its failure and release happen here and nowhere else.
+/// allocation and its failure happen here and nowhere else (`allocate` serves the few values
+/// that free their own memory).
 ///
 /// Workers may share one while each writes elements no other touches, or all only read.
 final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
@@ -15,12 +16,7 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
     init(count: Int, zeroed: Bool = true) {
         self.count = count
         let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
-        // posix_memalign, not allocate(byteCount:alignment:): its failure is ours to report (one
-        // line and exit 75) instead of the runtime's abort with a backtrace.
-        var memory: UnsafeMutableRawPointer? = nil
-        guard !overflow, posix_memalign(&memory, 64, bytes) == 0, let raw = memory else {
-            TemporaryFiles.exitOutOfMemory(requested: overflow ? Int.max : bytes)
-        }
+        let raw = Self.allocate(bytes: overflow ? nil : bytes)
         if zeroed { raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes) }
         pointer = raw.bindMemory(to: Element.self, capacity: max(count, 1))
         owner = nil
@@ -41,6 +37,18 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
     }
 
     deinit { if owner == nil { free(pointer) } }
+
+    /// 64-byte aligned memory of `bytes` (nil: more than an Int counts) for a value that manages
+    /// its own (`UnmanagedMinHeap`), freed with `free`. posix_memalign, not
+    /// allocate(byteCount:alignment:): its failure is ours to report (one line and exit 75)
+    /// instead of the runtime's abort with a backtrace.
+    static func allocate(bytes: Int?) -> UnsafeMutableRawPointer {
+        var memory: UnsafeMutableRawPointer? = nil
+        guard let bytes, posix_memalign(&memory, 64, max(bytes, 1)) == 0, let raw = memory else {
+            TemporaryFiles.exitOutOfMemory(requested: bytes ?? Int.max)
+        }
+        return raw
+    }
 
     var buffer: UnsafeMutableBufferPointer<Element> { UnsafeMutableBufferPointer(start: pointer, count: count) }
 }

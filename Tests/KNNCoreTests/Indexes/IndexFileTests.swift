@@ -115,6 +115,72 @@ import Testing
         #expect(message { _ = try load(folder.file("newer.knnindex"), .kdtree(), data, .l2) }?.contains("format version 9") == true)
     }
 
+    /// A forest file whose checksums hold but whose arrays the builder would not make is refused,
+    /// naming the section: normals not of unit length (as an earlier release saved them: the
+    /// job's default reuse rebuilds it), and a leaf of more ids than leaf_size. The forest as
+    /// built loads.
+    @Test(arguments: [Metric.l2, .cosine])
+    func aForestFileHoldsWhatTheBuilderMakes(metric: Metric) throws {
+        let data = VectorMatrix(Fixtures.randomVectors(600, 24, seed: 58))
+        let built = Forest(data: data, metric: metric, parameters: ForestParameters(trees: 3, leafSize: 32), threads: 1)
+        func crafted(_ parameters: ForestParameters, planes: FloatBuffer) -> Forest {
+            Forest(metric: metric, parameters: parameters, data: data, points: built.points, planes: planes, children: built.children,
+                   leafStarts: built.leafStarts, items: built.items, roots: built.roots)
+        }
+        func loadError(_ forest: Forest, _ parameters: ForestParameters) throws -> String? {
+            let path = folder.file("crafted.knnindex")
+            try save(forest, IndexSpec(parameters), metric, dim: 24, path: path)
+            return knnError { _ = try load(path, IndexSpec(parameters), data, metric) }.map { "\($0)" }
+        }
+        #expect(try loadError(built, built.parameters) == nil)
+        let doubled = FloatBuffer(count: built.planes.count)
+        for i in 0..<built.planes.count { doubled.pointer[i] = built.planes.pointer[i] * 2 }
+        let planes = try #require(try loadError(crafted(built.parameters, planes: doubled), built.parameters))
+        #expect(planes.contains("forest.planes") && planes.contains("not 1"), "\(planes)")
+        // The same arrays claimed to have leaves of 8: the builder's hold up to 32.
+        let smaller = ForestParameters(trees: 3, leafSize: 8)
+        let leaves = try #require(try loadError(crafted(smaller, planes: built.planes), smaller))
+        #expect(leaves.contains("forest.leaf_starts") && leaves.contains("more than leaf_size 8"), "\(leaves)")
+    }
+
+    /// A forest whose walk uses plane codes saves them, and a run maps them back instead of
+    /// coding the planes again: the same words and scales as the forest built. A file without
+    /// them (saved where the walk uses float margins) has them derived, the same again; a
+    /// saved scale that is not a finite non-negative number is refused, naming its section.
+    @Test(arguments: [Metric.cosine, .ip])
+    func aForestMapsItsSavedPlaneCodes(metric: Metric) throws {
+        let data = VectorMatrix(Fixtures.randomVectors(700, 48, seed: 59))
+        let built = Forest(data: data, metric: metric, parameters: ForestParameters(trees: 3, leafSize: 16), threads: 1)
+        guard let codes = built.planeCodes else { return }  // this CPU walks on float margins
+        let spec = IndexSpec(built.parameters), path = folder.file("codes.knnindex")
+        func loaded(_ forest: Forest) throws -> PlaneCodes {
+            try save(forest, spec, metric, dim: 48, path: path)
+            return try #require((try load(path, spec, data, metric) as? Forest)?.planeCodes)
+        }
+        func same(_ a: PlaneCodes, _ b: PlaneCodes) -> Bool { Array(a.words.buffer) == Array(b.words.buffer) && Array(a.scales.buffer) == Array(b.scales.buffer) }
+        let mapped = try loaded(built)
+        #expect(same(mapped, codes))
+        #expect(try IndexFileReader(path: path).has("forest.plane_codes"))
+        func variant(_ planeCodes: PlaneCodes?) -> Forest {
+            Forest(metric: metric, parameters: built.parameters, data: data, points: built.points, planes: built.planes, children: built.children,
+                   leafStarts: built.leafStarts, items: built.items, roots: built.roots, planeCodes: .some(planeCodes))
+        }
+        #expect(same(try loaded(variant(nil)), codes))
+        #expect(try !IndexFileReader(path: path).has("forest.plane_codes"))
+        // Mapped, not derived: codes the planes would not give come back as saved.
+        let words = AlignedBuffer<Int32>(count: codes.words.count)
+        words.pointer.update(from: codes.words.pointer, count: codes.words.count)
+        words.pointer.update(repeating: 7, count: codes.rowWords)
+        let altered = PlaneCodes(rowWords: codes.rowWords, words: words, scales: codes.scales)
+        #expect(same(try loaded(variant(altered)), altered) && !same(altered, codes))
+        let scales = FloatBuffer(count: codes.scales.count)
+        scales.pointer.update(from: codes.scales.pointer, count: codes.scales.count)
+        scales.pointer[1] = -scales.pointer[1]
+        try save(variant(PlaneCodes(rowWords: codes.rowWords, words: codes.words, scales: scales)), spec, metric, dim: 48, path: path)
+        let message = try #require(knnError { _ = try load(path, spec, data, metric) }.map { "\($0)" })
+        #expect(message.contains("forest.plane_scales") && message.contains("plane 1"), "\(message)")
+    }
+
     /// 200 files with one bit flipped anywhere (the header, the table, the sections): every one
     /// is refused with an error naming the file, thanks to the checksums; none crashes.
     @Test(arguments: ["kdtree", "hnsw-int16", "flat", "forest", "lsh", "ivf", "ivfpq", "ivfpq8", "ivfpq-vectors"])

@@ -1,6 +1,10 @@
 /// A forest in an index file: its shape (`forest.shape`: internal nodes, leaves, items), then its
 /// arrays as they sit in memory (`forest.points`, `forest.planes`, `forest.children`,
-/// `forest.leaf_starts`, `forest.items`, `forest.roots`).
+/// `forest.leaf_starts`, `forest.items`, `forest.roots`), and where the walk uses them the
+/// planes' int16 codes (`forest.plane_codes`, `forest.plane_scales`: `PlaneCodes`' layout), so
+/// that a run maps them instead of coding every plane again (a second per 3M planes of 384
+/// dimensions). Codes do not depend on the CPU that made them; a file without them (saved where
+/// the walk uses float margins) has them derived where they are used.
 extension Forest {
     func write(to writer: IndexFileWriter) throws(KNNError) {
         try writer.add("forest.shape", array: [internalCount, leafCount, items.count])
@@ -10,6 +14,10 @@ extension Forest {
         try writer.add("forest.leaf_starts", leafStarts)
         try writer.add("forest.items", items)
         try writer.add("forest.roots", roots)
+        if let planeCodes {
+            try writer.add("forest.plane_codes", planeCodes.words)
+            try writer.add("forest.plane_scales", planeCodes.scales)
+        }
     }
 }
 
@@ -36,9 +44,15 @@ extension ForestParameters {
         for l in 0..<leafCount where !(0 <= leafStarts.pointer[l] && leafStarts.pointer[l] <= leafStarts.pointer[l + 1] && leafStarts.pointer[l + 1] <= itemCount) {
             throw reader.error("forest.leaf_starts", "leaf \(l) covers items outside 0..<\(itemCount)")
         }
+        // The builder's leaves hold at most leaf_size ids; the searchers' buffers count on it.
+        if let l = (0..<leafCount).first(where: { leafStarts.pointer[$0 + 1] - leafStarts.pointer[$0] > leafSize }) {
+            throw reader.error("forest.leaf_starts", "leaf \(l) holds \(leafStarts.pointer[l + 1] - leafStarts.pointer[l]) ids, more than leaf_size \(leafSize)")
+        }
         if let bad = items.buffer.firstIndex(where: { $0 < 0 || Int($0) >= n }) { throw reader.error("forest.items", "item \(bad) has id \(items.pointer[bad])") }
         // Planes are finite, and under cosine and ip pass through the origin: their int16 codes
-        // (`PlaneCodes`) cannot code anything else.
+        // (`PlaneCodes`) cannot code anything else. Their normals have unit length (or are zero,
+        // where a node's vectors were all equal), so that margins compare across nodes: a forest
+        // saved by an earlier release, whose normals had other lengths, is rebuilt.
         let planes: FloatBuffer = try reader.buffer("forest.planes", count: max(1, internalCount * (dim + 1)))
         let angular = metric.normalizesVectors || metric == .ip
         for r in 0..<internalCount {
@@ -46,9 +60,24 @@ extension ForestParameters {
             guard (0...dim).allSatisfy({ plane[$0].isFinite }), !angular || plane[dim] == 0 else {
                 throw reader.error("forest.planes", "plane \(r) is not a \(angular ? "finite hyperplane through the origin" : "finite hyperplane")")
             }
+            let length = Double(Kernels.dot(plane, plane, count: dim)).squareRoot()
+            guard length == 0 || abs(length - 1) < 1e-3 else {
+                throw reader.error("forest.planes", "plane \(r) has a normal of length \(length), not 1: saved by an earlier release")
+            }
+        }
+        // Saved plane codes, where this CPU's walk uses them (nil: derived from the planes).
+        var planeCodes: PlaneCodes? = nil
+        if PlaneCodes.apply(metric: metric, dim: dim), internalCount > 0, reader.has("forest.plane_codes") {
+            let rowWords = NavigationCodes.rowWords(dim: dim)
+            let words: AlignedBuffer<Int32> = try reader.buffer("forest.plane_codes", count: internalCount * rowWords)
+            let scales: FloatBuffer = try reader.buffer("forest.plane_scales", count: internalCount)
+            if let bad = scales.buffer.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
+                throw reader.error("forest.plane_scales", "plane \(bad) has scale \(scales.pointer[bad])")
+            }
+            planeCodes = PlaneCodes(rowWords: rowWords, words: words, scales: scales)
         }
         return Forest(metric: metric, parameters: self, data: data, points: try reader.buffer("forest.points", count: n * dim),
-                      planes: planes, children: children,
-                      leafStarts: leafStarts, items: items, roots: roots, threads: reader.threads)
+                      planes: planes, children: children, leafStarts: leafStarts, items: items, roots: roots,
+                      planeCodes: planeCodes.map { .some($0) }, threads: reader.threads)
     }
 }

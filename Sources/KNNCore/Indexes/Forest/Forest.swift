@@ -13,8 +13,9 @@
 ///
 /// Each node splits at the hyperplane equidistant from two centroids found by a short seeded
 /// 2-means over the node's vectors (angular — between unit vectors — under cosine and ip, as
-/// Annoy), its normal of unit length so that a margin is the distance to the plane. Each tree has its own generator seeded from `seed` and its number, and trees are
-/// built on the workers independently: the same forest at any thread count.
+/// Annoy), its normal of unit length so that a margin is the distance to the plane. Each tree
+/// has its own generator seeded from `seed` and its number, and trees are built on the workers
+/// independently: the same forest at any thread count.
 final class Forest: SliceSearchIndex, @unchecked Sendable {
     let metric: Metric
     let parameters: ForestParameters

@@ -47,7 +47,7 @@ struct ForestParameters: IndexParameters, Equatable {
     /// normalised copy for ip; the int16 codes of the prefilter and of the planes, where the
     /// forest keeps them.
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
-        let nodes = trees * max(1, 2 * count / max(1, leafSize))
+        let nodes = self.nodes(count: count)
         let codes = dim <= Forest.prefilterDimensions ? count * (NavigationCodes.rowWords(dim: dim) * 4 + 8) : 0
         let planeCodes = PlaneCodes.apply(metric: metric, dim: dim) ? nodes * (NavigationCodes.rowWords(dim: dim) * 4 + 4) : 0
         return count * dim * 4 * (metric == .ip ? 2 : 1) + nodes * (2 * (dim + 1) * 4 + 16) + trees * count * 4 * 2 + codes + planeCodes
@@ -55,16 +55,21 @@ struct ForestParameters: IndexParameters, Equatable {
 
     /// The candidate list per query of a block (at most the budget and one more leaf), and per
     /// worker a mark per vector (counted by `CandidateBlockSearch`), and per lane of walks the
-    /// ids found (as many as the candidates), the queue and the query's plane code.
+    /// ids found (as many as the candidates), the queue and the query's plane code. A queue
+    /// holds the roots and one node more per internal node opened: at most every internal node.
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         let slots = candidateSlots(k: k, count: count)
         var scratch = CandidateBlockSearch<ForestSearcher>.scratch(candidates: slots, dim: dim, count: count, metric: metric)
+        let queue = max(1024, trees + nodes(count: count) / 2) * MemoryLayout<UInt64>.size
         // The prefilter's dots and keys per candidate slot, and the query's code; the counts
-        // of the re-rank's dataset blocks.
-        scratch.perWorker += ForestSearcher.lanes * ((slots + 1) * 4 + 8 * 1024 + dim * 2) + count / 16
+        // of the re-rank's dataset blocks (at least 64 rows each).
+        scratch.perWorker += ForestSearcher.lanes * ((slots + 1) * 4 + queue + NavigationCodes.rowWords(dim: dim) * 4) + (count / 64 + 2) * 4
             + (dim <= Forest.prefilterDimensions ? (slots + 1) * 12 + dim * 8 : 0)
         return scratch
     }
+
+    /// Nodes of the whole forest: about 2n/leaf_size per tree.
+    func nodes(count: Int) -> Int { trees * max(1, 2 * count / max(1, leafSize)) }
 
     func candidateSlots(k: Int, count: Int) -> Int { min(count, budget(k: k) + leafSize) }
 

@@ -35,6 +35,11 @@ final class PlaneCodes: @unchecked Sendable {
         (self.words, self.scales) = (words, scales)
     }
 
+    /// Codes saved in an index file (`Forest+File`), used in place.
+    init(rowWords: Int, words: AlignedBuffer<Int32>, scales: FloatBuffer) {
+        (self.rowWords, self.words, self.scales) = (rowWords, words, scales)
+    }
+
     /// Whether a forest's walk uses plane codes: angular splits, a CPU that scores int16 fast,
     /// and vectors wide enough for the codes to pay (as HNSW's navigation).
     static func apply(metric: Metric, dim: Int) -> Bool {
