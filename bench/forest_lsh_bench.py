@@ -3,8 +3,9 @@
 candidates re-ranked exactly), and ivf and hnsw beside them, on the same files, thread count and
 queries, in one run.
 
-    python3 bench/forest_lsh_bench.py [--threads 2] [--queries 2000] [--trees 32]
-                                      [--cases cosine-384,glove-100] [--python ~/.knn-peers/bin/python]
+    python3 bench/forest_lsh_bench.py [--threads 2] [--queries 2000] [--trees 32] [--repeats 1]
+                                      [--cases cosine-384,glove-100] [--methods forest,lsh,ivf,hnsw]
+                                      [--python ~/.knn-peers/bin/python]
 
 Datasets: flat_bench.py's 100k x 384 clustered cosine set, and a GloVe-like 100-d set (100k
 vectors around 1,000 directions with heavy-tailed norms, searched by cosine). Ground truth: exact
@@ -144,11 +145,12 @@ def main():
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--trees", type=int, default=32)
     parser.add_argument("--cases", default="cosine-384,glove-100")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of every sweep; each point's queries/s is their median")
     parser.add_argument("--methods", default="forest,lsh,ivf,hnsw", help="knnbatch's types to sweep; their peers run with them")
     parser.add_argument("--python", default=os.path.expanduser("~/.knn-peers/bin/python"))
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/knnbatch"))
     args = parser.parse_args()
-    print(f"CPU: {cpu.description()}; {args.threads} threads; k = 10; {args.queries} queries")
+    print(f"CPU: {cpu.description()}; {args.threads} threads; k = 10; {args.queries} queries; medians of {args.repeats} run(s)")
     for case in args.cases.split(","):
         source = flat_bench.make_dataset("cosine-384") if case == "cosine-384" else glove_like(os.path.join(flat_bench.DATA, "glove-100"))
         with tempfile.TemporaryDirectory() as folder:
@@ -174,14 +176,24 @@ def main():
                 "knnbatch hnsw": lambda: knnbatch_sweep(args.binary, folder, {"type": "hnsw"}, "expansion_search", [10, 16, 24, 32, 48, 64, 96, 128],
                                                         args.threads, truth)[0],
             }
-            runs = {name: sweep() if name.split()[1] in methods else [] for name, sweep in sweeps.items()}
             peers = {"annoy": "forest", "faiss-lsh": "lsh"}
-            for lib in [lib for lib, method in peers.items() if method in methods]:
-                out = subprocess.run([args.python, "-c", PEER, folder, lib, str(args.threads), str(args.trees)],
-                                     env=cpu.peer_environment(args.threads, False), capture_output=True, text=True)
-                runs[lib] = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else []
-                if out.returncode != 0:
-                    print(f"{lib} failed: {out.stderr[-400:]}")
+
+            def measure():
+                runs = {name: sweep() if name.split()[1] in methods else [] for name, sweep in sweeps.items()}
+                for lib in [lib for lib, method in peers.items() if method in methods]:
+                    out = subprocess.run([args.python, "-c", PEER, folder, lib, str(args.threads), str(args.trees)],
+                                         env=cpu.peer_environment(args.threads, False), capture_output=True, text=True)
+                    runs[lib] = json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else []
+                    if out.returncode != 0:
+                        print(f"{lib} failed: {out.stderr[-400:]}")
+                return runs
+            # Every side measured in turn, `repeats` times; each point's queries/s and build time
+            # are the medians (recall does not change between runs).
+            rounds = [measure() for _ in range(args.repeats)]
+            runs = {name: [dict(p, qps=float(np.median([r[name][i]["qps"] for r in rounds])),
+                                build=float(np.median([r[name][i]["build"] for r in rounds])))
+                           for i, p in enumerate(points)] if all(len(r[name]) == len(points) for r in rounds) else points
+                    for name, points in rounds[0].items()}
             print(f"\n## {case}: {len(xb)} x {xb.shape[1]}, cosine ({args.trees} trees for forest and Annoy)")
             print("| method | setting | recall@10 | queries/s | build s |")
             print("|---|---|---:|---:|---:|")
