@@ -145,6 +145,16 @@ extension KernelVariant {
         }
     }
 
+    /// `QuantizedPairDot.dotWide` (int16 by int8 codes), in this build's int16 kernel.
+    @inline(__always)
+    func quantizedDotWide(_ a: UnsafePointer<Int32>, _ b: UnsafePointer<Int8>, words: Int) -> Int32 {
+        switch self {
+        case .avx512vnni: return KNNKernelsVNNI.QuantizedPairDot.dotWide(a, b, words: words)
+        case .avx2: return KNNKernelsAVX2.QuantizedPairDot.dotWide(a, b, words: words)
+        case .avx512, .baseline: return KNNKernelsBaseline.QuantizedPairDot.dotWide(a, b, words: words)
+        }
+    }
+
     /// `QuantizedPairDot.many`, in this build's int16 kernel.
     func quantizedDots(_ query: UnsafePointer<Int32>, base: UnsafePointer<Int32>, words: Int, ids: UnsafePointer<Int32>, count: Int,
                        into out: UnsafeMutablePointer<Int32>) {

@@ -157,28 +157,28 @@ import Testing
             try save(forest, spec, metric, dim: 48, path: path)
             return try #require((try load(path, spec, data, metric) as? Forest)?.planeCodes)
         }
-        func same(_ a: PlaneCodes, _ b: PlaneCodes) -> Bool { Array(a.words.buffer) == Array(b.words.buffer) && Array(a.scales.buffer) == Array(b.scales.buffer) }
+        func same(_ a: PlaneCodes, _ b: PlaneCodes) -> Bool { Array(a.codes.buffer) == Array(b.codes.buffer) && Array(a.scales.buffer) == Array(b.scales.buffer) }
         let mapped = try loaded(built)
         #expect(same(mapped, codes))
-        #expect(try IndexFileReader(path: path).has("forest.plane_codes"))
+        #expect(try IndexFileReader(path: path).has("forest.plane_codes_int8"))
         func variant(_ planeCodes: PlaneCodes?) -> Forest {
             Forest(metric: metric, parameters: built.parameters, data: data, points: built.points, planes: built.planes, children: built.children,
                    leafStarts: built.leafStarts, items: built.items, roots: built.roots, planeCodes: .some(planeCodes))
         }
         #expect(same(try loaded(variant(nil)), codes))
-        #expect(try !IndexFileReader(path: path).has("forest.plane_codes"))
+        #expect(try !IndexFileReader(path: path).has("forest.plane_codes_int8"))
         // Mapped, not derived: codes the planes would not give come back as saved.
-        let words = AlignedBuffer<Int32>(count: codes.words.count)
-        words.pointer.update(from: codes.words.pointer, count: codes.words.count)
-        words.pointer.update(repeating: 7, count: codes.rowWords)
-        let altered = PlaneCodes(rowWords: codes.rowWords, words: words, scales: codes.scales)
+        let bytes = AlignedBuffer<Int8>(count: codes.codes.count)
+        bytes.pointer.update(from: codes.codes.pointer, count: codes.codes.count)
+        bytes.pointer.update(repeating: 7, count: codes.rowBytes)
+        let altered = PlaneCodes(rowWords: codes.rowWords, codes: bytes, scales: codes.scales)
         #expect(same(try loaded(variant(altered)), altered) && !same(altered, codes))
         let scales = FloatBuffer(count: codes.scales.count)
         scales.pointer.update(from: codes.scales.pointer, count: codes.scales.count)
         scales.pointer[1] = -scales.pointer[1]
-        try save(variant(PlaneCodes(rowWords: codes.rowWords, words: codes.words, scales: scales)), spec, metric, dim: 48, path: path)
+        try save(variant(PlaneCodes(rowWords: codes.rowWords, codes: codes.codes, scales: scales)), spec, metric, dim: 48, path: path)
         let message = try #require(knnError { _ = try load(path, spec, data, metric) }.map { "\($0)" })
-        #expect(message.contains("forest.plane_scales") && message.contains("plane 1"), "\(message)")
+        #expect(message.contains("forest.plane_scales_int8") && message.contains("plane 1"), "\(message)")
     }
 
     /// 200 files with one bit flipped anywhere (the header, the table, the sections): every one

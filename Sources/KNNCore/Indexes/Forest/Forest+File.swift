@@ -1,7 +1,8 @@
 /// A forest in an index file: its shape (`forest.shape`: internal nodes, leaves, items), then its
 /// arrays as they sit in memory (`forest.points`, `forest.planes`, `forest.children`,
 /// `forest.leaf_starts`, `forest.items`, `forest.roots`), and where the walk uses them the
-/// planes' int16 codes (`forest.plane_codes`, `forest.plane_scales`: `PlaneCodes`' layout), so
+/// planes' int8 codes (`forest.plane_codes_int8`, `forest.plane_scales_int8`: `PlaneCodes`'
+/// layout), so
 /// that a run maps them instead of coding every plane again (a second per 3M planes of 384
 /// dimensions). Codes do not depend on the CPU that made them; a file without them (saved where
 /// the walk uses float margins) has them derived where they are used.
@@ -15,8 +16,8 @@ extension Forest {
         try writer.add("forest.items", items)
         try writer.add("forest.roots", roots)
         if let planeCodes {
-            try writer.add("forest.plane_codes", planeCodes.words)
-            try writer.add("forest.plane_scales", planeCodes.scales)
+            try writer.add("forest.plane_codes_int8", planeCodes.codes)
+            try writer.add("forest.plane_scales_int8", planeCodes.scales)
         }
     }
 }
@@ -49,7 +50,7 @@ extension ForestParameters {
             throw reader.error("forest.leaf_starts", "leaf \(l) holds \(leafStarts.pointer[l + 1] - leafStarts.pointer[l]) ids, more than leaf_size \(leafSize)")
         }
         if let bad = items.buffer.firstIndex(where: { $0 < 0 || Int($0) >= n }) { throw reader.error("forest.items", "item \(bad) has id \(items.pointer[bad])") }
-        // Planes are finite, and under cosine and ip pass through the origin: their int16 codes
+        // Planes are finite, and under cosine and ip pass through the origin: their int8 codes
         // (`PlaneCodes`) cannot code anything else. Their normals have unit length (or are zero,
         // where a node's vectors were all equal), so that margins compare across nodes: a forest
         // saved by an earlier release, whose normals had other lengths, is rebuilt.
@@ -67,14 +68,14 @@ extension ForestParameters {
         }
         // Saved plane codes, where this CPU's walk uses them (nil: derived from the planes).
         var planeCodes: PlaneCodes? = nil
-        if PlaneCodes.apply(metric: metric, dim: dim), internalCount > 0, reader.has("forest.plane_codes") {
+        if PlaneCodes.apply(metric: metric, dim: dim), internalCount > 0, reader.has("forest.plane_codes_int8") {
             let rowWords = NavigationCodes.rowWords(dim: dim)
-            let words: AlignedBuffer<Int32> = try reader.buffer("forest.plane_codes", count: internalCount * rowWords)
-            let scales: FloatBuffer = try reader.buffer("forest.plane_scales", count: internalCount)
+            let codes: AlignedBuffer<Int8> = try reader.buffer("forest.plane_codes_int8", count: internalCount * 2 * rowWords)
+            let scales: FloatBuffer = try reader.buffer("forest.plane_scales_int8", count: internalCount)
             if let bad = scales.buffer.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
-                throw reader.error("forest.plane_scales", "plane \(bad) has scale \(scales.pointer[bad])")
+                throw reader.error("forest.plane_scales_int8", "plane \(bad) has scale \(scales.pointer[bad])")
             }
-            planeCodes = PlaneCodes(rowWords: rowWords, words: words, scales: scales)
+            planeCodes = PlaneCodes(rowWords: rowWords, codes: codes, scales: scales)
         }
         return Forest(metric: metric, parameters: self, data: data, points: try reader.buffer("forest.points", count: n * dim),
                       planes: planes, children: children, leafStarts: leafStarts, items: items, roots: roots,

@@ -43,8 +43,9 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     /// block's queries that found it).
     static let prefilterDimensions = 128
 
-    /// Int16 codes of the hyperplanes for the walk (`PlaneCodes`), under cosine and ip where the
-    /// CPU scores them fast; derived from the planes when the forest is built or loaded.
+    /// Int8 codes of the hyperplanes for the walk (`PlaneCodes`), under cosine and ip where the
+    /// CPU scores int16 codes fast; derived from the planes when the forest is built, mapped
+    /// from an index file that saved them.
     let planeCodes: PlaneCodes?
 
     init(metric: Metric, parameters: ForestParameters, data: VectorMatrix, points: FloatBuffer, planes: FloatBuffer,
@@ -143,7 +144,7 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     func blockScratch(k: Int) -> BlockScratch { parameters.blockScratch(k: k, dim: dim, count: count, metric: metric) }
 
     var reportMembers: [(key: String, value: JSONValue)] {
-        [("leaves", .integer(leafCount)), ("walk", .string(planeCodes == nil ? "float32" : "int16")),
+        [("leaves", .integer(leafCount)), ("walk", .string(planeCodes == nil ? "float32" : "int8")),
          ("search_budget", .integer(parameters.searchBudget ?? parameters.trees * 4)),
          ("search_budget_per_k", .bool(parameters.searchBudget == nil))]
     }

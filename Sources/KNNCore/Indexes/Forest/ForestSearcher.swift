@@ -44,7 +44,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         let planes: UnsafePointer<Float>, children: UnsafePointer<Int32>, roots: UnsafePointer<Int32>
         let leafStarts: UnsafePointer<Int>, items: UnsafePointer<Int32>
         /// The plane codes (`PlaneCodes`), where the walk uses them.
-        let planeWords: UnsafePointer<Int32>?, planeScales: UnsafePointer<Float>?, planeRowWords: Int
+        let planeCodes: UnsafePointer<Int8>?, planeScales: UnsafePointer<Float>?, planeRowWords: Int
     }
 
     /// One query's walk: its open nodes (the largest priority first: a min-heap of `entry`
@@ -73,7 +73,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         blockStarts = AlignedBuffer(count: blockCount + 1)
         layout = Layout(dim: forest.dim, trees: forest.parameters.trees, planes: forest.planes.pointer, children: forest.children.pointer,
                         roots: forest.roots.pointer, leafStarts: forest.leafStarts.pointer, items: forest.items.pointer,
-                        planeWords: forest.planeCodes.map { UnsafePointer($0.words.pointer) }, planeScales: forest.planeCodes.map { UnsafePointer($0.scales.pointer) },
+                        planeCodes: forest.planeCodes.map { UnsafePointer($0.codes.pointer) }, planeScales: forest.planeCodes.map { UnsafePointer($0.scales.pointer) },
                         planeRowWords: forest.planeCodes?.rowWords ?? 0)
         // Distinct ids: the walk opens leaves until `budget` ids are gathered, so at most
         // budget − 1 and one more leaf, and at most n; and the slot past them that a repeated
@@ -215,7 +215,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         walk.queue.removeAll()
         for t in 0..<layout.trees { walk.queue.push(Self.entry(priority: .infinity, node: Int(layout.roots[t]))) }
         (walk.row, walk.query, walk.next, walk.foundCount, walk.gathered) = (row, query, nil, 0, 0)
-        if layout.planeWords != nil {
+        if layout.planeCodes != nil {
             walk.queryScale = Int16Quantization.encode(query, dim: layout.dim, negate: false, into: walk.planeWords, stride: 1).inverseScale
         }
     }
@@ -267,9 +267,9 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     /// integer dot product times the two scales.
     @inline(__always)
     private func margin(_ walk: Walk, _ ref: Int) -> Float {
-        if let planeWords = layout.planeWords, let planeScales = layout.planeScales {
+        if let planeCodes = layout.planeCodes, let planeScales = layout.planeScales {
             let rowWords = layout.planeRowWords
-            let dot = KernelVariant.selected.quantizedDot(UnsafePointer(walk.planeWords), planeWords + ref * rowWords, words: rowWords)
+            let dot = KernelVariant.selected.quantizedDotWide(UnsafePointer(walk.planeWords), planeCodes + ref * 2 * rowWords, words: rowWords)
             return Float(dot) * walk.queryScale * planeScales[ref]
         }
         let dim = layout.dim, plane = layout.planes + ref * (dim + 1)
@@ -294,8 +294,8 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
 
     @inline(__always)
     private func fetchPlane(_ ref: Int) {
-        if let planeWords = layout.planeWords, let planeScales = layout.planeScales {
-            Self.fetch(planeWords + ref * layout.planeRowWords, bytes: layout.planeRowWords * 4)
+        if let planeCodes = layout.planeCodes, let planeScales = layout.planeScales {
+            Self.fetch(planeCodes + ref * 2 * layout.planeRowWords, bytes: layout.planeRowWords * 2)
             Prefetch.read(planeScales + ref)
         } else {
             Self.fetch(layout.planes + ref * (layout.dim + 1), bytes: (layout.dim + 1) * 4)

@@ -111,32 +111,33 @@ import Testing
         #expect(offOrigin || kept * 4 < all, "\(kept) of \(all)")
     }
 
-    /// Plane codes (`PlaneCodes`): a code margin is the integer dot product of the two codes
-    /// times the two scales, computed here from the decoded words, and lies near the float
-    /// margin (within a thousandth of |p||q|, far wider than int16 rounding).
+    /// Plane codes (`PlaneCodes`): each plane's int8 code reaches ±127 at its largest component
+    /// and its padding is zero; a code margin is the integer dot product of the query's int16
+    /// code and the plane's int8 code — the same in every kernel build the CPU runs, and equal to
+    /// the sum computed here from the decoded codes — times the two scales, and lies near the
+    /// float margin (within 1% of |p||q|: int8 rounding, about 0.4% of the largest component
+    /// per component).
     @Test func planeCodeMarginsAreTheCodesProducts() {
         let dim = 48, data = HNSWIndexTests.clustered(1500, dim, seed: 16), query = HNSWIndexTests.clustered(1, dim, seed: 17)[0]
         let forest = Forest(data: VectorMatrix(data), metric: .ip, parameters: ForestParameters(trees: 2, leafSize: 16), threads: 2)
         let codes = PlaneCodes(planes: forest.planes.pointer, count: forest.internalCount, dim: dim, threads: 2)
         var words = [Int32](repeating: 0, count: codes.rowWords)
         let scale = words.withUnsafeMutableBufferPointer { Int16Quantization.encode(query, dim: dim, negate: false, into: $0.baseAddress!, stride: 1).inverseScale }
-        func decoded(_ word: Int32) -> (Int64, Int64) { (Int64(Int16(truncatingIfNeeded: word)), Int64(Int16(truncatingIfNeeded: word >> 16))) }
-        // The rows' padding is zero, and the planes pass through the origin.
-        #expect(words[((dim + 1) / 2)...].allSatisfy { $0 == 0 })
+        let queryCode = (0..<dim).map { Int64(Int16(truncatingIfNeeded: words[$0 / 2] >> (16 * ($0 % 2)))) }
+        #expect(codes.rowBytes == 2 * codes.rowWords && codes.rowBytes % 32 == 0 && codes.rowBytes >= dim)
         for r in 0..<forest.internalCount {
-            #expect(codes.words.buffer[(r * codes.rowWords + (dim + 1) / 2)..<((r + 1) * codes.rowWords)].allSatisfy { $0 == 0 })
+            let row = Array(codes.codes.buffer[(r * codes.rowBytes)..<((r + 1) * codes.rowBytes)])
+            #expect(row[dim...].allSatisfy { $0 == 0 } && row.contains { abs(Int($0)) == 127 } && !row.contains(-128), "plane \(r)")
             #expect(forest.planes.pointer[r * (dim + 1) + dim] == 0)
-            var sum: Int64 = 0
-            for j in 0..<codes.rowWords {
-                let (a0, a1) = decoded(words[j]), (b0, b1) = decoded(codes.words.pointer[r * codes.rowWords + j])
-                sum += a0 * b0 + a1 * b1
+            let sum = (0..<dim).reduce(Int64(0)) { $0 + queryCode[$1] * Int64(row[$1]) }
+            for variant in KernelVariant.supported {
+                #expect(Int64(variant.quantizedDotWide(words, codes.codes.pointer + r * codes.rowBytes, words: codes.rowWords)) == sum, "\(variant), plane \(r)")
             }
-            let dot = KernelVariant.selected.quantizedDot(words, codes.words.pointer + r * codes.rowWords, words: codes.rowWords), product = Float(dot)
-            #expect(Int64(dot) == sum, "plane \(r)")
+            let product = Float(KernelVariant.selected.quantizedDotWide(words, codes.codes.pointer + r * codes.rowBytes, words: codes.rowWords))
             let plane = forest.planes.pointer + r * (dim + 1)
             let exact = (0..<dim).reduce(0.0) { $0 + Double(plane[$1]) * Double(query[$1]) }
             let norms = (0..<dim).reduce(0.0) { $0 + Double(plane[$1] * plane[$1]) }.squareRoot() * query.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
-            #expect(abs(Double(product * scale * codes.scales.pointer[r]) - exact) <= 1e-3 * norms, "plane \(r)")
+            #expect(abs(Double(product * scale * codes.scales.pointer[r]) - exact) <= 1e-2 * norms, "plane \(r)")
         }
     }
 
