@@ -26,7 +26,7 @@ public enum QuantizedPairDot {
 
     /// Σ aᵢbᵢ of int16 codes `a` (two per word) and int8 codes `b` (one per byte, `2 × words`
     /// bytes): each 32 bytes of `b` widened to 16 words of int16 pairs, then as `dot`. The
-    /// same exact integer in every build.
+    /// same exact integer in every build (the caller keeps |a|·|b| < 2³¹, as for `dot`).
     @inline(__always)
     public static func dotWide(_ a: UnsafePointer<Int32>, _ b: UnsafePointer<Int8>, words: Int) -> Int32 {
         var acc0 = SIMD16<Int32>(), acc1 = SIMD16<Int32>()

@@ -144,7 +144,7 @@ import Testing
     }
 
     /// A forest whose walk uses plane codes saves them, and a run maps them back instead of
-    /// coding the planes again: the same words and scales as the forest built. A file without
+    /// coding the planes again: the same codes and scales as the forest built. A file without
     /// them (saved where the walk uses float margins) has them derived, the same again; a
     /// saved scale that is not a finite non-negative number is refused, naming its section.
     @Test(arguments: [Metric.cosine, .ip])

@@ -3,8 +3,8 @@
 /// `forest.leaf_starts`, `forest.items`, `forest.roots`), and where the walk uses them the
 /// planes' int8 codes (`forest.plane_codes_int8`, `forest.plane_scales_int8`: `PlaneCodes`'
 /// layout), so
-/// that a run maps them instead of coding every plane again (a second per 3M planes of 384
-/// dimensions). Codes do not depend on the CPU that made them; a file without them (saved where
+/// that a run maps them instead of coding every plane again (0.05 s on two threads for the
+/// 37,000 planes of 32 trees over 100k × 384: 0.06 s of loading became 0.015 s). Codes do not depend on the CPU that made them; a file without them (saved where
 /// the walk uses float margins) has them derived where they are used.
 extension Forest {
     func write(to writer: IndexFileWriter) throws(KNNError) {

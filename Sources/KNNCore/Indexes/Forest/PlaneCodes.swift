@@ -44,14 +44,21 @@ final class PlaneCodes: @unchecked Sendable {
     }
 
     /// Writes `dim` components as int8 codes (the padding is left as it is, zero) and returns the
-    /// inverse scale: the largest magnitude over 127, rounded up so that no code passes 127; 0
-    /// for a zero plane. In double precision and scalar, so every CPU codes alike.
+    /// inverse scale: the largest magnitude over 127, rounded up so that no code passes 127 —
+    /// or larger, for a plane so flat and wide that its code's norm would pass
+    /// `Int16Quantization.normLimit` (from about 130,000 dimensions), so that the query's code
+    /// times the plane's stays below 2³¹ (rounding adds at most ½√d to the norm); 0 for a zero
+    /// plane. In double precision and scalar, so every CPU codes alike.
     static func encode(_ plane: UnsafePointer<Float>, dim: Int, into codes: UnsafeMutablePointer<Int8>) -> Float {
-        var largest = 0.0
-        for i in 0..<dim { largest = max(largest, abs(Double(plane[i]))) }
+        var largest = 0.0, squares = 0.0
+        for i in 0..<dim {
+            largest = max(largest, abs(Double(plane[i])))
+            squares += Double(plane[i]) * Double(plane[i])
+        }
         guard largest > 0 else { return 0 }
-        var scale = max(Float(largest / 127), .leastNormalMagnitude)
-        if Double(scale) < largest / 127 { scale = scale.nextUp }
+        let wanted = max(largest / 127, squares.squareRoot() / (Int16Quantization.normLimit - 0.5 * Double(dim).squareRoot()))
+        var scale = max(Float(wanted), .leastNormalMagnitude)
+        if Double(scale) < wanted { scale = scale.nextUp }
         for i in 0..<dim {
             codes[i] = Int8(clamping: Int16Quantization.roundedHalfAwayFromZero(Double(plane[i]) / Double(scale)))
         }

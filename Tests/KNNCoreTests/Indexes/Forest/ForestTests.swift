@@ -116,9 +116,10 @@ import Testing
     /// code and the plane's int8 code — the same in every kernel build the CPU runs, and equal to
     /// the sum computed here from the decoded codes — times the two scales, and lies near the
     /// float margin (within 1% of |p||q|: int8 rounding, about 0.4% of the largest component
-    /// per component).
-    @Test func planeCodeMarginsAreTheCodesProducts() {
-        let dim = 48, data = HNSWIndexTests.clustered(1500, dim, seed: 16), query = HNSWIndexTests.clustered(1, dim, seed: 17)[0]
+    /// per component). At 80 dimensions a row is 48 words: the kernels' loop and their tail.
+    @Test(arguments: [48, 80])
+    func planeCodeMarginsAreTheCodesProducts(dim: Int) {
+        let data = HNSWIndexTests.clustered(1500, dim, seed: 16), query = HNSWIndexTests.clustered(1, dim, seed: 17)[0]
         let forest = Forest(data: VectorMatrix(data), metric: .ip, parameters: ForestParameters(trees: 2, leafSize: 16), threads: 2)
         let codes = PlaneCodes(planes: forest.planes.pointer, count: forest.internalCount, dim: dim, threads: 2)
         var words = [Int32](repeating: 0, count: codes.rowWords)
@@ -138,6 +139,20 @@ import Testing
             let exact = (0..<dim).reduce(0.0) { $0 + Double(plane[$1]) * Double(query[$1]) }
             let norms = (0..<dim).reduce(0.0) { $0 + Double(plane[$1] * plane[$1]) }.squareRoot() * query.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
             #expect(abs(Double(product * scale * codes.scales.pointer[r]) - exact) <= 1e-2 * norms, "plane \(r)")
+        }
+    }
+
+    /// A plane so flat and wide that its int8 code's norm would pass `normLimit` (equal
+    /// components, 200,000 dimensions: 127·√d ≈ 56,800) is coded more coarsely, so that a query's
+    /// int16 code times the plane's stays below 2³¹; a narrow plane keeps 127 at its largest.
+    @Test func wideFlatPlanesKeepTheirProductsBelowTwoToThe31() {
+        for dim in [200_000, 1_000] {
+            let plane = [Float](repeating: 1 / Float(dim).squareRoot(), count: dim)
+            var codes = [Int8](repeating: 0, count: dim)
+            let scale = plane.withUnsafeBufferPointer { p in codes.withUnsafeMutableBufferPointer { PlaneCodes.encode(p.baseAddress!, dim: dim, into: $0.baseAddress!) } }
+            let norm = codes.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            #expect(scale > 0 && norm <= Int16Quantization.normLimit && norm * Int16Quantization.normLimit < Double(Int32.max), "\(dim): \(norm)")
+            #expect((codes.map { abs(Int($0)) }.max() == 127) == (dim == 1_000), "\(dim)")
         }
     }
 
