@@ -41,11 +41,7 @@ enum Int16Quantization {
             return Code(inverseScale: 0, l1: 0, norm: 0)
         }
         let norm = squares.squareRoot()
-        // Rounding adds at most ½√d to the code's norm.
-        let wanted = max(maxMagnitude / 32_767, norm / (normLimit - 0.5 * Double(dim).squareRoot()))
-        // Rounded up, and kept normal, so that the codes only shrink (never past the limits).
-        var scale = max(Float(wanted), .leastNormalMagnitude)
-        if Double(scale) < wanted { scale = scale.nextUp }
+        let scale = inverseScale(largestMagnitude: maxMagnitude, norm: norm, dim: dim, largestCode: 32_767)
         let divisor = Double(scale), sign = negate ? -1.0 : 1.0
         @inline(__always) func code(_ i: Int) -> UInt32 {
             guard i < dim else { return 0 }
@@ -55,6 +51,18 @@ enum Int16Quantization {
             words[j * stride] = Int32(bitPattern: code(2 * j) | code(2 * j + 1) << 16)
         }
         return Code(inverseScale: scale, l1: l1, norm: norm)
+    }
+
+    /// The inverse scale s of a nonzero vector's codes of at most `largestCode` in magnitude:
+    /// large enough that no code passes `largestCode` and the code's norm stays within
+    /// `normLimit` (rounding adds at most ½√d to it), so that the product of two codes fits 32
+    /// bits; rounded up, and kept normal, so that the codes only shrink (never past the limits).
+    /// Shared by these int16 codes and the forest's int8 plane codes (`PlaneCodes`).
+    static func inverseScale(largestMagnitude: Double, norm: Double, dim: Int, largestCode: Double) -> Float {
+        let wanted = max(largestMagnitude / largestCode, norm / (normLimit - 0.5 * Double(dim).squareRoot()))
+        var scale = max(Float(wanted), .leastNormalMagnitude)
+        if Double(scale) < wanted { scale = scale.nextUp }
+        return scale
     }
 
     /// `value.rounded()` (half away from zero) for |value| < 2³¹, without its library call (the

@@ -45,6 +45,8 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         let leafStarts: UnsafePointer<Int>, items: UnsafePointer<Int32>
         /// The plane codes (`PlaneCodes`), where the walk uses them.
         let planeCodes: UnsafePointer<Int8>?, planeScales: UnsafePointer<Float>?, planeRowWords: Int
+        /// A plane code's bytes: two per word of the query's code.
+        var planeRowBytes: Int { 2 * planeRowWords }
     }
 
     /// One query's walk: its open nodes (the largest priority first: a min-heap of `entry`
@@ -251,12 +253,12 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         }
         let margin = margin(walk, ref)
         let near = Int(children[2 * ref + (margin > 0 ? 0 : 1)]), far = Int(children[2 * ref + (margin > 0 ? 1 : 0)])
-        // The near child goes on without the queue when the queue would hand it back at once
-        // (nothing in it precedes it): the same order of nodes, with a push and a pop fewer per
-        // level of most descents.
         // A leaf's first and last id are read before its ids can be fetched: fetched now.
         if near < 0 { Prefetch.read(leafStarts + (-(near + 1))) }
         if far < 0 { Prefetch.read(leafStarts + (-(far + 1))) }
+        // The near child goes on without the queue when the queue would hand it back at once
+        // (nothing in it precedes it): the same order of nodes, with a push and a pop fewer per
+        // level of most descents.
         let nearNode = Self.entry(priority: min(priority, abs(margin)), node: near)
         walk.queue.push(Self.entry(priority: min(priority, -abs(margin)), node: far))
         if let first = walk.queue.first, first < nearNode { walk.queue.push(nearNode) } else { walk.next = nearNode }
@@ -269,7 +271,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     private func margin(_ walk: Walk, _ ref: Int) -> Float {
         if let planeCodes = layout.planeCodes, let planeScales = layout.planeScales {
             let rowWords = layout.planeRowWords
-            let dot = KernelVariant.selected.quantizedDotWide(UnsafePointer(walk.planeWords), planeCodes + ref * 2 * rowWords, words: rowWords)
+            let dot = KernelVariant.selected.quantizedDotWide(UnsafePointer(walk.planeWords), planeCodes + ref * layout.planeRowBytes, words: rowWords)
             return Float(dot) * walk.queryScale * planeScales[ref]
         }
         let dim = layout.dim, plane = layout.planes + ref * (dim + 1)
@@ -295,7 +297,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     @inline(__always)
     private func fetchPlane(_ ref: Int) {
         if let planeCodes = layout.planeCodes, let planeScales = layout.planeScales {
-            Self.fetch(planeCodes + ref * 2 * layout.planeRowWords, bytes: layout.planeRowWords * 2)
+            Self.fetch(planeCodes + ref * layout.planeRowBytes, bytes: layout.planeRowBytes)
             Prefetch.read(planeScales + ref)
         } else {
             Self.fetch(layout.planes + ref * (layout.dim + 1), bytes: (layout.dim + 1) * 4)

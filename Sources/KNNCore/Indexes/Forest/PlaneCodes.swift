@@ -56,9 +56,7 @@ final class PlaneCodes: @unchecked Sendable {
             squares += Double(plane[i]) * Double(plane[i])
         }
         guard largest > 0 else { return 0 }
-        let wanted = max(largest / 127, squares.squareRoot() / (Int16Quantization.normLimit - 0.5 * Double(dim).squareRoot()))
-        var scale = max(Float(wanted), .leastNormalMagnitude)
-        if Double(scale) < wanted { scale = scale.nextUp }
+        let scale = Int16Quantization.inverseScale(largestMagnitude: largest, norm: squares.squareRoot(), dim: dim, largestCode: 127)
         for i in 0..<dim {
             codes[i] = Int8(clamping: Int16Quantization.roundedHalfAwayFromZero(Double(plane[i]) / Double(scale)))
         }
