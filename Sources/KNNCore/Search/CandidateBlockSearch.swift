@@ -21,9 +21,10 @@ final class CandidateBlockSearch<Finder: CandidateFinder>: BlockSearch, @uncheck
     private let candidates: CandidateTable
     private let preparedQueries: FloatBuffer?
 
-    /// `data`: the dataset as loaded; `candidatesPerQuery`: the most candidates a finder writes.
+    /// `data`: the dataset as loaded; `candidatesPerQuery`: the most candidates a finder writes;
+    /// `buckets`: how many buckets the finders group them into (`CandidateRuns`), if they do.
     init(data: VectorMatrix, metric: Metric, rowsArePrepared: Bool = false, queries: VectorMatrix, planner: Planner, selfJoin: Bool,
-         candidatesPerQuery: Int, makeFinder: () -> Finder) {
+         candidatesPerQuery: Int, buckets: Int? = nil, makeFinder: () -> Finder) {
         self.queries = queries
         self.planner = planner
         self.selfJoin = selfJoin
@@ -31,17 +32,18 @@ final class CandidateBlockSearch<Finder: CandidateFinder>: BlockSearch, @uncheck
         finders = (0..<planner.workers).map { _ in makeFinder() }
         preparers = (0..<planner.workers).map { _ in QueryPreparer(queries: queries, metric: metric, maxRows: planner.sliceSize) }
         reRank = ExactReRank(data: data, metric: metric, rowsArePrepared: rowsArePrepared)
-        candidates = CandidateTable(capacity: planner.blockSize, perRow: candidatesPerQuery)
+        candidates = CandidateTable(capacity: planner.blockSize, perRow: candidatesPerQuery, buckets: buckets)
         preparedQueries = metric.normalizesVectors ? FloatBuffer(count: planner.blockSize * queries.dim) : nil
     }
 
-    /// Per query: its candidate list (an id, a key and the re-rank's bucket index per slot) and,
-    /// under cosine, its unit-length copy; per worker: a finder's visited marks (a byte per
-    /// vector) and a dataset block of rows for the re-rank.
-    static func scratch(candidates: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
-        BlockScratch(perQuery: candidates * (MemoryLayout<Int32>.size + MemoryLayout<Float>.size + ExactReRank.bytesPerSlot)
-                         + (metric.normalizesVectors ? dim * MemoryLayout<Float>.size : 0),
-                     perWorker: ExactReRank.blockBytes + count)
+    /// Per query: its candidate list (an id, a key and the re-rank's bucket index per slot, or,
+    /// with `buckets`, its runs) and, under cosine, its unit-length copy; per worker: a finder's
+    /// visited marks (a byte per vector) and a dataset block of rows for the re-rank.
+    static func scratch(candidates: Int, dim: Int, count: Int, metric: Metric, buckets: Int? = nil) -> BlockScratch {
+        let perSlot = MemoryLayout<Int32>.size + MemoryLayout<Float>.size + (buckets == nil ? ExactReRank.bytesPerSlot : 0)
+        let runs = buckets.map { CandidateRuns.bytesPerRow(slotsPerRow: candidates, bucketCount: $0) + MemoryLayout<UInt64>.size * min(candidates, $0) } ?? 0
+        return BlockScratch(perQuery: candidates * perSlot + runs + (metric.normalizesVectors ? dim * MemoryLayout<Float>.size : 0),
+                            perWorker: ExactReRank.blockBytes + count)
     }
 
     func run(block: Range<Int>, into table: ResultTable, progress: Progress?, bounds: UnsafePointer<Float>?) {

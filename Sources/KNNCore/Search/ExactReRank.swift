@@ -1,3 +1,5 @@
+import KNNKernelsVNNI
+
 /// The exact rank keys of a block's candidate lists, computed in dataset order, then each
 /// query's k nearest among its candidates (ties by id).
 ///
@@ -9,6 +11,10 @@
 /// the compressed vectors and a few blocks of rows, not a float32 copy of the dataset. The keys
 /// are the shared kernels' (`Metric.exactKey` on vectors prepared by `Metric.prepare`), so
 /// results equal scoring query by query.
+///
+/// A finder that knows which candidates are found together groups each row's into buckets
+/// (`CandidateRuns`, as the forest does): the pass then scores bucket by bucket instead, each
+/// bucket's rows few enough to stay in a core's cache while every query's run in it is scored.
 struct ExactReRank: @unchecked Sendable {
     /// The dataset as loaded, whose rows are prepared for the metric as they are read — or,
     /// with `rowsArePrepared`, a copy already prepared (an index that keeps one, as `forest`).
@@ -26,37 +32,108 @@ struct ExactReRank: @unchecked Sendable {
     /// enough that releasing it is rare.
     static let blockBytes = 4 << 20
 
-    /// `blockRows` defaults to `defaultBlockRows`.
+    /// `blockRows` defaults to the rows of `blockBytes` of float32 vectors, at least 64.
     init(data: VectorMatrix, metric: Metric, rowsArePrepared: Bool = false, blockRows: Int? = nil, releasesPages: Bool = true) {
         self.data = data
         self.metric = metric
         self.rowsArePrepared = rowsArePrepared
-        self.blockRows = max(1, blockRows ?? Self.defaultBlockRows(dim: data.dim))
+        self.blockRows = max(1, blockRows ?? max(64, Self.blockBytes / max(data.dim * MemoryLayout<Float>.size, 1)))
         self.releasesPages = releasesPages
-    }
-
-    /// The rows of at most `blockBytes` of float32 vectors, at least 64, rounded down to a power
-    /// of two: a finder can then order its candidates by dataset block with a shift (see `run`).
-    static func defaultBlockRows(dim: Int) -> Int {
-        let rows = max(64, blockBytes / max(dim * MemoryLayout<Float>.size, 1))
-        return 1 << (Int.bitWidth - 1 - rows.leadingZeroBitCount)
     }
 
     /// Bytes of scratch per candidate slot beside the table's id and key: its index in a bucket.
     static let bytesPerSlot = MemoryLayout<UInt32>.size
 
+    /// The float32 rows of a bucket of `CandidateRuns`: about half a core's L2 cache (1 MB on
+    /// the CPUs measured), room left for the queries and the table. Measured on 100k × 384
+    /// (forest, budget 1,600): 256 to 512 rows a bucket (384 to 768 KB) alike, 1,024 and more
+    /// 5% slower, 64 rows 15% slower.
+    static let bucketBytes = 512 << 10
+
     /// Scores rows `0..<rows` of `candidates` against `queries` (row r is the query of candidate
     /// row r; `queriesArePrepared` false prepares them for the metric here) and writes each row's
     /// k nearest into `results`, padded as `TopK.drain` pads.
     ///
-    /// Any order of a row's candidates gives the same results. Ordered by dataset block (as a
-    /// forest writes those it does not prefilter), a bucket holds a run of each row's slots,
-    /// and the candidate table is read and written a run at a time instead of a cache line per
-    /// slot.
+    /// Any order of a row's candidates, and any grouping into runs, gives the same results.
     func run(_ candidates: CandidateTable, rows: Int, queries: VectorMatrix, queriesArePrepared: Bool,
              into results: ResultRows, threads: Int) {
         precondition(rows <= candidates.capacity && rows <= queries.rows && rows <= results.count)
         precondition(rows * candidates.perRow <= Int(UInt32.max), "candidate slots must fit 32 bits")
+        if let runs = candidates.runs {
+            scoreRuns(runs, candidates, rows: rows, queries: queries, queriesArePrepared: queriesArePrepared, threads: threads)
+        } else {
+            scoreByBlock(candidates, rows: rows, queries: queries, queriesArePrepared: queriesArePrepared, threads: threads)
+        }
+        // Each row's k nearest among its scored candidates, in chunks of rows.
+        let chunk = 256, k = results.k, perRow = candidates.perRow
+        Parallel.forEach((rows + chunk - 1) / chunk, threads: threads) { c in
+            let topK = TopK(k: k)
+            for r in (c * chunk)..<min((c + 1) * chunk, rows) {
+                topK.reset()
+                for j in 0..<Int(candidates.counts[r]) {
+                    topK.push(candidates.keys[r * perRow + j], Int(candidates.ids[r * perRow + j]))
+                }
+                topK.drain(ids: results.ids(ofRow: r), distances: results.distances(ofRow: r))
+            }
+        }
+    }
+
+    /// Scores the candidates bucket by bucket (`CandidateRuns`): a bucket's runs, row after row,
+    /// so its dataset rows come from memory once and then from the core's cache, and each run's
+    /// query is read once. Pages are not released: a bucket's rows lie anywhere in the dataset
+    /// (the finders that group by bucket score an index's own copy of the rows).
+    private func scoreRuns(_ runs: CandidateRuns, _ candidates: CandidateTable, rows: Int, queries: VectorMatrix, queriesArePrepared: Bool,
+                           threads: Int) {
+        // Every run, listed by bucket in row order: (row, run) words, counting-sorted on the bucket.
+        let bucketCount = runs.bucketCount
+        var starts = [Int](repeating: 0, count: bucketCount + 1)
+        for r in 0..<rows {
+            for i in 0..<Int(runs.counts[r]) { starts[Int(runs.buckets[r * runs.perRow + i]) + 1] += 1 }
+        }
+        for b in 0..<bucketCount { starts[b + 1] += starts[b] }
+        let entries = AlignedBuffer<UInt64>(count: max(1, starts[bucketCount]), zeroed: false)
+        var cursor = starts
+        for r in 0..<rows {
+            for i in 0..<Int(runs.counts[r]) {
+                let b = Int(runs.buckets[r * runs.perRow + i])
+                entries.pointer[cursor[b]] = UInt64(r) << 32 | UInt64(i)
+                cursor[b] += 1
+            }
+        }
+        let bucketStarts = starts
+        Parallel.forEach(bucketCount, threads: threads) { b in
+            scoreBucketRuns(entries.pointer + bucketStarts[b], count: bucketStarts[b + 1] - bucketStarts[b], runs: runs, candidates: candidates,
+                            queries: queries, queriesArePrepared: queriesArePrepared)
+        }
+    }
+
+    /// Scores one bucket's runs (`entries`: (row, run) words). The rows of a run are fetched a
+    /// few candidates ahead (their first lines: the core's own prefetcher follows a row), and
+    /// the next run's query and slots while this run is scored: the ids of a run are known, so
+    /// its misses need not wait on one another.
+    private func scoreBucketRuns(_ entries: UnsafePointer<UInt64>, count: Int, runs: CandidateRuns, candidates: CandidateTable, queries: VectorMatrix,
+                                 queriesArePrepared: Bool) {
+        let ids = candidates.ids, keys = candidates.keys, perRow = candidates.perRow, dim = data.dim
+        let rowBytes = dim * MemoryLayout<Float>.size, ahead = 4, fetchBytes = min(rowBytes, 256)
+        let reader = PreparedReader(reRank: self, queriesArePrepared: queriesArePrepared)
+        for e in 0..<count {
+            let r = Int(entries[e] >> 32), slots = runs.slots(row: r, run: Int(UInt32(truncatingIfNeeded: entries[e]))), base = r * perRow
+            if e + 1 < count {
+                let next = Int(entries[e + 1] >> 32), nextSlots = runs.slots(row: next, run: Int(UInt32(truncatingIfNeeded: entries[e + 1])))
+                Prefetch.read(ids + next * perRow + nextSlots.lowerBound)
+                Prefetch.read(keys + next * perRow + nextSlots.lowerBound)
+                Prefetch.lines(queries.row(next), bytes: rowBytes)
+            }
+            let query = reader.query(queries.row(r))
+            for j in slots {
+                if j + ahead < slots.upperBound { Prefetch.lines(data.row(Int(ids[base + j + ahead])), bytes: fetchBytes) }
+                keys[base + j] = metric.exactKey(query, reader.row(Int(ids[base + j])), dim: dim)
+            }
+        }
+    }
+
+    /// Candidate slots bucketed by dataset block, then scored block by block in dataset order.
+    private func scoreByBlock(_ candidates: CandidateTable, rows: Int, queries: VectorMatrix, queriesArePrepared: Bool, threads: Int) {
         let perRow = candidates.perRow, ids = candidates.ids, counts = candidates.counts
         let blockRows = blockRows, blockCount = (data.rows + blockRows - 1) / blockRows
         // Candidate slots (r × perRow + j) bucketed by dataset block, each bucket in slot order.
@@ -82,18 +159,6 @@ struct ExactReRank: @unchecked Sendable {
             scoreBucket(bucket, count: size, firstRow: b * blockRows, candidates: candidates, queries: queries, queriesArePrepared: queriesArePrepared)
             if releasesPages { data.releasePages(rows: (b * blockRows)..<min((b + 1) * blockRows, data.rows)) }
         }
-        // Each row's k nearest among its scored candidates, in chunks of rows.
-        let chunk = 256, k = results.k
-        Parallel.forEach((rows + chunk - 1) / chunk, threads: threads) { c in
-            let topK = TopK(k: k)
-            for r in (c * chunk)..<min((c + 1) * chunk, rows) {
-                topK.reset()
-                for j in 0..<Int(candidates.counts[r]) {
-                    topK.push(candidates.keys[r * perRow + j], Int(candidates.ids[r * perRow + j]))
-                }
-                topK.drain(ids: results.ids(ofRow: r), distances: results.distances(ofRow: r))
-            }
-        }
     }
 
     /// Scores one dataset block's slots (ids from `firstRow` on, in slot order), in order of
@@ -101,27 +166,16 @@ struct ExactReRank: @unchecked Sendable {
     ///
     /// The ids come out of the sort with the slots (a dense bucket's row by row, a sparse one's
     /// packed above its slot): looking a slot's id up again would read the block's candidate
-    /// table at random, a cache miss per slot that cost two thirds of a forest's re-rank.
+    /// table at random, a cache miss per slot.
     private func scoreBucket(_ bucket: UnsafeMutablePointer<UInt32>, count: Int, firstRow: Int, candidates: CandidateTable, queries: VectorMatrix,
                              queriesArePrepared: Bool) {
         let ids = candidates.ids, perRow = candidates.perRow, dim = data.dim
-        let prepareRows = metric.normalizesVectors && !rowsArePrepared
-        let prepareQueries = metric.normalizesVectors && !queriesArePrepared
-        let rowScratch = FloatBuffer(count: prepareRows ? dim : 0), queryScratch = FloatBuffer(count: prepareQueries ? dim : 0)
-        @inline(__always) func row(_ id: Int) -> UnsafePointer<Float> {
-            guard prepareRows else { return data.row(id) }
-            metric.prepare(data.row(id), into: rowScratch.pointer, dim: dim)
-            return UnsafePointer(rowScratch.pointer)
-        }
+        let reader = PreparedReader(reRank: self, queriesArePrepared: queriesArePrepared)
+        @inline(__always) func row(_ id: Int) -> UnsafePointer<Float> { reader.row(id) }
         @inline(__always) func score(slot: Int, row: UnsafePointer<Float>) {
-            var query = queries.row(slot / perRow)
-            if prepareQueries {
-                metric.prepare(query, into: queryScratch.pointer, dim: dim)
-                query = UnsafePointer(queryScratch.pointer)
-            }
-            candidates.keys[slot] = metric.exactKey(query, row, dim: dim)
+            candidates.keys[slot] = metric.exactKey(reader.query(queries.row(slot / perRow)), row, dim: dim)
         }
-        // A dense bucket (a forest's block of queries sharing rows): a counting sort by row,
+        // A dense bucket (many queries of a block sharing rows): a counting sort by row,
         // stable, so one row's slots stay in slot order; a sparse one: (id, slot) pairs sorted
         // by comparison, whose cost does not grow with the block's rows.
         if count >= blockRows / 8 {
@@ -154,6 +208,34 @@ struct ExactReRank: @unchecked Sendable {
                 }
                 score(slot: Int(UInt32(truncatingIfNeeded: pair)), row: vector)
             }
+        }
+    }
+
+    /// Dataset rows and queries as the metric scores them: as they are, or prepared into
+    /// scratch (one of each, overwritten by the next).
+    private struct PreparedReader {
+        let data: VectorMatrix, metric: Metric, dim: Int
+        let rowScratch: FloatBuffer?, queryScratch: FloatBuffer?
+
+        init(reRank: ExactReRank, queriesArePrepared: Bool) {
+            (data, metric, dim) = (reRank.data, reRank.metric, reRank.data.dim)
+            let prepares = reRank.metric.normalizesVectors
+            rowScratch = prepares && !reRank.rowsArePrepared ? FloatBuffer(count: dim) : nil
+            queryScratch = prepares && !queriesArePrepared ? FloatBuffer(count: dim) : nil
+        }
+
+        @inline(__always)
+        func row(_ id: Int) -> UnsafePointer<Float> {
+            guard let rowScratch else { return data.row(id) }
+            metric.prepare(data.row(id), into: rowScratch.pointer, dim: dim)
+            return UnsafePointer(rowScratch.pointer)
+        }
+
+        @inline(__always)
+        func query(_ query: UnsafePointer<Float>) -> UnsafePointer<Float> {
+            guard let queryScratch else { return query }
+            metric.prepare(query, into: queryScratch.pointer, dim: dim)
+            return UnsafePointer(queryScratch.pointer)
         }
     }
 }

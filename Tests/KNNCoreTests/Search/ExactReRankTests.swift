@@ -13,12 +13,38 @@ import Testing
         return table
     }
 
+    /// Fills a candidate table whose rows are grouped into runs by `bucket` (`CandidateRuns`):
+    /// each row's buckets in the order they first appear, its ids in list order within each.
+    func table(_ lists: [[Int]], perRow: Int, buckets: Int, bucket: (Int) -> Int) -> CandidateTable {
+        let table = CandidateTable(capacity: lists.count, perRow: perRow, buckets: buckets)
+        let rows = table.rows(0..<lists.count), runs = rows.runs!
+        for (r, list) in lists.enumerated() {
+            var order: [Int] = []
+            for id in list where !order.contains(bucket(id)) { order.append(bucket(id)) }
+            let grouped = order.flatMap { b in list.filter { bucket($0) == b } }
+            for (j, id) in grouped.enumerated() { rows.ids(ofRow: r)[j] = Int32(id) }
+            rows.setCount(grouped.count, ofRow: r)
+            for (i, b) in order.enumerated() {
+                runs.buckets(ofRow: r)[i] = Int32(b)
+                runs.ends(ofRow: r)[i] = Int32(order.prefix(i + 1).reduce(0) { total, b in total + list.filter { bucket($0) == b }.count })
+            }
+            runs.setCount(order.count, ofRow: r)
+        }
+        return table
+    }
+
     /// (id, distance bits) per rank of each row, after `finalize`.
     func run(_ reRank: ExactReRank, _ lists: [[Int]], perRow: Int, queries: VectorMatrix, prepared: Bool, k: Int,
              threads: Int = 1) -> [[(Int64, UInt32)]] {
+        run(reRank, table(lists, perRow: perRow), rows: lists.count, queries: queries, prepared: prepared, k: k, threads: threads)
+    }
+
+    func run(_ reRank: ExactReRank, _ table: CandidateTable, rows count: Int, queries: VectorMatrix, prepared: Bool, k: Int,
+             threads: Int = 1) -> [[(Int64, UInt32)]] {
+        let lists = Array(repeating: [Int](), count: count)
         let results = ResultTable(capacity: lists.count, k: k)
         let rows = results.rows(0..<lists.count)
-        reRank.run(table(lists, perRow: perRow), rows: lists.count, queries: queries, queriesArePrepared: prepared, into: rows, threads: threads)
+        reRank.run(table, rows: lists.count, queries: queries, queriesArePrepared: prepared, into: rows, threads: threads)
         rows.finalize(metric: reRank.metric)
         return (0..<lists.count).map { r in (0..<k).map { (results.id(row: r, rank: $0), results.distance(row: r, rank: $0).bitPattern) } }
     }
@@ -70,6 +96,44 @@ import Testing
                     for r in 0..<lists.count {
                         #expect(got[r].map(\.0) == expected[r].map(\.0) && got[r].map(\.1) == expected[r].map(\.1),
                                 "\(metric) row \(r) blocks \(String(describing: blockRows)) threads \(threads) prepared \(prepared)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rows grouped into runs by bucket (`CandidateRuns`, as a forest writes them) score as
+    /// query by query: hand-checked, then seeded lists for every metric, thread count and
+    /// bucketing (one bucket, a bucket per id, ids spread over seven), with rows and queries
+    /// prepared before or by the pass.
+    @Test func rowsInRunsScoreAsQueryByQuery() throws {
+        let data = VectorMatrix([[0, 0], [1, 0], [0, 1], [3, 4], [1, 1]])
+        let queries = VectorMatrix([[0, 0], [1, 1], [5, 5]])
+        // Query 0's ids in two runs: bucket 1 (ids 1, 3), then bucket 0 (ids 0, 2, as id % 2
+        // would not group them); ids 1 and 2 tie at 1, the smaller first. Query 2 has no run.
+        let handTable = table([[3, 1, 2, 0], [4], []], perRow: 4, buckets: 2) { $0 % 2 }
+        #expect(handTable.runs!.counts[0] == 2 && handTable.runs!.slots(row: 0, run: 1) == 2..<4 && handTable.runs!.counts[2] == 0)
+        let hand = run(ExactReRank(data: data, metric: .sqeuclidean), handTable, rows: 3, queries: queries, prepared: true, k: 3)
+        #expect(hand[0].map(\.0) == [0, 1, 2] && hand[0].map(\.1) == [0, 1, 1].map { Float($0).bitPattern })
+        #expect(hand[1].map(\.0) == [4, -1, -1] && hand[2].map(\.0) == [-1, -1, -1])
+
+        let n = 400, dim = 19, k = 7, perRow = 25
+        let raw = Fixtures.randomVectors(n, dim, seed: 91, range: -2...2), rawQueries = Fixtures.randomVectors(30, dim, seed: 92, range: -2...2)
+        var rng = SplitMix64(seed: 93)
+        let lists = (0..<30).map { _ in Array((0..<n).shuffled(using: &rng).prefix(Int.random(in: 0...perRow, using: &rng))) }
+        for metric in Metric.allCases {
+            let prepared = try VectorMatrix(raw).prepared(for: metric), queries = try VectorMatrix(rawQueries).prepared(for: metric)
+            let expected = run(ExactReRank(data: VectorMatrix(raw), metric: metric), lists, perRow: perRow, queries: queries, prepared: true, k: k)
+            for (buckets, bucket) in [(1, { (_: Int) in 0 }), (n, { $0 }), (7, { ($0 * 5) % 7 })] {
+                for threads in [1, 3] {
+                    for rowsPrepared in [false, true] where rowsPrepared || metric.normalizesVectors {
+                        let reRank = rowsPrepared ? ExactReRank(data: prepared, metric: metric, rowsArePrepared: true) : ExactReRank(data: VectorMatrix(raw), metric: metric)
+                        let got = run(reRank, table(lists, perRow: perRow, buckets: buckets, bucket: bucket), rows: lists.count,
+                                      queries: rowsPrepared ? queries : VectorMatrix(rawQueries), prepared: rowsPrepared, k: k, threads: threads)
+                        for r in 0..<lists.count {
+                            #expect(got[r].map(\.0) == expected[r].map(\.0) && got[r].map(\.1) == expected[r].map(\.1),
+                                    "\(metric) row \(r), \(buckets) buckets, threads \(threads), rows prepared \(rowsPrepared)")
+                        }
                     }
                 }
             }

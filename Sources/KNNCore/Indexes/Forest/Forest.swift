@@ -48,9 +48,21 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     /// from an index file that saved them.
     let planeCodes: PlaneCodes?
 
+    /// The exact re-rank's bucket (`CandidateRuns`) of each vector: its position among the first
+    /// tree's leaves, as the build wrote them (depth first, so that vectors near in space are
+    /// mostly near there too), divided by `bucketRows`. A query's candidates then fall in a few
+    /// buckets: on 100k × 384 clustered vectors the 850 of a budget of 1,600 fall in about ten
+    /// of 290, where blocks of consecutive ids would spread them over all.
+    let buckets: AlignedBuffer<Int32>
+    let bucketCount: Int
+
+    /// Vectors per bucket: `ExactReRank.bucketBytes` of float32 rows, at least 64.
+    static func bucketRows(dim: Int) -> Int { max(64, ExactReRank.bucketBytes / max(1, dim * MemoryLayout<Float>.size)) }
+
     init(metric: Metric, parameters: ForestParameters, data: VectorMatrix, points: FloatBuffer, planes: FloatBuffer,
          children: AlignedBuffer<Int32>, leafStarts: AlignedBuffer<Int>, items: AlignedBuffer<Int32>, roots: AlignedBuffer<Int32>,
-         largestLeaf: Int? = nil, codes: NavigationCodes?? = nil, planeCodes: PlaneCodes?? = nil, threads: Int = 1) {
+         largestLeaf: Int? = nil, codes: NavigationCodes?? = nil, planeCodes: PlaneCodes?? = nil, buckets: (AlignedBuffer<Int32>, count: Int)? = nil,
+         threads: Int = 1) {
         (self.metric, self.parameters, self.data, self.dim, self.count) = (metric, parameters, data, data.dim, data.rows)
         (self.points, self.planes, self.children, self.leafStarts, self.items, self.roots) = (points, planes, children, leafStarts, items, roots)
         self.largestLeaf = largestLeaf ?? (0..<max(0, leafStarts.count - 1)).reduce(0) { max($0, leafStarts.pointer[$1 + 1] - leafStarts.pointer[$1]) }
@@ -61,6 +73,14 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
                               metric: metric == .cosine ? .ip : metric, threads: threads)
             : nil)
         let internalCount = planes.count / (data.dim + 1)
+        // Any grouping gives the same results, so a file whose first tree does not hold every id
+        // once (the loader checks ids, not that) only costs speed: a missing id stays in bucket 0.
+        (self.buckets, bucketCount) = buckets ?? {
+            let bucketRows = Self.bucketRows(dim: data.dim)
+            let buckets = AlignedBuffer<Int32>(count: max(1, data.rows))
+            for p in 0..<min(data.rows, items.count) { buckets.pointer[Int(items.pointer[p])] = Int32(p / bucketRows) }
+            return (buckets, max(1, (data.rows + bucketRows - 1) / bucketRows))
+        }()
         self.planeCodes = planeCodes ?? (PlaneCodes.apply(metric: metric, dim: data.dim) && internalCount > 0
             ? PlaneCodes(planes: planes.pointer, count: internalCount, dim: data.dim, threads: threads) : nil)
     }
@@ -69,7 +89,7 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     convenience init(sharing other: Forest, parameters: ForestParameters) {
         self.init(metric: other.metric, parameters: parameters, data: other.data, points: other.points, planes: other.planes,
                   children: other.children, leafStarts: other.leafStarts, items: other.items, roots: other.roots, largestLeaf: other.largestLeaf,
-                  codes: .some(other.codes), planeCodes: .some(other.planeCodes))
+                  codes: .some(other.codes), planeCodes: .some(other.planeCodes), buckets: (other.buckets, other.bucketCount))
     }
 
     convenience init(data: VectorMatrix, metric: Metric, parameters: ForestParameters, threads: Int) {
@@ -138,7 +158,7 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
         // The prepared copy the forest keeps: under cosine no row is normalized again.
         CandidateBlockSearch(data: VectorMatrix(rows: count, dim: dim, stride: dim, base: UnsafePointer(points.pointer), owner: points), metric: metric,
                              rowsArePrepared: true, queries: queries, planner: planner, selfJoin: selfJoin,
-                             candidatesPerQuery: parameters.candidateSlots(k: k, count: count)) { ForestSearcher(forest: self, k: k) }
+                             candidatesPerQuery: parameters.candidateSlots(k: k, count: count), buckets: bucketCount) { ForestSearcher(forest: self, k: k) }
     }
 
     func blockScratch(k: Int) -> BlockScratch { parameters.blockScratch(k: k, dim: dim, count: count, metric: metric) }

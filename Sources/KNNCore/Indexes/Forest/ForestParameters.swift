@@ -45,12 +45,12 @@ struct ForestParameters: IndexParameters, Equatable {
     /// internal ones (held twice while the trees are joined into one set of arrays), a start
     /// per leaf, and every id once in the leaves (twice while building); the build holds a
     /// normalised copy for ip; the int16 codes of the prefilter and the int8 codes of the
-    /// planes, where the forest keeps them.
+    /// planes, where the forest keeps them; the re-rank's bucket of each vector.
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
         let nodes = self.nodes(count: count)
         let codes = dim <= Forest.prefilterDimensions ? count * (NavigationCodes.rowWords(dim: dim) * 4 + 8) : 0
         let planeCodes = PlaneCodes.apply(metric: metric, dim: dim) ? nodes * (NavigationCodes.rowWords(dim: dim) * 2 + 4) : 0
-        return count * dim * 4 * (metric == .ip ? 2 : 1) + nodes * (2 * (dim + 1) * 4 + 16) + trees * count * 4 * 2 + codes + planeCodes
+        return count * dim * 4 * (metric == .ip ? 2 : 1) + nodes * (2 * (dim + 1) * 4 + 16) + trees * count * 4 * 2 + codes + planeCodes + count * 4
     }
 
     /// The candidate list per query of a block (at most the budget and one more leaf), and per
@@ -59,11 +59,12 @@ struct ForestParameters: IndexParameters, Equatable {
     /// holds the roots and one node more per internal node opened: at most every internal node.
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         let slots = candidateSlots(k: k, count: count)
-        var scratch = CandidateBlockSearch<ForestSearcher>.scratch(candidates: slots, dim: dim, count: count, metric: metric)
+        let buckets = (count + Forest.bucketRows(dim: dim) - 1) / Forest.bucketRows(dim: dim)
+        var scratch = CandidateBlockSearch<ForestSearcher>.scratch(candidates: slots, dim: dim, count: count, metric: metric, buckets: buckets)
         let queue = max(1024, trees + nodes(count: count) / 2) * MemoryLayout<UInt64>.size
         // The prefilter's dots and keys per candidate slot, and the query's code; the counts
-        // of the re-rank's dataset blocks (at least 64 rows each).
-        scratch.perWorker += ForestSearcher.lanes * ((slots + 1) * 4 + queue + NavigationCodes.rowWords(dim: dim) * 4) + (count / 64 + 2) * 4
+        // of the re-rank's buckets.
+        scratch.perWorker += ForestSearcher.lanes * ((slots + 1) * 4 + queue + NavigationCodes.rowWords(dim: dim) * 4) + (buckets + 1) * 4
             + (dim <= Forest.prefilterDimensions ? (slots + 1) * 12 + dim * 8 : 0)
         return scratch
     }

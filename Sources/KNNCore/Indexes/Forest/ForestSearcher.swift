@@ -31,11 +31,9 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     private let keys: AlignedBuffer<UInt64>
     private let queryWords: AlignedBuffer<Int32>
     private let queryScratch: FloatBuffer
-    /// The re-rank's dataset blocks (`ExactReRank.defaultBlockRows`, a power of two): the
-    /// candidates are written ordered by block, counted in `blockStarts`.
-    private let blockShift: Int
-    private let blockCount: Int
-    private let blockStarts: AlignedBuffer<Int32>
+    /// Per bucket of the re-rank (`Forest.buckets`), the candidates a walk found in it, then
+    /// where they go: zero between walks.
+    private let bucketSlots: AlignedBuffer<Int32>
     /// The forest's arrays, read by the walks without reference counting (the forest keeps them).
     private let layout: Layout
 
@@ -70,9 +68,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         budget = forest.parameters.budget(k: k)
         topK = TopK(k: k)
         marks = AlignedBuffer(count: max(forest.count, 1))
-        blockShift = ExactReRank.defaultBlockRows(dim: forest.dim).trailingZeroBitCount
-        blockCount = (forest.count >> blockShift) + 1
-        blockStarts = AlignedBuffer(count: blockCount + 1)
+        bucketSlots = AlignedBuffer(count: forest.bucketCount)
         layout = Layout(dim: forest.dim, trees: forest.parameters.trees, planes: forest.planes.pointer, children: forest.children.pointer,
                         roots: forest.roots.pointer, leafStarts: forest.leafStarts.pointer, items: forest.items.pointer,
                         planeCodes: forest.planeCodes.map { UnsafePointer($0.codes.pointer) }, planeScales: forest.planeCodes.map { UnsafePointer($0.scales.pointer) },
@@ -129,32 +125,53 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         }
     }
 
-    /// Writes a finished walk's candidates into its query's row.
+    /// Writes a finished walk's candidates into its query's row: the first that fit (or, with
+    /// codes, those the prefilter keeps), grouped by the re-rank's bucket when the table keeps
+    /// runs (`CandidateRuns`): a counting sort over the buckets the walk found, in the order it
+    /// found them, so its cost does not grow with the number of buckets.
     private func emit(_ walk: Walk, batch: QueryBatch, into rows: CandidateRows) {
-        let q = walk.row, ids = rows.ids(ofRow: q), excluded = batch.excludedID(ofRow: q)
-        if let codes = forest.codes, walk.foundCount > 2 * k {
-            rows.setCount(prefilter(walk.query!, found: walk.found, count: walk.foundCount, codes: codes, excluded: excluded, into: ids, room: rows.perRow),
-                          ofRow: q)
+        let q = walk.row, ids = rows.ids(ofRow: q), excluded = batch.excludedID(ofRow: q), found = walk.found
+        var count = walk.foundCount
+        if let codes = forest.codes, count > 2 * k {
+            count = prefilter(walk.query!, found: found, count: count, codes: codes, excluded: excluded, into: found, room: rows.perRow)
+        }
+        guard let runs = rows.runs else {
+            var kept = 0
+            for i in 0..<count where Int(found[i]) != excluded && kept < rows.perRow {
+                ids[kept] = found[i]
+                kept += 1
+            }
+            rows.setCount(kept, ofRow: q)
             return
         }
-        // The first that fit, ordered by the re-rank's dataset block (`ExactReRank.run`): a
-        // counting sort on the block, by a shift.
-        let found = walk.found, shift = blockShift, starts = blockStarts.pointer
-        var kept = 0
-        for i in 0..<walk.foundCount where Int(found[i]) != excluded && kept < rows.perRow {
-            starts[Int(found[i]) >> shift + 1] += 1
+        let bucketOf = forest.buckets.pointer, slots = bucketSlots.pointer
+        let buckets = runs.buckets(ofRow: q), ends = runs.ends(ofRow: q)
+        var kept = 0, runCount = 0
+        for i in 0..<count where Int(found[i]) != excluded && kept < rows.perRow {
+            let b = bucketOf[Int(found[i])]
+            if slots[Int(b)] == 0 {
+                buckets[runCount] = b
+                runCount += 1
+            }
+            slots[Int(b)] += 1
             kept += 1
         }
-        for b in 0..<blockCount { starts[b + 1] += starts[b] }
+        var end: Int32 = 0
+        for i in 0..<runCount {
+            let b = Int(buckets[i])
+            (slots[b], end) = (end, end + slots[b])
+            ends[i] = end
+        }
         var taken = 0
-        for i in 0..<walk.foundCount where Int(found[i]) != excluded && taken < kept {
-            let b = Int(found[i]) >> shift
-            ids[Int(starts[b])] = found[i]
-            starts[b] += 1
+        for i in 0..<count where Int(found[i]) != excluded && taken < kept {
+            let b = Int(bucketOf[Int(found[i])])
+            ids[Int(slots[b])] = found[i]
+            slots[b] += 1
             taken += 1
         }
-        starts.update(repeating: 0, count: blockCount + 1)
+        for i in 0..<runCount { slots[Int(buckets[i])] = 0 }
         rows.setCount(kept, ofRow: q)
+        runs.setCount(runCount, ofRow: q)
     }
 
     /// Writes to `ids` the found candidates whose code distance is within the slack of the k-th
@@ -200,9 +217,9 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
             // so that its cache misses overlap the scoring of the ones before.
             let rowBytes = dim * MemoryLayout<Float>.size, ahead = 6
             let ids = UnsafeBufferPointer(start: walks[0].found, count: walks[0].foundCount)
-            for i in 0..<min(ahead, ids.count) { Self.fetch(points + Int(ids[i]) * dim, bytes: rowBytes) }
+            for i in 0..<min(ahead, ids.count) { Prefetch.lines(points + Int(ids[i]) * dim, bytes: rowBytes) }
             for i in 0..<ids.count {
-                if i + ahead < ids.count { Self.fetch(points + Int(ids[i + ahead]) * dim, bytes: rowBytes) }
+                if i + ahead < ids.count { Prefetch.lines(points + Int(ids[i + ahead]) * dim, bytes: rowBytes) }
                 let id = Int(ids[i])
                 guard id != excluded else { continue }
                 let key = metric.exactKey(query, points + id * dim, dim: dim)
@@ -290,17 +307,17 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         } else {
             let leaf = -(ref + 1), leafStarts = layout.leafStarts
             let first = leafStarts[leaf]
-            Self.fetch(layout.items + first, bytes: (leafStarts[leaf + 1] - first) * MemoryLayout<Int32>.size)
+            Prefetch.lines(layout.items + first, bytes: (leafStarts[leaf + 1] - first) * MemoryLayout<Int32>.size)
         }
     }
 
     @inline(__always)
     private func fetchPlane(_ ref: Int) {
         if let planeCodes = layout.planeCodes, let planeScales = layout.planeScales {
-            Self.fetch(planeCodes + ref * layout.planeRowBytes, bytes: layout.planeRowBytes)
+            Prefetch.lines(planeCodes + ref * layout.planeRowBytes, bytes: layout.planeRowBytes)
             Prefetch.read(planeScales + ref)
         } else {
-            Self.fetch(layout.planes + ref * (layout.dim + 1), bytes: (layout.dim + 1) * 4)
+            Prefetch.lines(layout.planes + ref * (layout.dim + 1), bytes: (layout.dim + 1) * 4)
         }
     }
 
@@ -323,10 +340,4 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
 
     @inline(__always)
     static func node(of entry: UInt64) -> Int { Int(Int32(bitPattern: UInt32(truncatingIfNeeded: entry) ^ 0x8000_0000)) }
-
-    /// Prefetches every cache line of a row.
-    @inline(__always)
-    static func fetch(_ row: UnsafeRawPointer, bytes: Int) {
-        for offset in stride(from: 0, to: bytes, by: 64) { Prefetch.read(row + offset) }
-    }
 }

@@ -31,40 +31,82 @@ import Testing
     }
 
     /// Each query's candidate row from one `findCandidates` call over `queries` (slice `range`
-    /// of a job's queries, own ids left out in a self-join).
-    func candidateRows(_ forest: Forest, _ queries: VectorMatrix, range: Range<Int>, selfJoin: Bool, k: Int = 10) -> [[Int32]] {
-        let table = CandidateTable(capacity: range.count, perRow: forest.parameters.candidateSlots(k: k, count: forest.count))
+    /// of a job's queries, own ids left out in a self-join), into a table that keeps the rows'
+    /// runs by bucket (as the block search's) or, with `runs` false, one that does not.
+    func candidateRows(_ forest: Forest, _ queries: VectorMatrix, range: Range<Int>, selfJoin: Bool, k: Int = 10, runs: Bool = true) -> [[Int32]] {
+        candidateTable(forest, queries, range: range, selfJoin: selfJoin, k: k, runs: runs).rows
+    }
+
+    func candidateTable(_ forest: Forest, _ queries: VectorMatrix, range: Range<Int>, selfJoin: Bool, k: Int = 10,
+                        runs: Bool = true) -> (table: CandidateTable, rows: [[Int32]]) {
+        let table = CandidateTable(capacity: range.count, perRow: forest.parameters.candidateSlots(k: k, count: forest.count),
+                                   buckets: runs ? forest.bucketCount : nil)
         let batch = QueryPreparer(queries: queries, metric: forest.metric, maxRows: range.count).batch(range, excludesOwnID: selfJoin)
         ForestSearcher(forest: forest, k: k).findCandidates(batch, into: table.rows(0..<range.count))
-        return (0..<range.count).map { Array(UnsafeBufferPointer(start: table.rows(0..<range.count).ids(ofRow: $0), count: Int(table.counts[$0]))) }
+        return (table, (0..<range.count).map { Array(UnsafeBufferPointer(start: table.rows(0..<range.count).ids(ofRow: $0), count: Int(table.counts[$0]))) })
+    }
+
+    /// Whether row `r`'s runs group its ids by the forest's buckets: each run's ids in its
+    /// bucket, no bucket twice, the last run ending at the row's end.
+    func runsGroupByBucket(_ forest: Forest, _ table: CandidateTable, row r: Int) -> Bool {
+        let runs = table.runs!, count = Int(runs.counts[r]), ids = table.ids + r * table.perRow
+        let buckets = (0..<count).map { Int(runs.buckets[r * runs.perRow + $0]) }
+        return Set(buckets).count == count && (count == 0 ? table.counts[r] == 0 : runs.slots(row: r, run: count - 1).upperBound == Int(table.counts[r]))
+            && (0..<count).allSatisfy { i in runs.slots(row: r, run: i).allSatisfy { Int(forest.buckets.pointer[Int(ids[$0])]) == buckets[i] } }
     }
 
     /// Under the float walk (l2, sqeuclidean) the lanes find, query by query, exactly the ids of
-    /// the plain walk (less the query's own id in a self-join), ordered by the re-rank's
-    /// dataset block (2,048 rows at 300 dimensions: two blocks here): 37 queries (not a
-    /// multiple of the lanes) with budgets of a few leaves, many leaves, and more than the
-    /// forest holds (every node opened).
+    /// the plain walk (less the query's own id in a self-join), grouped by the re-rank's
+    /// buckets (436 vectors each at 300 dimensions: seven here): 37 queries (not a multiple of
+    /// the lanes) with budgets of a few leaves, many leaves, and more than the forest holds
+    /// (every node opened); and the same ids, in the order found, into a table without runs.
     @Test(arguments: [Metric.l2, .sqeuclidean], [false, true])
     func theLanesFindWhatAPlainWalkFinds(metric: Metric, selfJoin: Bool) {
         let dim = 300, data = HNSWIndexTests.clustered(3000, dim, seed: 31)
         let queries = VectorMatrix(selfJoin ? Array(data.prefix(37)) : HNSWIndexTests.clustered(37, dim, seed: 32))
-        let shift = ExactReRank.defaultBlockRows(dim: dim).trailingZeroBitCount
-        #expect(1 << shift == 2048 && ExactReRank.defaultBlockRows(dim: 4096) == 256 && ExactReRank.defaultBlockRows(dim: 1 << 20) == 64)
+        #expect(Forest.bucketRows(dim: dim) == 436 && Forest.bucketRows(dim: 4096) == 64)
         for budget in [40, 700, 100_000] {
             let built = Forest(data: VectorMatrix(data), metric: metric, parameters: ForestParameters(trees: 6, leafSize: 16, searchBudget: budget), threads: 2)
             // Without the int16 prefilter: every candidate found is written.
             let forest = Forest(metric: metric, parameters: built.parameters, data: built.data, points: built.points, planes: built.planes, children: built.children,
                                 leafStarts: built.leafStarts, items: built.items, roots: built.roots, codes: .some(nil))
             #expect(forest.planeCodes == nil)
-            let rows = candidateRows(forest, queries, range: 0..<37, selfJoin: selfJoin)
+            #expect(forest.bucketCount == 7)
+            let (table, rows) = candidateTable(forest, queries, range: 0..<37, selfJoin: selfJoin)
+            let unordered = candidateRows(forest, queries, range: 0..<37, selfJoin: selfJoin, runs: false)
             for q in 0..<37 {
                 let expected = referenceWalk(forest, query: queries.row(q), budget: budget).filter { !selfJoin || $0 != q }
                 #expect(Set(rows[q]) == Set(expected) && rows[q].count == expected.count, "budget \(budget), query \(q)")
-                #expect(zip(rows[q], rows[q].dropFirst()).allSatisfy { $0 >> shift <= $1 >> shift }, "budget \(budget), query \(q)")
-                if budget == 100_000 { #expect(rows[q].first! < 2048 && rows[q].last! >= 2048) }
+                #expect(runsGroupByBucket(forest, table, row: q), "budget \(budget), query \(q)")
+                #expect(unordered[q] == expected, "budget \(budget), query \(q)")
+                if budget == 100_000 { #expect(table.runs!.counts[q] == 7) }
             }
             if budget == 100_000 { #expect(rows.allSatisfy { $0.count == 3000 - (selfJoin ? 1 : 0) }) }
         }
+    }
+
+    /// The re-rank's buckets follow the first tree's leaves as built: the vector at position p
+    /// of the first tree's items is in bucket p / bucketRows, every vector once, and a forest
+    /// tuned to another budget shares them. On clustered data stored in random order the
+    /// candidates of a query then fall in a few buckets, where blocks of as many consecutive ids
+    /// would spread them over nearly all.
+    @Test func bucketsFollowTheFirstTreesLeaves() {
+        let dim = 300, n = 4000, data = HNSWIndexTests.clustered(n, dim, seed: 37)
+        let forest = Forest(data: VectorMatrix(data), metric: .cosine, parameters: ForestParameters(trees: 8, leafSize: 24, searchBudget: 200), threads: 2)
+        let bucketRows = Forest.bucketRows(dim: dim)
+        #expect(bucketRows == 436 && forest.bucketCount == 10)
+        let firstTree = (0..<n).map { Int(forest.items.pointer[$0]) }
+        #expect(Set(firstTree).count == n)
+        #expect((0..<n).allSatisfy { forest.buckets.pointer[firstTree[$0]] == Int32($0 / bucketRows) })
+        let tuned = Forest(sharing: forest, parameters: ForestParameters(trees: 8, leafSize: 24, searchBudget: 400))
+        #expect(tuned.buckets === forest.buckets && tuned.bucketCount == forest.bucketCount)
+
+        let queries = VectorMatrix(HNSWIndexTests.clustered(50, dim, seed: 38))
+        let (table, rows) = candidateTable(forest, queries, range: 0..<50, selfJoin: false)
+        let buckets = (0..<50).map { Double(table.runs!.counts[$0]) }.reduce(0, +) / 50
+        let blocks = rows.map { Double(Set($0.map { Int($0) / bucketRows }).count) }.reduce(0, +) / 50
+        // Observed: 1.6 buckets against 9.8 blocks a query.
+        #expect(buckets < 3 && blocks > 8, "\(buckets) buckets, \(blocks) blocks")
     }
 
     /// Under cosine and ip (the walk on plane codes, where the CPU uses them) the lanes give each
