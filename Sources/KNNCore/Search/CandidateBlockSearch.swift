@@ -4,12 +4,13 @@ protocol CandidateFinder {
 }
 
 /// The block search of an index whose searchers only find candidates (HNSW under int16
-/// navigation, the forest): workers find them for their slices; then `ExactReRank` scores the
-/// whole block's candidates against the dataset as loaded, in dataset order, so a row that many
-/// of the block's queries need is read once for all of them and a mapped dataset's pages are
-/// read once per block and released. Under cosine the queries are prepared once, into a block
-/// buffer both phases read. Worker `w` uses only `finders[w]` and `preparers[w]` and writes only
-/// its slices' rows.
+/// navigation, IVF-PQ, the forest): workers find them for their slices; then `ExactReRank`
+/// scores the whole block's candidates together, so a row that many of the block's queries need
+/// is read once for all of them: against the dataset as loaded, in dataset order, a mapped
+/// dataset's pages read once per block and released; or, where the finders group candidates
+/// by bucket (the forest, on its own prepared copy of the rows), bucket by bucket. Under cosine
+/// the queries are prepared once, into a block buffer both phases read. Worker `w` uses only
+/// `finders[w]` and `preparers[w]` and writes only its slices' rows.
 final class CandidateBlockSearch<Finder: CandidateFinder>: BlockSearch, @unchecked Sendable {
     private let queries: VectorMatrix
     private let planner: Planner
@@ -36,14 +37,15 @@ final class CandidateBlockSearch<Finder: CandidateFinder>: BlockSearch, @uncheck
         preparedQueries = metric.normalizesVectors ? FloatBuffer(count: planner.blockSize * queries.dim) : nil
     }
 
-    /// Per query: its candidate list (an id, a key and the re-rank's bucket index per slot, or,
-    /// with `buckets`, its runs) and, under cosine, its unit-length copy; per worker: a finder's
-    /// visited marks (a byte per vector) and a dataset block of rows for the re-rank.
+    /// Per query: its candidate list (an id and a key per slot) with, by dataset block, each
+    /// slot's index in a block or, with `buckets`, its runs and their entries in the buckets'
+    /// lists; under cosine, its unit-length copy. Per worker: a finder's visited marks (a byte
+    /// per vector) and, by dataset block, a block of rows for the re-rank.
     static func scratch(candidates: Int, dim: Int, count: Int, metric: Metric, buckets: Int? = nil) -> BlockScratch {
         let perSlot = MemoryLayout<Int32>.size + MemoryLayout<Float>.size + (buckets == nil ? ExactReRank.bytesPerSlot : 0)
         let runs = buckets.map { CandidateRuns.bytesPerRow(slotsPerRow: candidates, bucketCount: $0) + MemoryLayout<UInt64>.size * min(candidates, $0) } ?? 0
         return BlockScratch(perQuery: candidates * perSlot + runs + (metric.normalizesVectors ? dim * MemoryLayout<Float>.size : 0),
-                            perWorker: ExactReRank.blockBytes + count)
+                            perWorker: (buckets == nil ? ExactReRank.blockBytes : 0) + count)
     }
 
     func run(block: Range<Int>, into table: ResultTable, progress: Progress?, bounds: UnsafePointer<Float>?) {

@@ -1,7 +1,7 @@
 import KNNKernelsVNNI
 
-/// The exact rank keys of a block's candidate lists, computed in dataset order, then each
-/// query's k nearest among its candidates (ties by id).
+/// The exact rank keys of a block's candidate lists, computed in dataset order (or bucket by
+/// bucket, below), then each query's k nearest among its candidates (ties by id).
 ///
 /// An index that navigates by compressed vectors (HNSW's int16 codes) needs the float32 vectors
 /// only to score its final candidates. Scoring them query by query reads rows all over the
@@ -102,6 +102,7 @@ struct ExactReRank: @unchecked Sendable {
         }
         let bucketStarts = starts
         Parallel.forEach(bucketCount, threads: threads) { b in
+            guard bucketStarts[b] < bucketStarts[b + 1] else { return }
             scoreBucketRuns(entries.pointer + bucketStarts[b], count: bucketStarts[b + 1] - bucketStarts[b], runs: runs, candidates: candidates,
                             queries: queries, queriesArePrepared: queriesArePrepared)
         }

@@ -48,8 +48,8 @@ enum BoundedHeap {
     }
 }
 
-/// A binary min-heap of plain values in storage it owns and reuses: the open set of a
-/// best-first walk (HNSW candidates, tree nodes by bound).
+/// A min-heap (`UnmanagedMinHeap`'s) of plain values in storage it owns and reuses: the open
+/// set of a best-first walk (HNSW candidates, tree nodes by bound).
 final class MinHeap<Element: Comparable & BitwiseCopyable> {
     private var heap: UnmanagedMinHeap<Element>
 
@@ -73,7 +73,7 @@ final class MinHeap<Element: Comparable & BitwiseCopyable> {
     func pop() -> Element? { heap.pop() }
 }
 
-/// A binary min-heap in memory it does not own: a value without reference counting, for loops
+/// A 4-ary min-heap in memory it does not own: a value without reference counting, for loops
 /// that keep several heaps in raw storage (`MinHeap` owns one). It grows as needed; `release`
 /// frees its memory, once, when it is no longer used.
 struct UnmanagedMinHeap<Element: Comparable & BitwiseCopyable> {

@@ -100,6 +100,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     /// `rows`: those that may be among its k nearest, where the forest has codes (`prefilter`);
     /// all of them otherwise. The queries are walked `lanes` at a time.
     func findCandidates(_ batch: QueryBatch, into rows: CandidateRows) {
+        precondition(rows.runs.map { $0.bucketCount == forest.bucketCount } ?? true, "runs sized for another forest's buckets")
         let count = batch.vectors.rows
         var nextRow = 0, active = 0
         for l in 0..<Self.lanes where nextRow < count {
@@ -112,6 +113,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
                     prefetchNext(walks[l])
                     continue
                 }
+                // Marks first: `emit` may overwrite the ids found (the prefilter's survivors).
                 finish(walks[l], bit: UInt8(1) << l)
                 emit(walks[l], batch: batch, into: rows)
                 if nextRow < count {

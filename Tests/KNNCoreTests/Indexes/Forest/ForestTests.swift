@@ -62,7 +62,7 @@ import Testing
         #expect(a.items.count == 8 * 3000)
     }
 
-    /// The block search (the block's candidates scored together, in dataset order) and one
+    /// The block search (the block's candidates scored together, bucket by bucket) and one
     /// worker's searcher (each query's candidates scored in turn) give the same neighbours.
     @Test func theBlockSearchAndTheSearcherAgree() {
         let data = HNSWIndexTests.clustered(3000, 16, seed: 12), queries = HNSWIndexTests.clustered(60, 16, seed: 13)
