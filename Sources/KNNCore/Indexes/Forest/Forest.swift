@@ -59,6 +59,9 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     /// Vectors per bucket: `ExactReRank.bucketBytes` of float32 rows, at least 64.
     static func bucketRows(dim: Int) -> Int { max(64, ExactReRank.bucketBytes / max(1, dim * MemoryLayout<Float>.size)) }
 
+    /// Buckets of `count` vectors (at least one).
+    static func bucketCount(count: Int, dim: Int) -> Int { max(1, (count + bucketRows(dim: dim) - 1) / bucketRows(dim: dim)) }
+
     init(metric: Metric, parameters: ForestParameters, data: VectorMatrix, points: FloatBuffer, planes: FloatBuffer,
          children: AlignedBuffer<Int32>, leafStarts: AlignedBuffer<Int>, items: AlignedBuffer<Int32>, roots: AlignedBuffer<Int32>,
          largestLeaf: Int? = nil, codes: NavigationCodes?? = nil, planeCodes: PlaneCodes?? = nil, buckets: (AlignedBuffer<Int32>, count: Int)? = nil,
@@ -79,7 +82,7 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
             let bucketRows = Self.bucketRows(dim: data.dim)
             let buckets = AlignedBuffer<Int32>(count: max(1, data.rows))
             for p in 0..<min(data.rows, items.count) { buckets.pointer[Int(items.pointer[p])] = Int32(p / bucketRows) }
-            return (buckets, max(1, (data.rows + bucketRows - 1) / bucketRows))
+            return (buckets, Self.bucketCount(count: data.rows, dim: data.dim))
         }()
         self.planeCodes = planeCodes ?? (PlaneCodes.apply(metric: metric, dim: data.dim) && internalCount > 0
             ? PlaneCodes(planes: planes.pointer, count: internalCount, dim: data.dim, threads: threads) : nil)

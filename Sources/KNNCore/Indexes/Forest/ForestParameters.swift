@@ -59,7 +59,7 @@ struct ForestParameters: IndexParameters, Equatable {
     /// holds the roots and one node more per internal node opened: at most every internal node.
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         let slots = candidateSlots(k: k, count: count)
-        let buckets = (count + Forest.bucketRows(dim: dim) - 1) / Forest.bucketRows(dim: dim)
+        let buckets = Forest.bucketCount(count: count, dim: dim)
         var scratch = CandidateBlockSearch<ForestSearcher>.scratch(candidates: slots, dim: dim, count: count, metric: metric, buckets: buckets)
         let queue = max(1024, trees + nodes(count: count) / 2) * MemoryLayout<UInt64>.size
         // The prefilter's dots and keys per candidate slot, and the query's code; the counts
