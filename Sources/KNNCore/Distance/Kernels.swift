@@ -26,6 +26,28 @@ public enum Kernels {
         }
     }
 
+    /// `ExactKernels.dot4`: `dot(a, b_i)` for four vectors, bit for bit, `a` loaded once.
+    @inline(__always)
+    public static func dot4(_ a: UnsafePointer<Float>, _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ b2: UnsafePointer<Float>,
+                            _ b3: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        switch KernelVariant.selected {
+        case .avx512vnni, .avx512: return KNNKernelsAVX512.ExactKernels.dot4(a, b0, b1, b2, b3, count: count)
+        case .avx2: return KNNKernelsAVX2.ExactKernels.dot4(a, b0, b1, b2, b3, count: count)
+        case .baseline: return KNNKernelsBaseline.ExactKernels.dot4(a, b0, b1, b2, b3, count: count)
+        }
+    }
+
+    /// `ExactKernels.squaredL2x4`: `squaredL2(a, b_i)` for four vectors, bit for bit.
+    @inline(__always)
+    public static func squaredL2x4(_ a: UnsafePointer<Float>, _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ b2: UnsafePointer<Float>,
+                                   _ b3: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {
+        switch KernelVariant.selected {
+        case .avx512vnni, .avx512: return KNNKernelsAVX512.ExactKernels.squaredL2x4(a, b0, b1, b2, b3, count: count)
+        case .avx2: return KNNKernelsAVX2.ExactKernels.squaredL2x4(a, b0, b1, b2, b3, count: count)
+        case .baseline: return KNNKernelsBaseline.ExactKernels.squaredL2x4(a, b0, b1, b2, b3, count: count)
+        }
+    }
+
     /// `ExactKernels.normalize`: `source` scaled to unit length; a zero vector becomes zeros and
     /// returns false.
     @discardableResult

@@ -42,6 +42,19 @@ public enum Metric: String, CaseIterable, Sendable {
     @inline(__always)
     public func reported(rankKey key: Float) -> Float { self == .ip ? -key : key }
 
+    /// `exactKey(a, b_i)` for four vectors, bit for bit (`Kernels.dot4`).
+    @inline(__always)
+    public func exactKeys(_ a: UnsafePointer<Float>, _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ b2: UnsafePointer<Float>,
+                          _ b3: UnsafePointer<Float>, dim: Int) -> SIMD4<Float> {
+        let reduced: SIMD4<Float>
+        switch self {
+        case .l2, .sqeuclidean: reduced = Kernels.squaredL2x4(a, b0, b1, b2, b3, count: dim)
+        case .cosine: reduced = 1 - Kernels.dot4(a, b0, b1, b2, b3, count: dim)
+        case .ip: reduced = -Kernels.dot4(a, b0, b1, b2, b3, count: dim)
+        }
+        return SIMD4(rankKey(reduced[0]), rankKey(reduced[1]), rankKey(reduced[2]), rankKey(reduced[3]))
+    }
+
     /// The exact rank key of a pair of prepared vectors.
     @inline(__always)
     public func exactKey(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, dim: Int) -> Float {

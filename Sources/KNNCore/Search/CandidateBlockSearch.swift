@@ -22,9 +22,12 @@ final class CandidateBlockSearch<Finder: CandidateFinder>: BlockSearch, @uncheck
     private let candidates: CandidateTable
     private let preparedQueries: FloatBuffer?
 
-    /// `data`: the dataset as loaded; `candidatesPerQuery`: the most candidates a finder writes;
-    /// `buckets`: how many buckets the finders group them into (`CandidateRuns`), if they do.
-    init(data: VectorMatrix, metric: Metric, rowsArePrepared: Bool = false, queries: VectorMatrix, planner: Planner, selfJoin: Bool,
+    /// `data`: the dataset as loaded, or an index's copy whose row r holds vector `rowIDs[r]`
+    /// (candidates name rows, results vectors); `candidatesPerQuery`: the most candidates a
+    /// finder writes; `buckets`: how many buckets the finders group them into
+    /// (`CandidateRuns`), if they do.
+    init(data: VectorMatrix, metric: Metric, rowsArePrepared: Bool = false, rowIDs: AlignedBuffer<Int32>? = nil, queries: VectorMatrix,
+         planner: Planner, selfJoin: Bool,
          candidatesPerQuery: Int, buckets: Int? = nil, makeFinder: () -> Finder) {
         self.queries = queries
         self.planner = planner
@@ -32,7 +35,7 @@ final class CandidateBlockSearch<Finder: CandidateFinder>: BlockSearch, @uncheck
         self.metric = metric
         finders = (0..<planner.workers).map { _ in makeFinder() }
         preparers = (0..<planner.workers).map { _ in QueryPreparer(queries: queries, metric: metric, maxRows: planner.sliceSize) }
-        reRank = ExactReRank(data: data, metric: metric, rowsArePrepared: rowsArePrepared)
+        reRank = ExactReRank(data: data, metric: metric, rowsArePrepared: rowsArePrepared, rowIDs: rowIDs)
         candidates = CandidateTable(capacity: planner.blockSize, perRow: candidatesPerQuery, buckets: buckets)
         preparedQueries = metric.normalizesVectors ? FloatBuffer(count: planner.blockSize * queries.dim) : nil
     }

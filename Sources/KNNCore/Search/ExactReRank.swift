@@ -21,6 +21,11 @@ struct ExactReRank: @unchecked Sendable {
     let data: VectorMatrix
     let metric: Metric
     let rowsArePrepared: Bool
+    /// The vector of each row of `data`, where the rows are an index's permutation of the
+    /// vectors (the forest's): candidates name rows, results and their ties vectors. Only with
+    /// runs: each scored slot's row is replaced by its vector while its bucket's ids are in
+    /// cache.
+    let rowIDs: AlignedBuffer<Int32>?
 
     /// Dataset rows per block.
     let blockRows: Int
@@ -33,10 +38,12 @@ struct ExactReRank: @unchecked Sendable {
     static let blockBytes = 4 << 20
 
     /// `blockRows` defaults to the rows of `blockBytes` of float32 vectors, at least 64.
-    init(data: VectorMatrix, metric: Metric, rowsArePrepared: Bool = false, blockRows: Int? = nil, releasesPages: Bool = true) {
+    init(data: VectorMatrix, metric: Metric, rowsArePrepared: Bool = false, rowIDs: AlignedBuffer<Int32>? = nil, blockRows: Int? = nil,
+         releasesPages: Bool = true) {
         self.data = data
         self.metric = metric
         self.rowsArePrepared = rowsArePrepared
+        self.rowIDs = rowIDs
         self.blockRows = max(1, blockRows ?? max(64, Self.blockBytes / max(data.dim * MemoryLayout<Float>.size, 1)))
         self.releasesPages = releasesPages
     }
@@ -59,6 +66,7 @@ struct ExactReRank: @unchecked Sendable {
              into results: ResultRows, threads: Int) {
         precondition(rows <= candidates.capacity && rows <= queries.rows && rows <= results.count)
         precondition(rows * candidates.perRow <= Int(UInt32.max), "candidate slots must fit 32 bits")
+        precondition(rowIDs == nil || candidates.runs != nil, "rows that are not vectors are scored by bucket")
         if let runs = candidates.runs {
             scoreRuns(runs, candidates, rows: rows, queries: queries, queriesArePrepared: queriesArePrepared, threads: threads)
         } else {
@@ -116,7 +124,7 @@ struct ExactReRank: @unchecked Sendable {
                                  queriesArePrepared: Bool) {
         let ids = candidates.ids, keys = candidates.keys, perRow = candidates.perRow, dim = data.dim
         let rowBytes = dim * MemoryLayout<Float>.size, ahead = 4, fetchBytes = min(rowBytes, 256)
-        let reader = PreparedReader(reRank: self, queriesArePrepared: queriesArePrepared)
+        let reader = PreparedReader(reRank: self, queriesArePrepared: queriesArePrepared), vectorOf = rowIDs?.pointer
         for e in 0..<count {
             let r = Int(entries[e] >> 32), slots = runs.slots(row: r, run: Int(UInt32(truncatingIfNeeded: entries[e]))), base = r * perRow
             if e + 1 < count {
@@ -126,9 +134,26 @@ struct ExactReRank: @unchecked Sendable {
                 Prefetch.lines(queries.row(next), bytes: rowBytes)
             }
             let query = reader.query(queries.row(r))
-            for j in slots {
+            var j = slots.lowerBound
+            // Rows as stored: four at a time, the query's loads shared (`Metric.exactKeys`).
+            if reader.readsRowsInPlace {
+                while j + 4 <= slots.upperBound {
+                    for f in (j + ahead)..<min(j + ahead + 4, slots.upperBound) { Prefetch.lines(data.row(Int(ids[base + f])), bytes: fetchBytes) }
+                    let r0 = Int(ids[base + j]), r1 = Int(ids[base + j + 1]), r2 = Int(ids[base + j + 2]), r3 = Int(ids[base + j + 3])
+                    let four = metric.exactKeys(query, data.row(r0), data.row(r1), data.row(r2), data.row(r3), dim: dim)
+                    (keys[base + j], keys[base + j + 1], keys[base + j + 2], keys[base + j + 3]) = (four[0], four[1], four[2], four[3])
+                    if let vectorOf {
+                        (ids[base + j], ids[base + j + 1], ids[base + j + 2], ids[base + j + 3]) = (vectorOf[r0], vectorOf[r1], vectorOf[r2], vectorOf[r3])
+                    }
+                    j += 4
+                }
+            }
+            while j < slots.upperBound {
                 if j + ahead < slots.upperBound { Prefetch.lines(data.row(Int(ids[base + j + ahead])), bytes: fetchBytes) }
-                keys[base + j] = metric.exactKey(query, reader.row(Int(ids[base + j])), dim: dim)
+                let row = Int(ids[base + j])
+                keys[base + j] = metric.exactKey(query, reader.row(row), dim: dim)
+                if let vectorOf { ids[base + j] = vectorOf[row] }
+                j += 1
             }
         }
     }
@@ -224,6 +249,9 @@ struct ExactReRank: @unchecked Sendable {
             rowScratch = prepares && !reRank.rowsArePrepared ? FloatBuffer(count: dim) : nil
             queryScratch = prepares && !queriesArePrepared ? FloatBuffer(count: dim) : nil
         }
+
+        /// Whether `row` returns the dataset's own rows (no scratch to share).
+        var readsRowsInPlace: Bool { rowScratch == nil }
 
         @inline(__always)
         func row(_ id: Int) -> UnsafePointer<Float> {

@@ -117,15 +117,17 @@ import Testing
 
     /// A forest file whose checksums hold but whose arrays the builder would not make is refused,
     /// naming the section: normals not of unit length (as an earlier release saved them: the
-    /// job's default reuse rebuilds it), and a leaf of more ids than leaf_size. The forest as
-    /// built loads.
+    /// job's default reuse rebuilds it), a leaf of more ids than leaf_size, and rows that do not
+    /// hold every vector once. The forest as built loads, and so does one whose rows are in id
+    /// order, saved without `forest.ids` as an earlier release saved its rows: both answer as
+    /// built.
     @Test(arguments: [Metric.l2, .cosine])
     func aForestFileHoldsWhatTheBuilderMakes(metric: Metric) throws {
         let data = VectorMatrix(Fixtures.randomVectors(600, 24, seed: 58))
         let built = Forest(data: data, metric: metric, parameters: ForestParameters(trees: 3, leafSize: 32), threads: 1)
-        func crafted(_ parameters: ForestParameters, planes: FloatBuffer) -> Forest {
+        func crafted(_ parameters: ForestParameters, planes: FloatBuffer, ids: AlignedBuffer<Int32>? = nil) -> Forest {
             Forest(metric: metric, parameters: parameters, data: data, points: built.points, planes: planes, children: built.children,
-                   leafStarts: built.leafStarts, items: built.items, roots: built.roots)
+                   leafStarts: built.leafStarts, items: built.items, roots: built.roots, ids: ids ?? built.ids)
         }
         func loadError(_ forest: Forest, _ parameters: ForestParameters) throws -> String? {
             let path = folder.file("crafted.knnindex")
@@ -141,6 +143,19 @@ import Testing
         let smaller = ForestParameters(trees: 3, leafSize: 8)
         let leaves = try #require(try loadError(crafted(smaller, planes: built.planes), smaller))
         #expect(leaves.contains("forest.leaf_starts") && leaves.contains("more than leaf_size 8"), "\(leaves)")
+        let twice = AlignedBuffer<Int32>(count: 600)
+        twice.pointer.update(from: built.ids.pointer, count: 600)
+        twice.pointer[7] = twice.pointer[3]
+        let ids = try #require(try loadError(crafted(built.parameters, planes: built.planes, ids: twice), built.parameters))
+        #expect(ids.contains("forest.ids") && ids.contains("row 7"), "\(ids)")
+
+        let queries = VectorMatrix(Fixtures.randomVectors(30, 24, seed: 60)), spec = IndexSpec(built.parameters), path = folder.file("forest.knnindex")
+        let expected = searchAll(built, queries: queries, k: 5)
+        for (forest, saves) in [(built, true), (ForestTests.inIDOrder(built), false)] {
+            try save(forest, spec, metric, dim: 24, path: path)
+            #expect(try IndexFileReader(path: path).has("forest.ids") == saves)
+            #expect(searchAll(try load(path, spec, data, metric), queries: queries, k: 5) == expected, "rows permuted: \(saves)")
+        }
     }
 
     /// A forest whose walk uses plane codes saves them, and a run maps them back instead of
@@ -163,7 +178,7 @@ import Testing
         #expect(try IndexFileReader(path: path).has("forest.plane_codes_int8"))
         func variant(_ planeCodes: PlaneCodes?) -> Forest {
             Forest(metric: metric, parameters: built.parameters, data: data, points: built.points, planes: built.planes, children: built.children,
-                   leafStarts: built.leafStarts, items: built.items, roots: built.roots, planeCodes: .some(planeCodes))
+                   leafStarts: built.leafStarts, items: built.items, roots: built.roots, ids: built.ids, planeCodes: .some(planeCodes))
         }
         #expect(same(try loaded(variant(nil)), codes))
         #expect(try !IndexFileReader(path: path).has("forest.plane_codes_int8"))

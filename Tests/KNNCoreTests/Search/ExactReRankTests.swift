@@ -105,7 +105,8 @@ import Testing
     /// Rows grouped into runs by bucket (`CandidateRuns`, as a forest writes them) score as
     /// query by query: hand-checked, then seeded lists for every metric, thread count and
     /// bucketing (one bucket, a bucket per id, ids spread over seven), with rows and queries
-    /// prepared before or by the pass.
+    /// prepared before or by the pass; and with the rows stored in another order (`rowIDs`),
+    /// candidates naming rows, results and ties still naming vectors.
     @Test func rowsInRunsScoreAsQueryByQuery() throws {
         let data = VectorMatrix([[0, 0], [1, 0], [0, 1], [3, 4], [1, 1]])
         let queries = VectorMatrix([[0, 0], [1, 1], [5, 5]])
@@ -116,6 +117,14 @@ import Testing
         let hand = run(ExactReRank(data: data, metric: .sqeuclidean), handTable, rows: 3, queries: queries, prepared: true, k: 3)
         #expect(hand[0].map(\.0) == [0, 1, 2] && hand[0].map(\.1) == [0, 1, 1].map { Float($0).bitPattern })
         #expect(hand[1].map(\.0) == [4, -1, -1] && hand[2].map(\.0) == [-1, -1, -1])
+        // The same vectors stored in reverse: row r holds vector 4 − r. Query 0's candidates are
+        // rows 1, 3, 2, 4 (vectors 3, 1, 2, 0); vectors 1 and 2 (rows 3 and 2) tie, and vector 1
+        // still comes first.
+        let reversed = VectorMatrix([[1, 1], [3, 4], [0, 1], [1, 0], [0, 0]]), vectorOfRow = AlignedBuffer<Int32>(count: 5)
+        for r in 0..<5 { vectorOfRow.pointer[r] = Int32(4 - r) }
+        let reversedHand = run(ExactReRank(data: reversed, metric: .sqeuclidean, rowIDs: vectorOfRow), table([[1, 3, 2, 4], [0], []], perRow: 4, buckets: 2) { $0 % 2 },
+                               rows: 3, queries: queries, prepared: true, k: 3)
+        #expect(reversedHand.map { $0.map(\.0) } == hand.map { $0.map(\.0) } && reversedHand.map { $0.map(\.1) } == hand.map { $0.map(\.1) })
 
         let n = 400, dim = 19, k = 7, perRow = 25
         let raw = Fixtures.randomVectors(n, dim, seed: 91, range: -2...2), rawQueries = Fixtures.randomVectors(30, dim, seed: 92, range: -2...2)
@@ -135,6 +144,19 @@ import Testing
                                     "\(metric) row \(r), \(buckets) buckets, threads \(threads), rows prepared \(rowsPrepared)")
                         }
                     }
+                }
+            }
+            // Rows stored in a shuffled order: row r holds vector order[r]; the lists name rows.
+            let order = Array(0..<n).shuffled(using: &rng), vectorOfRow = AlignedBuffer<Int32>(count: n)
+            var rowOf = [Int](repeating: 0, count: n)
+            for r in 0..<n { (vectorOfRow.pointer[r], rowOf[order[r]]) = (Int32(order[r]), r) }
+            let shuffled = try VectorMatrix(order.map { raw[$0] }).prepared(for: metric)
+            for threads in [1, 3] {
+                let got = run(ExactReRank(data: shuffled, metric: metric, rowsArePrepared: true, rowIDs: vectorOfRow),
+                              table(lists.map { $0.map { rowOf[$0] } }, perRow: perRow, buckets: 7) { $0 / 60 }, rows: lists.count, queries: queries,
+                              prepared: true, k: k, threads: threads)
+                for r in 0..<lists.count {
+                    #expect(got[r].map(\.0) == expected[r].map(\.0) && got[r].map(\.1) == expected[r].map(\.1), "\(metric) row \(r), shuffled rows, threads \(threads)")
                 }
             }
         }

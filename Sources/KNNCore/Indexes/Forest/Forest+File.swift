@@ -1,6 +1,8 @@
 /// A forest in an index file: its shape (`forest.shape`: internal nodes, leaves, items), then its
 /// arrays as they sit in memory (`forest.points`, `forest.planes`, `forest.children`,
-/// `forest.leaf_starts`, `forest.items`, `forest.roots`), and where the walk uses them the
+/// `forest.leaf_starts`, `forest.items`, `forest.roots`, `forest.ids`: the vector of each row of
+/// the points, absent where the rows are in id order, as in a file of an earlier release),
+/// and where the walk uses them the
 /// planes' int8 codes (`forest.plane_codes_int8`, `forest.plane_scales_int8`: `PlaneCodes`'
 /// layout), so
 /// that a run maps them instead of coding every plane again (0.05 s on two threads for the
@@ -15,6 +17,8 @@ extension Forest {
         try writer.add("forest.leaf_starts", leafStarts)
         try writer.add("forest.items", items)
         try writer.add("forest.roots", roots)
+        // Rows in id order (a forest laid out as an earlier release's) need no permutation.
+        if (0..<count).contains(where: { ids.pointer[$0] != Int32($0) }) { try writer.add("forest.ids", ids) }
         if let planeCodes {
             try writer.add("forest.plane_codes_int8", planeCodes.codes)
             try writer.add("forest.plane_scales_int8", planeCodes.scales)
@@ -49,7 +53,21 @@ extension ForestParameters {
         if let l = (0..<leafCount).first(where: { leafStarts.pointer[$0 + 1] - leafStarts.pointer[$0] > leafSize }) {
             throw reader.error("forest.leaf_starts", "leaf \(l) holds \(leafStarts.pointer[l + 1] - leafStarts.pointer[l]) ids, more than leaf_size \(leafSize)")
         }
-        if let bad = items.buffer.firstIndex(where: { $0 < 0 || Int($0) >= n }) { throw reader.error("forest.items", "item \(bad) has id \(items.pointer[bad])") }
+        if let bad = items.buffer.firstIndex(where: { $0 < 0 || Int($0) >= n }) { throw reader.error("forest.items", "item \(bad) has row \(items.pointer[bad])") }
+        // Results name the vector of each row: every vector exactly once.
+        let ids: AlignedBuffer<Int32>
+        if reader.has("forest.ids") {
+            ids = try reader.buffer("forest.ids", count: max(1, n))
+            var seen = [Bool](repeating: false, count: n)
+            for r in 0..<n {
+                let id = Int(ids.pointer[r])
+                guard id >= 0, id < n, !seen[id] else { throw reader.error("forest.ids", "row \(r) holds vector \(id), out of range or held by an earlier row") }
+                seen[id] = true
+            }
+        } else {
+            ids = AlignedBuffer(count: max(1, n), zeroed: false)
+            for r in 0..<n { ids.pointer[r] = Int32(r) }
+        }
         // Planes are finite, and under cosine and ip pass through the origin: their int8 codes
         // (`PlaneCodes`) cannot code anything else. Their normals have unit length (or are zero,
         // where a node's vectors were all equal), so that margins compare across nodes: a forest
@@ -78,7 +96,7 @@ extension ForestParameters {
             planeCodes = PlaneCodes(rowWords: rowWords, codes: codes, scales: scales)
         }
         return Forest(metric: metric, parameters: self, data: data, points: try reader.buffer("forest.points", count: n * dim),
-                      planes: planes, children: children, leafStarts: leafStarts, items: items, roots: roots,
+                      planes: planes, children: children, leafStarts: leafStarts, items: items, roots: roots, ids: ids,
                       planeCodes: planeCodes.map { .some($0) }, threads: reader.threads)
     }
 }

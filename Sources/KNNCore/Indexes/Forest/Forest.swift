@@ -5,11 +5,15 @@
 /// - internal node `r`: its hyperplane `planes[r·(dim+1) ..< r·(dim+1)+dim]` and offset
 ///   `planes[r·(dim+1)+dim]`; vectors with a positive margin (normal·x + offset) went to
 ///   `children[2r]`, the others to `children[2r+1]`;
-/// - leaf `l`: the ids `items[leafStarts[l] ..< leafStarts[l+1]]`;
+/// - leaf `l`: the rows `items[leafStarts[l] ..< leafStarts[l+1]]`;
 /// - tree `t` starts at `roots[t]`.
-/// `points` holds the vectors prepared for the metric (unit length under cosine), row by id, for
-/// the trees' build and the exact scores of candidates, one query's or (by `ExactReRank`, in
-/// `CandidateBlockSearch`) a block's.
+/// `points` holds the vectors prepared for the metric (unit length under cosine), for the exact
+/// scores of candidates, one query's or (by `ExactReRank`, in `CandidateBlockSearch`) a block's.
+/// Its rows are in the order of the first tree's leaves as the build wrote them (depth first):
+/// row r holds vector `ids[r]`, and vector i is row `rows[i]`. The walks find rows; results name
+/// vectors. Vectors near in space are mostly near in that order, so a query's candidates lie in
+/// a few stretches of rows (`bucketShift`) that the re-rank reads whole, from memory once and
+/// then from a core's cache.
 ///
 /// Each node splits at the hyperplane equidistant from two centroids found by a short seeded
 /// 2-means over the node's vectors (angular — between unit vectors — under cosine and ip, as
@@ -48,26 +52,36 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     /// from an index file that saved them.
     let planeCodes: PlaneCodes?
 
-    /// The exact re-rank's bucket (`CandidateRuns`) of each vector: its position among the first
-    /// tree's leaves, as the build wrote them (depth first, so that vectors near in space are
-    /// mostly near there too), divided by `bucketRows`. A query's candidates then fall in a few
-    /// buckets: on 100k × 384 clustered vectors the 820 of a budget of 1,600 fall in 8.7 of 294
-    /// on average, where blocks of as many consecutive ids would spread them over nearly all.
-    let buckets: AlignedBuffer<Int32>
+    /// The vector at each row of `points`, and the row of each vector: a permutation and its
+    /// inverse.
+    let ids: AlignedBuffer<Int32>
+    let rows: AlignedBuffer<Int32>
+
+    /// The exact re-rank's bucket (`CandidateRuns`) of row r is r >> bucketShift: a stretch of
+    /// consecutive rows, vectors that are near in the first tree. A query's candidates then fall
+    /// in a few buckets: on 100k × 384 clustered vectors the 820 of a budget of 1,600 fall in
+    /// 10 of 391 on average, where blocks of as many consecutive ids would spread them over 342.
+    let bucketShift: Int
     let bucketCount: Int
 
-    /// Vectors per bucket: `ExactReRank.bucketBytes` of float32 rows, at least 64.
-    static func bucketRows(dim: Int) -> Int { max(64, ExactReRank.bucketBytes / max(1, dim * MemoryLayout<Float>.size)) }
+    /// Rows per bucket, 2^bucketShift: the most that fit in `ExactReRank.bucketBytes` of float32
+    /// rows, at least 64 (a shift, not a division, per candidate).
+    static func bucketShift(dim: Int) -> Int {
+        let fit = ExactReRank.bucketBytes / max(1, dim * MemoryLayout<Float>.size)
+        return max(6, Int.bitWidth - 1 - fit.leadingZeroBitCount)
+    }
 
     /// Buckets of `count` vectors (at least one).
-    static func bucketCount(count: Int, dim: Int) -> Int { max(1, (count + bucketRows(dim: dim) - 1) / bucketRows(dim: dim)) }
+    static func bucketCount(count: Int, dim: Int) -> Int { max(1, (count + (1 << bucketShift(dim: dim)) - 1) >> bucketShift(dim: dim)) }
 
     init(metric: Metric, parameters: ForestParameters, data: VectorMatrix, points: FloatBuffer, planes: FloatBuffer,
          children: AlignedBuffer<Int32>, leafStarts: AlignedBuffer<Int>, items: AlignedBuffer<Int32>, roots: AlignedBuffer<Int32>,
-         largestLeaf: Int? = nil, codes: NavigationCodes?? = nil, planeCodes: PlaneCodes?? = nil, buckets: (AlignedBuffer<Int32>, count: Int)? = nil,
-         threads: Int = 1) {
+         ids: AlignedBuffer<Int32>, rows: AlignedBuffer<Int32>? = nil, largestLeaf: Int? = nil, codes: NavigationCodes?? = nil,
+         planeCodes: PlaneCodes?? = nil, threads: Int = 1) {
         (self.metric, self.parameters, self.data, self.dim, self.count) = (metric, parameters, data, data.dim, data.rows)
         (self.points, self.planes, self.children, self.leafStarts, self.items, self.roots) = (points, planes, children, leafStarts, items, roots)
+        (self.ids, self.rows) = (ids, rows ?? Self.inverse(ids, count: data.rows))
+        (bucketShift, bucketCount) = (Self.bucketShift(dim: data.dim), Self.bucketCount(count: data.rows, dim: data.dim))
         self.largestLeaf = largestLeaf ?? (0..<max(0, leafStarts.count - 1)).reduce(0) { max($0, leafStarts.pointer[$1 + 1] - leafStarts.pointer[$1]) }
         // The points are prepared already: under cosine they are coded as unit vectors under ip,
         // which scores them as cosine would (−q·x, no centre) without normalising them again.
@@ -76,14 +90,6 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
                               metric: metric == .cosine ? .ip : metric, threads: threads)
             : nil)
         let internalCount = planes.count / (data.dim + 1)
-        // Any grouping gives the same results, so a file whose first tree does not hold every id
-        // once (the loader checks ids, not that) only costs speed: a missing id stays in bucket 0.
-        (self.buckets, bucketCount) = buckets ?? {
-            let bucketRows = Self.bucketRows(dim: data.dim)
-            let buckets = AlignedBuffer<Int32>(count: max(1, data.rows))
-            for p in 0..<min(data.rows, items.count) { buckets.pointer[Int(items.pointer[p])] = Int32(p / bucketRows) }
-            return (buckets, Self.bucketCount(count: data.rows, dim: data.dim))
-        }()
         self.planeCodes = planeCodes ?? (PlaneCodes.apply(metric: metric, dim: data.dim) && internalCount > 0
             ? PlaneCodes(planes: planes.pointer, count: internalCount, dim: data.dim, threads: threads) : nil)
     }
@@ -91,8 +97,43 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     /// The same forest searched with other search parameters (`TunableIndex`).
     convenience init(sharing other: Forest, parameters: ForestParameters) {
         self.init(metric: other.metric, parameters: parameters, data: other.data, points: other.points, planes: other.planes,
-                  children: other.children, leafStarts: other.leafStarts, items: other.items, roots: other.roots, largestLeaf: other.largestLeaf,
-                  codes: .some(other.codes), planeCodes: .some(other.planeCodes), buckets: (other.buckets, other.bucketCount))
+                  children: other.children, leafStarts: other.leafStarts, items: other.items, roots: other.roots, ids: other.ids, rows: other.rows,
+                  largestLeaf: other.largestLeaf, codes: .some(other.codes), planeCodes: .some(other.planeCodes))
+    }
+
+    /// The row of each vector, from the vector of each row (a permutation of 0..<count).
+    static func inverse(_ ids: AlignedBuffer<Int32>, count: Int) -> AlignedBuffer<Int32> {
+        let rows = AlignedBuffer<Int32>(count: max(1, count), zeroed: false)
+        for r in 0..<count { rows.pointer[Int(ids.pointer[r])] = Int32(r) }
+        return rows
+    }
+
+    /// Puts the rows of `points` in the order of the first tree's leaves (`items[0..<count]`,
+    /// every vector once) and makes the items rows; returns the vector of each row. In place, a
+    /// cycle of the permutation at a time, so the build holds no second copy of the vectors.
+    static func reorder(points: FloatBuffer, items: AlignedBuffer<Int32>, count: Int, dim: Int) -> AlignedBuffer<Int32> {
+        let ids = AlignedBuffer<Int32>(count: max(1, count), zeroed: false)
+        ids.pointer.update(from: items.pointer, count: count)
+        let rows = inverse(ids, count: count)
+        for i in 0..<items.count { items.pointer[i] = rows.pointer[Int(items.pointer[i])] }
+        // Row r takes vector ids[r]: follow each cycle r → ids[r] → …, holding its first row aside.
+        var moved = [Bool](repeating: false, count: count)
+        let held = FloatBuffer(count: dim, zeroed: false), base = points.pointer
+        for start in 0..<count where !moved[start] && Int(ids.pointer[start]) != start {
+            held.pointer.update(from: base + start * dim, count: dim)
+            var r = start
+            while true {
+                moved[r] = true
+                let from = Int(ids.pointer[r])
+                if from == start {
+                    (base + r * dim).update(from: held.pointer, count: dim)
+                    break
+                }
+                (base + r * dim).update(from: base + from * dim, count: dim)
+                r = from
+            }
+        }
+        return ids
     }
 
     convenience init(data: VectorMatrix, metric: Metric, parameters: ForestParameters, threads: Int) {
@@ -147,8 +188,9 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
             itemBase += part.items.count
         }
         leafStarts.pointer[leafCount] = itemBase
+        let ids = Self.reorder(points: points, items: items, count: n, dim: dim)
         self.init(metric: metric, parameters: parameters, data: data, points: points, planes: planes, children: children,
-                  leafStarts: leafStarts, items: items, roots: roots, threads: threads)
+                  leafStarts: leafStarts, items: items, roots: roots, ids: ids, threads: threads)
     }
 
     var internalCount: Int { planes.count / (dim + 1) }
@@ -160,7 +202,7 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     func makeBlockSearch(queries: VectorMatrix, planner: Planner, k: Int, selfJoin: Bool) -> any BlockSearch {
         // The prepared copy the forest keeps: under cosine no row is normalized again.
         CandidateBlockSearch(data: VectorMatrix(rows: count, dim: dim, stride: dim, base: UnsafePointer(points.pointer), owner: points), metric: metric,
-                             rowsArePrepared: true, queries: queries, planner: planner, selfJoin: selfJoin,
+                             rowsArePrepared: true, rowIDs: ids, queries: queries, planner: planner, selfJoin: selfJoin,
                              candidatesPerQuery: parameters.candidateSlots(k: k, count: count), buckets: bucketCount) { ForestSearcher(forest: self, k: k) }
     }
 

@@ -45,12 +45,12 @@ struct ForestParameters: IndexParameters, Equatable {
     /// internal ones (held twice while the trees are joined into one set of arrays), a start
     /// per leaf, and every id once in the leaves (twice while building); the build holds a
     /// normalised copy for ip; the int16 codes of the prefilter and the int8 codes of the
-    /// planes, where the forest keeps them; the re-rank's bucket of each vector.
+    /// planes, where the forest keeps them; the vector of each row and the row of each vector.
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
         let nodes = self.nodes(count: count)
         let codes = dim <= Forest.prefilterDimensions ? count * (NavigationCodes.rowWords(dim: dim) * 4 + 8) : 0
         let planeCodes = PlaneCodes.apply(metric: metric, dim: dim) ? nodes * (NavigationCodes.rowWords(dim: dim) * 2 + 4) : 0
-        return count * dim * 4 * (metric == .ip ? 2 : 1) + nodes * (2 * (dim + 1) * 4 + 16) + trees * count * 4 * 2 + codes + planeCodes + count * 4
+        return count * dim * 4 * (metric == .ip ? 2 : 1) + nodes * (2 * (dim + 1) * 4 + 16) + trees * count * 4 * 2 + codes + planeCodes + count * 8
     }
 
     /// The candidate list per query of a block (at most the budget and one more leaf), and per

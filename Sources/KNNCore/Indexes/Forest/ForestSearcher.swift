@@ -4,13 +4,14 @@ import KNNKernelsVNNI
 /// largest priority (the smallest margin on the query's side along its path) is opened next,
 /// until the leaves reached hold `search_budget` ids, counting an id found by several trees each
 /// time (as Annoy's search_k); the distinct ones that may be among the k nearest (all of them,
-/// or those the int16 prefilter keeps) are scored with the exact kernels.
+/// or those the int16 prefilter keeps) are scored with the exact kernels. Walks find rows of the
+/// forest's points (`Forest.ids`); results name vectors.
 ///
 /// A walk is a chain of reads from memory (a plane, then its children, then the next plane), so
 /// `findCandidates` walks `lanes` queries at once, one step of each in turn, and fetches each
 /// walk's next node while the others step: the misses of the lanes overlap. Every walk opens
 /// its nodes in its own order, so the candidates are those of one walk at a time.
-/// De-duplication marks a byte per vector, a bit per lane, cleared after each walk, so nothing is
+/// De-duplication marks a byte per row, a bit per lane, cleared after each walk, so nothing is
 /// allocated per query.
 final class ForestSearcher: NeighborSearcher, CandidateFinder {
     let forest: Forest
@@ -20,9 +21,9 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     /// Walks in progress at once (at most 8: a bit each in `marks`).
     static let lanes = 8
     private let walks: UnsafeMutablePointer<Walk>
-    /// Per vector a bit per lane: whether that lane's walk has found it.
+    /// Per row a bit per lane: whether that lane's walk has found it.
     private let marks: AlignedBuffer<UInt8>
-    /// Per lane the ids found (`most` slots) and the query's code for the plane codes.
+    /// Per lane the rows found (`most` slots) and the query's code for the plane codes.
     private let foundIDs: AlignedBuffer<Int32>
     private let queryPlaneWords: AlignedBuffer<Int32>
     /// The prefilter's scratch: the candidates' integer dots and (distance, id) keys, the
@@ -31,7 +32,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     private let keys: AlignedBuffer<UInt64>
     private let queryWords: AlignedBuffer<Int32>
     private let queryScratch: FloatBuffer
-    /// Per bucket of the re-rank (`Forest.buckets`), the candidates a walk found in it, then
+    /// Per bucket of the re-rank (`Forest.bucketShift`), the candidates a walk found in it, then
     /// where they go: zero between walks.
     private let bucketSlots: AlignedBuffer<Int32>
     /// The forest's arrays, read by the walks without reference counting (the forest keeps them).
@@ -96,8 +97,8 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         walks.deallocate()
     }
 
-    /// Each query's distinct candidates (its own id left out in a self-join) into its row of
-    /// `rows`: those that may be among its k nearest, where the forest has codes (`prefilter`);
+    /// Each query's distinct candidates, as rows of the forest's points (its own vector left out
+    /// in a self-join), into its row of `rows`: those that may be among its k nearest, where the forest has codes (`prefilter`);
     /// all of them otherwise. The queries are walked `lanes` at a time.
     func findCandidates(_ batch: QueryBatch, into rows: CandidateRows) {
         precondition(rows.runs.map { $0.bucketCount == forest.bucketCount } ?? true, "runs sized for another forest's buckets")
@@ -132,7 +133,8 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     /// runs (`CandidateRuns`): a counting sort over the buckets the walk found, in the order it
     /// found them, so its cost does not grow with the number of buckets.
     private func emit(_ walk: Walk, batch: QueryBatch, into rows: CandidateRows) {
-        let q = walk.row, ids = rows.ids(ofRow: q), excluded = batch.excludedID(ofRow: q), found = walk.found
+        let q = walk.row, ids = rows.ids(ofRow: q), found = walk.found
+        let excluded = excludedRow(batch, q)
         var count = walk.foundCount
         if let codes = forest.codes, count > 2 * k {
             count = prefilter(walk.query!, found: found, count: count, codes: codes, excluded: excluded, into: found, room: rows.perRow)
@@ -146,16 +148,16 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
             rows.setCount(kept, ofRow: q)
             return
         }
-        let bucketOf = forest.buckets.pointer, slots = bucketSlots.pointer
+        let shift = forest.bucketShift, slots = bucketSlots.pointer
         let buckets = runs.buckets(ofRow: q), ends = runs.ends(ofRow: q)
         var kept = 0, runCount = 0
         for i in 0..<count where Int(found[i]) != excluded && kept < rows.perRow {
-            let b = bucketOf[Int(found[i])]
-            if slots[Int(b)] == 0 {
-                buckets[runCount] = b
+            let b = Int(found[i]) >> shift
+            if slots[b] == 0 {
+                buckets[runCount] = Int32(truncatingIfNeeded: b)
                 runCount += 1
             }
-            slots[Int(b)] += 1
+            slots[b] += 1
             kept += 1
         }
         var end: Int32 = 0
@@ -166,7 +168,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         }
         var taken = 0
         for i in 0..<count where Int(found[i]) != excluded && taken < kept {
-            let b = Int(bucketOf[Int(found[i])])
+            let b = Int(found[i]) >> shift
             ids[Int(slots[b])] = found[i]
             slots[b] += 1
             taken += 1
@@ -207,14 +209,14 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     }
 
     func search(_ batch: QueryBatch, into results: ResultRows) {
-        let dim = forest.dim, metric = forest.metric, points = forest.points.pointer
+        let dim = forest.dim, metric = forest.metric, points = forest.points.pointer, vectorOf = forest.ids.pointer
         for q in 0..<batch.vectors.rows {
             let query = batch.vectors.row(q)
             start(&walks[0], row: q, query: query)
             while step(&walks[0], bit: 1) {}
             finish(walks[0], bit: 1)
             topK.reset()
-            let excluded = batch.excludedID(ofRow: q)
+            let excluded = excludedRow(batch, q)
             // Candidates' rows lie all over the vectors: each is fetched a few candidates ahead,
             // so that its cache misses overlap the scoring of the ones before.
             let rowBytes = dim * MemoryLayout<Float>.size, ahead = 6
@@ -225,10 +227,16 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
                 let id = Int(ids[i])
                 guard id != excluded else { continue }
                 let key = metric.exactKey(query, points + id * dim, dim: dim)
-                if key <= topK.threshold { topK.push(key, id) }
+                if key <= topK.threshold { topK.push(key, Int(vectorOf[id])) }
             }
             topK.drain(ids: results.ids(ofRow: q), distances: results.distances(ofRow: q))
         }
+    }
+
+    /// The row of query q's own vector, left out of its candidates in a self-join; else −1.
+    private func excludedRow(_ batch: QueryBatch, _ q: Int) -> Int {
+        let id = batch.excludedID(ofRow: q)
+        return id < 0 ? -1 : Int(forest.rows.pointer[id])
     }
 
     /// Starts `walk` for `query`: every tree's root in the queue, nothing found.

@@ -30,8 +30,51 @@ import Testing
         let data: [[Float]] = [[0, 0], [0, 1], [10, 0], [10, 1]]
         let forest = Forest(data: VectorMatrix(data), metric: .l2, parameters: ForestParameters(trees: 1, leafSize: 2, searchBudget: 2), threads: 1)
         #expect(forest.leafCount == 2 && forest.internalCount == 1)
+        // The rows follow the tree's leaves: each pair in two adjacent rows.
+        let firstLeaf = Set((0..<2).map { forest.ids.pointer[$0] })
+        #expect(firstLeaf == [0, 1] || firstLeaf == [2, 3])
         let found = searchAll(forest, queries: VectorMatrix([[9, 0.2], [0.2, 0.9]]), k: 2)
         #expect(found.map { $0.map(\.id) } == [[2, 3], [1, 0]])
+    }
+
+    /// The forest laid out with its rows in id order (items naming vectors, no permutation), as
+    /// an earlier release laid it out: the same trees.
+    static func inIDOrder(_ forest: Forest) -> Forest {
+        let n = forest.count, dim = forest.dim
+        let points = FloatBuffer(count: n * dim, zeroed: false), items = AlignedBuffer<Int32>(count: forest.items.count, zeroed: false)
+        let ids = AlignedBuffer<Int32>(count: max(1, n))
+        for i in 0..<n {
+            (points.pointer + i * dim).update(from: forest.points.pointer + Int(forest.rows.pointer[i]) * dim, count: dim)
+            ids.pointer[i] = Int32(i)
+        }
+        for i in 0..<forest.items.count { items.pointer[i] = forest.ids.pointer[Int(forest.items.pointer[i])] }
+        return Forest(metric: forest.metric, parameters: forest.parameters, data: forest.data, points: points, planes: forest.planes,
+                      children: forest.children, leafStarts: forest.leafStarts, items: items, roots: forest.roots, ids: ids,
+                      planeCodes: .some(forest.planeCodes))
+    }
+
+    /// The forest's rows follow its first tree's leaves: the first tree's items are rows 0, 1,
+    /// 2, … in order, every tree holds every row once, row r holds vector ids[r] prepared, and
+    /// `rows` inverts `ids`. The same trees over rows in id order give the same neighbours, ids
+    /// and distance bits, through the block search and the searcher, in a self-join too.
+    @Test(arguments: Metric.allCases)
+    func rowsFollowTheFirstTreesLeaves(metric: Metric) throws {
+        let dim = 24, n = 2500, data = HNSWIndexTests.clustered(n, dim, seed: 22)
+        let forest = Forest(data: VectorMatrix(data), metric: metric, parameters: ForestParameters(trees: 5, leafSize: 16, searchBudget: 300), threads: 2)
+        let ids = (0..<n).map { Int(forest.ids.pointer[$0]) }
+        #expect(Set(ids).count == n && (0..<n).allSatisfy { forest.rows.pointer[ids[$0]] == Int32($0) })
+        #expect((0..<n).allSatisfy { forest.items.pointer[$0] == Int32($0) } && ids != Array(0..<n))
+        for t in 0..<5 { #expect(Set(((t * n)..<((t + 1) * n)).map { forest.items.pointer[$0] }).count == n, "tree \(t)") }
+        let prepared = try VectorMatrix(data).prepared(for: metric)
+        #expect((0..<n).allSatisfy { r in (0..<dim).allSatisfy { forest.points.pointer[r * dim + $0] == prepared.row(ids[r])[$0] } })
+
+        let byID = Self.inIDOrder(forest), queries = VectorMatrix(HNSWIndexTests.clustered(40, dim, seed: 23)), own = VectorMatrix(Array(data.prefix(50)))
+        for (asked, selfJoin) in [(queries, false), (own, true)] {
+            let expected = searchEachSlice(byID, queries: asked, k: 6, selfJoin: selfJoin)
+            #expect(searchAll(forest, queries: asked, k: 6, selfJoin: selfJoin) == expected, "\(metric), self-join \(selfJoin)")
+            #expect(searchEachSlice(forest, queries: asked, k: 6, selfJoin: selfJoin) == expected, "\(metric), self-join \(selfJoin)")
+            #expect(searchAll(byID, queries: asked, k: 6, selfJoin: selfJoin) == expected, "\(metric), self-join \(selfJoin)")
+        }
     }
 
     /// Every hyperplane's normal has unit length, so a margin is the distance to the plane and
@@ -76,7 +119,7 @@ import Testing
     /// `forest` with the given prefilter codes (nil: none), whatever the CPU would choose.
     func withCodes(_ forest: Forest, _ codes: NavigationCodes?) -> Forest {
         Forest(metric: forest.metric, parameters: forest.parameters, data: forest.data, points: forest.points, planes: forest.planes,
-               children: forest.children, leafStarts: forest.leafStarts, items: forest.items, roots: forest.roots, codes: .some(codes))
+               children: forest.children, leafStarts: forest.leafStarts, items: forest.items, roots: forest.roots, ids: forest.ids, codes: .some(codes))
     }
 
     /// The prefilter (candidates scored with int16 codes first, only those that may be among the
@@ -166,7 +209,7 @@ import Testing
         func forest(budget: Int, codes threads: Int?) -> Forest {
             let built = Forest(data: VectorMatrix(data), metric: metric, parameters: ForestParameters(trees: 4, leafSize: 16, searchBudget: budget), threads: 2)
             return Forest(metric: metric, parameters: built.parameters, data: built.data, points: built.points, planes: built.planes,
-                          children: built.children, leafStarts: built.leafStarts, items: built.items, roots: built.roots,
+                          children: built.children, leafStarts: built.leafStarts, items: built.items, roots: built.roots, ids: built.ids,
                           planeCodes: .some(threads.map { PlaneCodes(planes: built.planes.pointer, count: built.internalCount, dim: dim, threads: $0) }))
         }
         let one = forest(budget: 120, codes: 1), three = forest(budget: 120, codes: 3), float = forest(budget: 120, codes: nil)

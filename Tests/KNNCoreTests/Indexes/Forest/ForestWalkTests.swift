@@ -4,7 +4,7 @@ import Testing
 /// The walks of `ForestSearcher.findCandidates`, several queries at once in lanes, against a
 /// plain best-first walk written here and against one query at a time.
 @Suite struct ForestWalkTests {
-    /// The distinct ids a best-first walk of `forest` finds for a prepared query, in the order
+    /// The distinct rows a best-first walk of `forest` finds for a prepared query, in the order
     /// found: the node of largest priority first (ties by the smaller reference), a child's
     /// priority the smallest margin on the query's side along its path, until the leaves opened
     /// hold `budget` ids or every node is open. Float margins: the walk of l2 and sqeuclidean.
@@ -46,67 +46,64 @@ import Testing
         return (table, (0..<range.count).map { Array(UnsafeBufferPointer(start: table.rows(0..<range.count).ids(ofRow: $0), count: Int(table.counts[$0]))) })
     }
 
-    /// Whether row `r`'s runs group its ids by the forest's buckets: each run's ids in its
-    /// bucket, no bucket twice, the last run ending at the row's end.
+    /// Whether row `r`'s runs group its candidates by the forest's buckets (their rows shifted
+    /// by `bucketShift`): each run's in its bucket, no bucket twice, the last run ending at the
+    /// row's end.
     func runsGroupByBucket(_ forest: Forest, _ table: CandidateTable, row r: Int) -> Bool {
         let runs = table.runs!, count = Int(runs.counts[r]), ids = table.ids + r * table.perRow
         let buckets = (0..<count).map { Int(runs.buckets[r * runs.perRow + $0]) }
         return Set(buckets).count == count && (count == 0 ? table.counts[r] == 0 : runs.slots(row: r, run: count - 1).upperBound == Int(table.counts[r]))
-            && (0..<count).allSatisfy { i in runs.slots(row: r, run: i).allSatisfy { Int(forest.buckets.pointer[Int(ids[$0])]) == buckets[i] } }
+            && (0..<count).allSatisfy { i in runs.slots(row: r, run: i).allSatisfy { Int(ids[$0]) >> forest.bucketShift == buckets[i] } }
     }
 
     /// Under the float walk (l2, sqeuclidean) the lanes find, query by query, exactly the ids of
-    /// the plain walk (less the query's own id in a self-join), grouped by the re-rank's
-    /// buckets (436 vectors each at 300 dimensions: seven here): 37 queries (not a multiple of
+    /// the plain walk (less the query's own row in a self-join), grouped by the re-rank's
+    /// buckets (256 rows each at 300 dimensions: twelve here): 37 queries (not a multiple of
     /// the lanes) with budgets of a few leaves, many leaves, and more than the forest holds
     /// (every node opened); and the same ids, in the order found, into a table without runs.
     @Test(arguments: [Metric.l2, .sqeuclidean], [false, true])
     func theLanesFindWhatAPlainWalkFinds(metric: Metric, selfJoin: Bool) {
         let dim = 300, data = HNSWIndexTests.clustered(3000, dim, seed: 31)
         let queries = VectorMatrix(selfJoin ? Array(data.prefix(37)) : HNSWIndexTests.clustered(37, dim, seed: 32))
-        #expect(Forest.bucketRows(dim: dim) == 436 && Forest.bucketRows(dim: 4096) == 64)
+        #expect(Forest.bucketShift(dim: dim) == 8 && Forest.bucketShift(dim: 4096) == 6)
         for budget in [40, 700, 100_000] {
             let built = Forest(data: VectorMatrix(data), metric: metric, parameters: ForestParameters(trees: 6, leafSize: 16, searchBudget: budget), threads: 2)
             // Without the int16 prefilter: every candidate found is written.
             let forest = Forest(metric: metric, parameters: built.parameters, data: built.data, points: built.points, planes: built.planes, children: built.children,
-                                leafStarts: built.leafStarts, items: built.items, roots: built.roots, codes: .some(nil))
+                                leafStarts: built.leafStarts, items: built.items, roots: built.roots, ids: built.ids, codes: .some(nil))
             #expect(forest.planeCodes == nil)
-            #expect(forest.bucketCount == 7)
+            #expect(forest.bucketCount == 12)
             let (table, rows) = candidateTable(forest, queries, range: 0..<37, selfJoin: selfJoin)
             let unordered = candidateRows(forest, queries, range: 0..<37, selfJoin: selfJoin, runs: false)
             for q in 0..<37 {
-                let expected = referenceWalk(forest, query: queries.row(q), budget: budget).filter { !selfJoin || $0 != q }
+                let expected = referenceWalk(forest, query: queries.row(q), budget: budget).filter { !selfJoin || $0 != forest.rows.pointer[q] }
                 #expect(Set(rows[q]) == Set(expected) && rows[q].count == expected.count, "budget \(budget), query \(q)")
                 #expect(runsGroupByBucket(forest, table, row: q), "budget \(budget), query \(q)")
                 #expect(unordered[q] == expected, "budget \(budget), query \(q)")
-                if budget == 100_000 { #expect(table.runs!.counts[q] == 7) }
+                if budget == 100_000 { #expect(table.runs!.counts[q] == 12) }
             }
             if budget == 100_000 { #expect(rows.allSatisfy { $0.count == 3000 - (selfJoin ? 1 : 0) }) }
         }
     }
 
-    /// The re-rank's buckets follow the first tree's leaves as built: the vector at position p
-    /// of the first tree's items is in bucket p / bucketRows, every vector once, and a forest
-    /// tuned to another budget shares them. On clustered data stored in random order the
-    /// candidates of a query then fall in a few buckets, where blocks of as many consecutive ids
-    /// would spread them over nearly all.
-    @Test func bucketsFollowTheFirstTreesLeaves() {
+    /// The re-rank's buckets are stretches of 2^bucketShift rows, which follow the first tree's
+    /// leaves, and a forest tuned to another budget shares its rows. On clustered data stored in
+    /// random order the candidates of a query then fall in a few buckets, where blocks of as
+    /// many consecutive vector ids would spread them over nearly all.
+    @Test func bucketsAreStretchesOfRows() {
         let dim = 300, n = 4000, data = HNSWIndexTests.clustered(n, dim, seed: 37)
         let forest = Forest(data: VectorMatrix(data), metric: .cosine, parameters: ForestParameters(trees: 8, leafSize: 24, searchBudget: 200), threads: 2)
-        let bucketRows = Forest.bucketRows(dim: dim)
-        #expect(bucketRows == 436 && forest.bucketCount == 10)
-        let firstTree = (0..<n).map { Int(forest.items.pointer[$0]) }
-        #expect(Set(firstTree).count == n)
-        #expect((0..<n).allSatisfy { forest.buckets.pointer[firstTree[$0]] == Int32($0 / bucketRows) })
+        let bucketRows = 1 << forest.bucketShift
+        #expect(bucketRows == 256 && forest.bucketCount == 16)
         let tuned = Forest(sharing: forest, parameters: ForestParameters(trees: 8, leafSize: 24, searchBudget: 400))
-        #expect(tuned.buckets === forest.buckets && tuned.bucketCount == forest.bucketCount)
+        #expect(tuned.ids === forest.ids && tuned.points === forest.points && tuned.bucketShift == forest.bucketShift && tuned.bucketCount == 16)
 
         let queries = VectorMatrix(HNSWIndexTests.clustered(50, dim, seed: 38))
         let (table, rows) = candidateTable(forest, queries, range: 0..<50, selfJoin: false)
         let buckets = (0..<50).map { Double(table.runs!.counts[$0]) }.reduce(0, +) / 50
-        let blocks = rows.map { Double(Set($0.map { Int($0) / bucketRows }).count) }.reduce(0, +) / 50
-        // Observed: 1.6 buckets against 9.8 blocks a query.
-        #expect(buckets < 3 && blocks > 8, "\(buckets) buckets, \(blocks) blocks")
+        let blocks = rows.map { Double(Set($0.map { Int(forest.ids.pointer[Int($0)]) / bucketRows }).count) }.reduce(0, +) / 50
+        // Observed: 1.7 buckets against 16.0 blocks (of 16) a query.
+        #expect(buckets < 3 && blocks > 12, "\(buckets) buckets, \(blocks) blocks")
     }
 
     /// Under cosine and ip (the walk on plane codes, where the CPU uses them) the lanes give each
@@ -117,13 +114,13 @@ import Testing
         let queries = VectorMatrix(Array(data.prefix(13)) + HNSWIndexTests.clustered(24, 40, seed: 34))
         let built = Forest(data: VectorMatrix(data), metric: metric, parameters: ForestParameters(trees: 8, leafSize: 24, searchBudget: 500), threads: 2)
         let forest = Forest(metric: metric, parameters: built.parameters, data: built.data, points: built.points, planes: built.planes, children: built.children,
-                            leafStarts: built.leafStarts, items: built.items, roots: built.roots, codes: .some(nil))
+                            leafStarts: built.leafStarts, items: built.items, roots: built.roots, ids: built.ids, codes: .some(nil))
         for selfJoin in [false, true] {
             let together = candidateRows(forest, queries, range: 0..<37, selfJoin: selfJoin)
             for q in 0..<37 {
                 #expect(together[q] == candidateRows(forest, queries, range: q..<(q + 1), selfJoin: selfJoin)[0], "self-join \(selfJoin), query \(q)")
                 // Distinct ids of a 500-id budget on clustered rows: observed 72 at least.
-                #expect(together[q].count >= 50 && !(selfJoin && q < 13 && together[q].contains(Int32(q))))
+                #expect(together[q].count >= 50 && !(selfJoin && q < 13 && together[q].contains(forest.rows.pointer[q])))
             }
         }
     }
