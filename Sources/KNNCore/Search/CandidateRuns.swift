@@ -1,3 +1,5 @@
+import KNNKernelsVNNI
+
 /// How a finder grouped each row of a `CandidateTable` into buckets for `ExactReRank`: row r's
 /// slots form `counts[r]` runs; run i holds the candidates of bucket `buckets[r·perRow + i]` and
 /// ends at slot `ends[r·perRow + i]` of the row (it starts where the run before it ends, the
@@ -25,6 +27,12 @@ final class CandidateRuns: @unchecked Sendable {
     /// Bytes per row of a table: `perRow` runs of a bucket and an end, and their count.
     static func bytesPerRow(slotsPerRow: Int, bucketCount: Int) -> Int {
         max(1, min(slotsPerRow, bucketCount)) * 2 * MemoryLayout<Int32>.size + MemoryLayout<Int32>.size
+    }
+
+    /// Fetches into cache what `slots(row:run:)` reads.
+    @inline(__always)
+    func prefetchEnds(row r: Int, run i: Int) {
+        Prefetch.read(ends + max(0, r * perRow + i - 1))
     }
 
     /// Row r's run i: its slots.

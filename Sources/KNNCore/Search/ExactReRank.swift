@@ -127,10 +127,12 @@ struct ExactReRank: @unchecked Sendable {
         let reader = PreparedReader(reRank: self, queriesArePrepared: queriesArePrepared), vectorOf = rowIDs?.pointer
         for e in 0..<count {
             let r = Int(entries[e] >> 32), slots = runs.slots(row: r, run: Int(UInt32(truncatingIfNeeded: entries[e]))), base = r * perRow
+            // Two runs ahead, where its slots are; one run ahead, its slots and its query.
+            if e + 2 < count { runs.prefetchEnds(row: Int(entries[e + 2] >> 32), run: Int(UInt32(truncatingIfNeeded: entries[e + 2]))) }
             if e + 1 < count {
                 let next = Int(entries[e + 1] >> 32), nextSlots = runs.slots(row: next, run: Int(UInt32(truncatingIfNeeded: entries[e + 1])))
-                Prefetch.read(ids + next * perRow + nextSlots.lowerBound)
-                Prefetch.read(keys + next * perRow + nextSlots.lowerBound)
+                Prefetch.lines(ids + next * perRow + nextSlots.lowerBound, bytes: nextSlots.count * MemoryLayout<Int32>.size)
+                Prefetch.lines(keys + next * perRow + nextSlots.lowerBound, bytes: nextSlots.count * MemoryLayout<Float>.size)
                 Prefetch.lines(queries.row(next), bytes: rowBytes)
             }
             let query = reader.query(queries.row(r))
