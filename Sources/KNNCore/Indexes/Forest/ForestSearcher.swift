@@ -152,7 +152,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         let buckets = runs.buckets(ofRow: q), ends = runs.ends(ofRow: q)
         var kept = 0, runCount = 0
         for i in 0..<count where Int(found[i]) != excluded && kept < rows.perRow {
-            let b = Int(found[i]) >> shift
+            let b = Int(found[i]) &>> shift
             if slots[b] == 0 {
                 buckets[runCount] = Int32(truncatingIfNeeded: b)
                 runCount += 1
@@ -168,7 +168,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         }
         var taken = 0
         for i in 0..<count where Int(found[i]) != excluded && taken < kept {
-            let b = Int(found[i]) >> shift
+            let b = Int(found[i]) &>> shift
             ids[Int(slots[b])] = found[i]
             slots[b] += 1
             taken += 1
