@@ -58,8 +58,8 @@ public enum ExactKernels {
 
     /// `dot` of `a` with four vectors at once, each result bit for bit `dot(a, b_i)` (the same
     /// operations per vector, in the same order): `a` is loaded once for the four, so a
-    /// re-rank that scores one query against many rows does a third fewer loads, and four
-    /// chains of additions overlap where `dot` waits on two.
+    /// re-rank that scores one query against many rows does a third fewer loads, and eight
+    /// chains of additions (two per vector) overlap where `dot` waits on two.
     @inline(__always)
     public static func dot4(_ a: UnsafePointer<Float>, _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>, _ b2: UnsafePointer<Float>,
                             _ b3: UnsafePointer<Float>, count: Int) -> SIMD4<Float> {

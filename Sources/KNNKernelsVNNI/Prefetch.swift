@@ -11,10 +11,11 @@ public enum Prefetch {
     }
 
     /// Brings every cache line of `bytes` bytes from `start` towards the core: a row whose
-    /// address is known before it is read.
+    /// address is known before it is read. From the start of `start`'s line, so that a range
+    /// that does not start on a line has its last line fetched too.
     @inlinable @inline(__always)
     public static func lines(_ start: UnsafeRawPointer, bytes: Int) {
-        var offset = 0
+        var offset = -(Int(bitPattern: start) & 63)
         while offset < bytes {
             read(start + offset)
             offset &+= 64

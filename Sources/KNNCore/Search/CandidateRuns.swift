@@ -6,8 +6,8 @@ import KNNKernelsVNNI
 /// first at 0). A row holds at most `perRow` runs: one per bucket, or one per candidate slot.
 ///
 /// A bucket is a set of dataset rows, chosen by the finder, small enough to stay in a core's
-/// cache (`ExactReRank.bucketBytes`) and likely to be found together (a forest's come from one
-/// tree's leaves, in order). The re-rank scores a bucket's runs from every row in turn, so the
+/// cache (`ExactReRank.bucketBytes`) and likely to be found together (a forest's are stretches
+/// of its rows, which it keeps in the order of its first tree's leaves). The re-rank scores a bucket's runs from every row in turn, so the
 /// dataset rows it reads come from that cache instead of memory.
 final class CandidateRuns: @unchecked Sendable {
     let bucketCount: Int
@@ -32,7 +32,9 @@ final class CandidateRuns: @unchecked Sendable {
     /// Fetches into cache what `slots(row:run:)` reads.
     @inline(__always)
     func prefetchEnds(row r: Int, run i: Int) {
-        Prefetch.read(ends + max(0, r * perRow + i - 1))
+        let at = r * perRow + i
+        Prefetch.read(ends + at)
+        if i > 0 { Prefetch.read(ends + at - 1) }
     }
 
     /// Row r's run i: its slots.

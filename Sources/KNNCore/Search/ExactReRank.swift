@@ -23,7 +23,7 @@ struct ExactReRank: @unchecked Sendable {
     let rowsArePrepared: Bool
     /// The vector of each row of `data`, where the rows are an index's permutation of the
     /// vectors (the forest's): candidates name rows, results and their ties vectors. Only with
-    /// runs: each scored slot's row is replaced by its vector while its bucket's ids are in
+    /// runs: each scored slot's row is replaced by its vector while the run's slots are in
     /// cache.
     let rowIDs: AlignedBuffer<Int32>?
 
@@ -88,8 +88,8 @@ struct ExactReRank: @unchecked Sendable {
 
     /// Scores the candidates bucket by bucket (`CandidateRuns`): a bucket's runs, row after row,
     /// so its dataset rows come from memory once and then from the core's cache, and each run's
-    /// query is read once. Pages are not released: a bucket's rows lie anywhere in the dataset
-    /// (the finders that group by bucket score an index's own copy of the rows).
+    /// query is read once. Pages are not released: the finders that group by bucket score an
+    /// index's own copy of the rows, which stays resident.
     private func scoreRuns(_ runs: CandidateRuns, _ candidates: CandidateTable, rows: Int, queries: VectorMatrix, queriesArePrepared: Bool,
                            threads: Int) {
         // Every run, listed by bucket in row order: (row, run) words, counting-sorted on the bucket.
@@ -116,10 +116,12 @@ struct ExactReRank: @unchecked Sendable {
         }
     }
 
-    /// Scores one bucket's runs (`entries`: (row, run) words). The rows of a run are fetched a
-    /// few candidates ahead (their first lines: the core's own prefetcher follows a row), and
-    /// the next run's query and slots while this run is scored: the ids of a run are known, so
-    /// its misses need not wait on one another.
+    /// Scores one bucket's runs (`entries`: (row, run) words), four candidates at a time where
+    /// the rows are read in place (`Metric.exactKeys`: the query's loads shared). The rows of a
+    /// run are fetched a few candidates ahead (their first lines: the core's own prefetcher
+    /// follows a row), the next run's query, ids and keys while this run is scored, and where
+    /// the run after it starts and ends: the ids of a run are known, so its misses need not wait
+    /// on one another.
     private func scoreBucketRuns(_ entries: UnsafePointer<UInt64>, count: Int, runs: CandidateRuns, candidates: CandidateTable, queries: VectorMatrix,
                                  queriesArePrepared: Bool) {
         let ids = candidates.ids, keys = candidates.keys, perRow = candidates.perRow, dim = data.dim
@@ -137,10 +139,10 @@ struct ExactReRank: @unchecked Sendable {
             }
             let query = reader.query(queries.row(r))
             var j = slots.lowerBound
-            // Rows as stored: four at a time, the query's loads shared (`Metric.exactKeys`).
             if reader.readsRowsInPlace {
                 while j + 4 <= slots.upperBound {
-                    for f in (j + ahead)..<min(j + ahead + 4, slots.upperBound) { Prefetch.lines(data.row(Int(ids[base + f])), bytes: fetchBytes) }
+                    let fetch = min(j + ahead, slots.upperBound)
+                    for f in fetch..<min(fetch + 4, slots.upperBound) { Prefetch.lines(data.row(Int(ids[base + f])), bytes: fetchBytes) }
                     let r0 = Int(ids[base + j]), r1 = Int(ids[base + j + 1]), r2 = Int(ids[base + j + 2]), r3 = Int(ids[base + j + 3])
                     let four = metric.exactKeys(query, data.row(r0), data.row(r1), data.row(r2), data.row(r3), dim: dim)
                     (keys[base + j], keys[base + j + 1], keys[base + j + 2], keys[base + j + 3]) = (four[0], four[1], four[2], four[3])

@@ -118,11 +118,11 @@ import Testing
         #expect(hand[0].map(\.0) == [0, 1, 2] && hand[0].map(\.1) == [0, 1, 1].map { Float($0).bitPattern })
         #expect(hand[1].map(\.0) == [4, -1, -1] && hand[2].map(\.0) == [-1, -1, -1])
         // The same vectors stored in reverse: row r holds vector 4 − r. Query 0's candidates are
-        // rows 1, 3, 2, 4 (vectors 3, 1, 2, 0); vectors 1 and 2 (rows 3 and 2) tie, and vector 1
-        // still comes first.
+        // rows 1, 3, 2, 4 (vectors 3, 1, 2, 0), one run of four scored together; vectors 1 and 2
+        // (rows 3 and 2) tie, and vector 1 still comes first.
         let reversed = VectorMatrix([[1, 1], [3, 4], [0, 1], [1, 0], [0, 0]]), vectorOfRow = AlignedBuffer<Int32>(count: 5)
         for r in 0..<5 { vectorOfRow.pointer[r] = Int32(4 - r) }
-        let reversedHand = run(ExactReRank(data: reversed, metric: .sqeuclidean, rowIDs: vectorOfRow), table([[1, 3, 2, 4], [0], []], perRow: 4, buckets: 2) { $0 % 2 },
+        let reversedHand = run(ExactReRank(data: reversed, metric: .sqeuclidean, rowIDs: vectorOfRow), table([[1, 3, 2, 4], [0], []], perRow: 4, buckets: 1) { _ in 0 },
                                rows: 3, queries: queries, prepared: true, k: 3)
         #expect(reversedHand.map { $0.map(\.0) } == hand.map { $0.map(\.0) } && reversedHand.map { $0.map(\.1) } == hand.map { $0.map(\.1) })
 

@@ -1,8 +1,7 @@
 /// A forest in an index file: its shape (`forest.shape`: internal nodes, leaves, items), then its
 /// arrays as they sit in memory (`forest.points`, `forest.planes`, `forest.children`,
-/// `forest.leaf_starts`, `forest.items`, `forest.roots`, `forest.ids`: the vector of each row of
-/// the points, absent where the rows are in id order, as in a file of an earlier release),
-/// and where the walk uses them the
+/// `forest.leaf_starts`, `forest.leaf_rows`: the leaves' rows, `forest.roots`, `forest.ids`: the
+/// vector of each row), and where the walk uses them the
 /// planes' int8 codes (`forest.plane_codes_int8`, `forest.plane_scales_int8`: `PlaneCodes`'
 /// layout), so
 /// that a run maps them instead of coding every plane again (0.05 s on two threads for the
@@ -15,10 +14,11 @@ extension Forest {
         try writer.add("forest.planes", planes)
         try writer.add("forest.children", children)
         try writer.add("forest.leaf_starts", leafStarts)
-        try writer.add("forest.items", items)
+        // Not `forest.items`, where an earlier release kept vector ids: such a release finds no
+        // leaves in this file (and rebuilds), instead of taking rows for ids.
+        try writer.add("forest.leaf_rows", items)
         try writer.add("forest.roots", roots)
-        // Rows in id order (a forest laid out as an earlier release's) need no permutation.
-        if (0..<count).contains(where: { ids.pointer[$0] != Int32($0) }) { try writer.add("forest.ids", ids) }
+        try writer.add("forest.ids", ids)
         if let planeCodes {
             try writer.add("forest.plane_codes_int8", planeCodes.codes)
             try writer.add("forest.plane_scales_int8", planeCodes.scales)
@@ -36,9 +36,14 @@ extension ForestParameters {
         }
         let children: AlignedBuffer<Int32> = try reader.buffer("forest.children", count: max(1, internalCount * 2))
         let leafStarts: AlignedBuffer<Int> = try reader.buffer("forest.leaf_starts", count: leafCount + 1)
-        let items: AlignedBuffer<Int32> = try reader.buffer("forest.items", count: itemCount)
+        // An earlier release's leaves held vector ids over rows in id order: its re-rank buckets
+        // would be blocks of ids, which most queries' candidates spread over. Rebuilt once.
+        if !reader.has("forest.leaf_rows") && reader.has("forest.items") {
+            throw reader.error("forest.leaf_rows", "missing: saved by an earlier release, whose vectors are not in the order of the first tree's leaves")
+        }
+        let items: AlignedBuffer<Int32> = try reader.buffer("forest.leaf_rows", count: itemCount)
         let roots: AlignedBuffer<Int32> = try reader.buffer("forest.roots", count: trees)
-        // The walks follow references and ids without checks: a corrupt file must fail here instead.
+        // The walks follow references and rows without checks: a corrupt file must fail here instead.
         func valid(_ ref: Int32) -> Bool { ref >= 0 ? Int(ref) < internalCount : Int(-(ref + 1)) < leafCount }
         if internalCount > 0, let bad = children.buffer.firstIndex(where: { !valid($0) }) { throw reader.error("forest.children", "entry \(bad) refers to no node") }
         // The builder numbers a node's internal children after it: a file that does not would let a walk loop.
@@ -49,24 +54,18 @@ extension ForestParameters {
         for l in 0..<leafCount where !(0 <= leafStarts.pointer[l] && leafStarts.pointer[l] <= leafStarts.pointer[l + 1] && leafStarts.pointer[l + 1] <= itemCount) {
             throw reader.error("forest.leaf_starts", "leaf \(l) covers items outside 0..<\(itemCount)")
         }
-        // The builder's leaves hold at most leaf_size ids; the searchers' buffers count on it.
+        // The builder's leaves hold at most leaf_size rows; the searchers' buffers count on it.
         if let l = (0..<leafCount).first(where: { leafStarts.pointer[$0 + 1] - leafStarts.pointer[$0] > leafSize }) {
-            throw reader.error("forest.leaf_starts", "leaf \(l) holds \(leafStarts.pointer[l + 1] - leafStarts.pointer[l]) ids, more than leaf_size \(leafSize)")
+            throw reader.error("forest.leaf_starts", "leaf \(l) holds \(leafStarts.pointer[l + 1] - leafStarts.pointer[l]) rows, more than leaf_size \(leafSize)")
         }
-        if let bad = items.buffer.firstIndex(where: { $0 < 0 || Int($0) >= n }) { throw reader.error("forest.items", "item \(bad) has row \(items.pointer[bad])") }
+        if let bad = items.buffer.firstIndex(where: { $0 < 0 || Int($0) >= n }) { throw reader.error("forest.leaf_rows", "entry \(bad) has row \(items.pointer[bad])") }
         // Results name the vector of each row: every vector exactly once.
-        let ids: AlignedBuffer<Int32>
-        if reader.has("forest.ids") {
-            ids = try reader.buffer("forest.ids", count: max(1, n))
-            var seen = [Bool](repeating: false, count: n)
-            for r in 0..<n {
-                let id = Int(ids.pointer[r])
-                guard id >= 0, id < n, !seen[id] else { throw reader.error("forest.ids", "row \(r) holds vector \(id), out of range or held by an earlier row") }
-                seen[id] = true
-            }
-        } else {
-            ids = AlignedBuffer(count: max(1, n), zeroed: false)
-            for r in 0..<n { ids.pointer[r] = Int32(r) }
+        let ids: AlignedBuffer<Int32> = try reader.buffer("forest.ids", count: max(1, n))
+        var seen = [Bool](repeating: false, count: n)
+        for r in 0..<n {
+            let id = Int(ids.pointer[r])
+            guard id >= 0, id < n, !seen[id] else { throw reader.error("forest.ids", "row \(r) holds vector \(id), out of range or held by an earlier row") }
+            seen[id] = true
         }
         // Planes are finite, and under cosine and ip pass through the origin: their int8 codes
         // (`PlaneCodes`) cannot code anything else. Their normals have unit length (or are zero,

@@ -32,7 +32,7 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     let leafStarts: AlignedBuffer<Int>
     let items: AlignedBuffer<Int32>
     let roots: AlignedBuffer<Int32>
-    /// The most ids a leaf holds: at most leaf_size as built (identical vectors are split at
+    /// The most rows a leaf holds: at most leaf_size as built (identical vectors are split at
     /// random), measured rather than assumed, since a file's leaves are read as they are.
     let largestLeaf: Int
     /// Int16 codes of `points` (HNSW's navigation codes), where the CPU scores them fast and
@@ -111,7 +111,8 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
     /// Puts the rows of `points` in the order of the first tree's leaves (`items[0..<count]`,
     /// every vector once) and makes the items rows; returns the vector of each row. In place, a
     /// cycle of the permutation at a time, so the build holds no second copy of the vectors.
-    static func reorder(points: FloatBuffer, items: AlignedBuffer<Int32>, count: Int, dim: Int) -> AlignedBuffer<Int32> {
+    static func reorder(points: FloatBuffer, items: AlignedBuffer<Int32>, count: Int, dim: Int) -> (ids: AlignedBuffer<Int32>, rows: AlignedBuffer<Int32>) {
+        precondition(items.count >= count, "the first tree holds every vector")
         let ids = AlignedBuffer<Int32>(count: max(1, count), zeroed: false)
         ids.pointer.update(from: items.pointer, count: count)
         let rows = inverse(ids, count: count)
@@ -133,7 +134,7 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
                 r = from
             }
         }
-        return ids
+        return (ids, rows)
     }
 
     convenience init(data: VectorMatrix, metric: Metric, parameters: ForestParameters, threads: Int) {
@@ -188,9 +189,9 @@ final class Forest: SliceSearchIndex, @unchecked Sendable {
             itemBase += part.items.count
         }
         leafStarts.pointer[leafCount] = itemBase
-        let ids = Self.reorder(points: points, items: items, count: n, dim: dim)
+        let (ids, rows) = Self.reorder(points: points, items: items, count: n, dim: dim)
         self.init(metric: metric, parameters: parameters, data: data, points: points, planes: planes, children: children,
-                  leafStarts: leafStarts, items: items, roots: roots, ids: ids, threads: threads)
+                  leafStarts: leafStarts, items: items, roots: roots, ids: ids, rows: rows, threads: threads)
     }
 
     var internalCount: Int { planes.count / (dim + 1) }

@@ -43,19 +43,20 @@ struct ForestParameters: IndexParameters, Equatable {
 
     /// The vectors (prepared), and per tree about 2n/leaf_size nodes: a hyperplane each for the
     /// internal ones (held twice while the trees are joined into one set of arrays), a start
-    /// per leaf, and every id once in the leaves (twice while building); the build holds a
+    /// per leaf, and every row once in the leaves (twice while building); the build holds a
     /// normalised copy for ip; the int16 codes of the prefilter and the int8 codes of the
-    /// planes, where the forest keeps them; the vector of each row and the row of each vector.
+    /// planes, where the forest keeps them; the vector of each row and the row of each vector
+    /// (and, while the build reorders the rows, a mark per row).
     func estimatedBytes(count: Int, dim: Int, metric: Metric, threads: Int) -> Int {
         let nodes = self.nodes(count: count)
         let codes = dim <= Forest.prefilterDimensions ? count * (NavigationCodes.rowWords(dim: dim) * 4 + 8) : 0
         let planeCodes = PlaneCodes.apply(metric: metric, dim: dim) ? nodes * (NavigationCodes.rowWords(dim: dim) * 2 + 4) : 0
-        return count * dim * 4 * (metric == .ip ? 2 : 1) + nodes * (2 * (dim + 1) * 4 + 16) + trees * count * 4 * 2 + codes + planeCodes + count * 8
+        return count * dim * 4 * (metric == .ip ? 2 : 1) + nodes * (2 * (dim + 1) * 4 + 16) + trees * count * 4 * 2 + codes + planeCodes + count * 9
     }
 
     /// The candidate list per query of a block (at most the budget and one more leaf), and per
     /// worker a mark per vector (counted by `CandidateBlockSearch`), and per lane of walks the
-    /// ids found (as many as the candidates), the queue and the query's plane code. A queue
+    /// rows found (as many as the candidates), the queue and the query's plane code. A queue
     /// holds the roots and one node more per internal node opened: at most every internal node.
     func blockScratch(k: Int, dim: Int, count: Int, metric: Metric) -> BlockScratch {
         let slots = candidateSlots(k: k, count: count)

@@ -2,8 +2,8 @@ import KNNKernelsVNNI
 
 /// Searches a `Forest` for one worker: every tree's root enters one queue; the node with the
 /// largest priority (the smallest margin on the query's side along its path) is opened next,
-/// until the leaves reached hold `search_budget` ids, counting an id found by several trees each
-/// time (as Annoy's search_k); the distinct ones that may be among the k nearest (all of them,
+/// until the leaves reached hold `search_budget` vectors, counting one found by several trees
+/// each time (as Annoy's search_k); the distinct ones that may be among the k nearest (all of them,
 /// or those the int16 prefilter keeps) are scored with the exact kernels. Walks find rows of the
 /// forest's points (`Forest.ids`); results name vectors.
 ///
@@ -24,7 +24,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     /// Per row a bit per lane: whether that lane's walk has found it.
     private let marks: AlignedBuffer<UInt8>
     /// Per lane the rows found (`most` slots) and the query's code for the plane codes.
-    private let foundIDs: AlignedBuffer<Int32>
+    private let foundRows: AlignedBuffer<Int32>
     private let queryPlaneWords: AlignedBuffer<Int32>
     /// The prefilter's scratch: the candidates' integer dots and (distance, id) keys, the
     /// query's code and its centred copy.
@@ -49,7 +49,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     }
 
     /// One query's walk: its open nodes (the largest priority first: a min-heap of `entry`
-    /// words), the node to open next when known without the queue, the ids found in order
+    /// words), the node to open next when known without the queue, the rows found in order
     /// (distinct) and how many the leaves held (repeats counted).
     struct Walk {
         var queue: UnmanagedMinHeap<UInt64>
@@ -74,16 +74,16 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
                         roots: forest.roots.pointer, leafStarts: forest.leafStarts.pointer, items: forest.items.pointer,
                         planeCodes: forest.planeCodes.map { UnsafePointer($0.codes.pointer) }, planeScales: forest.planeCodes.map { UnsafePointer($0.scales.pointer) },
                         planeRowWords: forest.planeCodes?.rowWords ?? 0)
-        // Distinct ids: the walk opens leaves until `budget` ids are gathered, so at most
+        // Distinct rows: the walk opens leaves until `budget` rows are gathered, so at most
         // budget − 1 and one more leaf, and at most n; and the slot past them that a repeated
-        // id is written to (`step`).
+        // row is written to (`step`).
         let most = min(forest.count, budget + forest.largestLeaf) + 1
         let planeRowWords = forest.planeCodes?.rowWords ?? 0
-        foundIDs = AlignedBuffer(count: most * Self.lanes, zeroed: false)
+        foundRows = AlignedBuffer(count: most * Self.lanes, zeroed: false)
         queryPlaneWords = AlignedBuffer(count: max(1, planeRowWords * Self.lanes))
         walks = .allocate(capacity: Self.lanes)
         for l in 0..<Self.lanes {
-            (walks + l).initialize(to: Walk(queue: UnmanagedMinHeap(capacity: 1024), found: foundIDs.pointer + l * most,
+            (walks + l).initialize(to: Walk(queue: UnmanagedMinHeap(capacity: 1024), found: foundRows.pointer + l * most,
                                             planeWords: queryPlaneWords.pointer + l * planeRowWords))
         }
         let rowWords = forest.codes?.rowWords ?? 0, codedRows = forest.codes == nil ? 0 : most
@@ -114,7 +114,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
                     prefetchNext(walks[l])
                     continue
                 }
-                // Marks first: `emit` may overwrite the ids found (the prefilter's survivors).
+                // Marks first: `emit` may overwrite the rows found (the prefilter's survivors).
                 finish(walks[l], bit: UInt8(1) << l)
                 emit(walks[l], batch: batch, into: rows)
                 if nextRow < count {
@@ -188,7 +188,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         let (navigation, error) = codes.query(query, row: queryWords.pointer, scratch: queryScratch.pointer)
         let view = codes.view
         KernelVariant.selected.quantizedDots(navigation.words!, base: view.words, words: view.rowWords, ids: found, count: count, into: dots.pointer)
-        // Keys of (distance, id), the excluded id's at +∞: the k-th smallest is the cut-off.
+        // Keys of (distance, row), the excluded row's at +∞: the k-th smallest is the cut-off.
         for i in 0..<count {
             let id = Int(found[i])
             keys.pointer[i] = SelectionPools.key(score: id == excluded ? .infinity : view.distance(dot: dots.pointer[i], navigation, id), id: id)
@@ -217,8 +217,8 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
             finish(walks[0], bit: 1)
             topK.reset()
             let excluded = excludedRow(batch, q)
-            // Candidates' rows lie all over the vectors: each is fetched a few candidates ahead,
-            // so that its cache misses overlap the scoring of the ones before.
+            // A query's candidates lie in a few stretches of rows, not in order: each is fetched a
+            // few candidates ahead, so that its cache misses overlap the scoring of the ones before.
             let rowBytes = dim * MemoryLayout<Float>.size, ahead = 6
             let ids = UnsafeBufferPointer(start: walks[0].found, count: walks[0].foundCount)
             for i in 0..<min(ahead, ids.count) { Prefetch.lines(points + Int(ids[i]) * dim, bytes: rowBytes) }
@@ -236,7 +236,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     /// The row of query q's own vector, left out of its candidates in a self-join; else −1.
     private func excludedRow(_ batch: QueryBatch, _ q: Int) -> Int {
         let id = batch.excludedID(ofRow: q)
-        return id < 0 ? -1 : Int(forest.rows.pointer[id])
+        return id < 0 || id >= forest.count ? -1 : Int(forest.rows.pointer[id])
     }
 
     /// Starts `walk` for `query`: every tree's root in the queue, nothing found.
@@ -249,7 +249,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         }
     }
 
-    /// Clears the walk's marks: exactly the bytes of the ids it found.
+    /// Clears the walk's marks: exactly the bytes of the rows it found.
     private func finish(_ walk: Walk, bit: UInt8) {
         let marks = marks.pointer
         for i in 0..<walk.foundCount { marks[Int(walk.found[i])] &= ~bit }
@@ -266,21 +266,21 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
         if ref < 0 {
             let leaf = -(ref + 1), items = layout.items, marks = marks.pointer, found = walk.found
             walk.gathered += leafStarts[leaf + 1] - leafStarts[leaf]
-            // Without a branch: whether an id is new is a coin toss the predictor loses, so
-            // every id is written and the count moves past the new ones only.
+            // Without a branch: whether a row is new is a coin toss the predictor loses, so
+            // every row is written and the count moves past the new ones only.
             var count = walk.foundCount
             for i in leafStarts[leaf]..<leafStarts[leaf + 1] {
-                let id = Int(items[i]), mark = marks[id]
-                found[count] = Int32(truncatingIfNeeded: id)
+                let row = Int(items[i]), mark = marks[row]
+                found[count] = Int32(truncatingIfNeeded: row)
                 count &+= mark & bit == 0 ? 1 : 0
-                marks[id] = mark | bit
+                marks[row] = mark | bit
             }
             walk.foundCount = count
             return true
         }
         let margin = margin(walk, ref)
         let near = Int(children[2 * ref + (margin > 0 ? 0 : 1)]), far = Int(children[2 * ref + (margin > 0 ? 1 : 0)])
-        // A leaf's first and last id are read before its ids can be fetched: fetched now.
+        // A leaf's bounds are read before its rows can be fetched: fetched now.
         if near < 0 { Prefetch.read(leafStarts + (-(near + 1))) }
         if far < 0 { Prefetch.read(leafStarts + (-(far + 1))) }
         // The near child goes on without the queue when the queue would hand it back at once
@@ -306,7 +306,7 @@ final class ForestSearcher: NeighborSearcher, CandidateFinder {
     }
 
     /// Fetches the node the walk opens next, while the other lanes step: an internal node's
-    /// plane and children, a leaf's ids.
+    /// plane and children, a leaf's rows.
     @inline(__always)
     private func prefetchNext(_ walk: Walk) {
         guard let upcoming = walk.next ?? walk.queue.first else { return }

@@ -22,6 +22,13 @@ import Testing
         let found = searchAll(forest, queries: VectorMatrix(queries), k: 7), expected = try exactNeighbours(data, queries, metric, k: 7)
         #expect(found.map { $0.map(\.id) } == expected.map { $0.map(\.id) })
         #expect(found.map { $0.map(\.distance) } == expected.map { $0.map(\.distance) })
+        // One query at a time (the searcher) too, and in a self-join, whose own vector is left
+        // out: the oracle's next seven.
+        #expect(searchEachSlice(forest, queries: VectorMatrix(queries), k: 7) == found)
+        let own = Array(data.prefix(40)), selfJoin = searchAll(forest, queries: VectorMatrix(own), k: 7, selfJoin: true)
+        let others = try exactNeighbours(data, own, metric, k: 8).enumerated().map { q, row in Array(row.filter { $0.id != q }.prefix(7)) }
+        #expect(selfJoin.map { $0.map(\.id) } == others.map { $0.map(\.id) } && selfJoin.map { $0.map(\.distance) } == others.map { $0.map(\.distance) })
+        #expect(searchEachSlice(forest, queries: VectorMatrix(own), k: 7, selfJoin: true) == selfJoin)
     }
 
     /// Hand-checked: two well-separated pairs; one tree of leaves of two splits them apart, and a

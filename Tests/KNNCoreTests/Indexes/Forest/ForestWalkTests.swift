@@ -56,7 +56,7 @@ import Testing
             && (0..<count).allSatisfy { i in runs.slots(row: r, run: i).allSatisfy { Int(ids[$0]) >> forest.bucketShift == buckets[i] } }
     }
 
-    /// Under the float walk (l2, sqeuclidean) the lanes find, query by query, exactly the ids of
+    /// Under the float walk (l2, sqeuclidean) the lanes find, query by query, exactly the rows of
     /// the plain walk (less the query's own row in a self-join), grouped by the re-rank's
     /// buckets (256 rows each at 300 dimensions: twelve here): 37 queries (not a multiple of
     /// the lanes) with budgets of a few leaves, many leaves, and more than the forest holds
