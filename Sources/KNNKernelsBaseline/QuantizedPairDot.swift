@@ -65,17 +65,19 @@ public enum QuantizedPairDot {
     public static func many(_ query: UnsafePointer<Int32>, base: UnsafePointer<Int32>, words: Int, ids: UnsafePointer<Int32>, count: Int,
                             into out: UnsafeMutablePointer<Int32>) {
         #if VNNI || PMADDWD
-        // Ask for every row before computing any: their cache misses then overlap fully.
+        // Rows are asked for before they are computed, so that their cache misses overlap: all
+        // of a short list (a graph node's neighbours) at once; a long one (a forest's thousands
+        // of candidates) a window ahead, so that a row asked for is still in the first-level
+        // cache when it is computed, and the misses in flight do not stall the core.
+        let window = count <= 64 ? count : 32
+        for i in 0..<window { Prefetch.lines(base + Int(ids[i]) * words, bytes: words &* 4) }
         for i in 0..<count {
-            let row = UnsafeRawPointer(base + Int(ids[i]) * words)
-            var offset = 0
-            while offset < words &* 4 {
-                Prefetch.read(row + offset)
-                offset &+= 64
-            }
+            if i &+ window < count { Prefetch.lines(base + Int(ids[i &+ window]) * words, bytes: words &* 4) }
+            out[i] = dot(query, base + Int(ids[i]) * words, words: words)
         }
-        #endif
+        #else
         for i in 0..<count { out[i] = dot(query, base + Int(ids[i]) * words, words: words) }
+        #endif
     }
 
     @inline(__always)
