@@ -7,8 +7,9 @@ import KNNKernelsVNNI
 ///
 /// A bucket is a set of dataset rows, chosen by the finder, small enough to stay in a core's
 /// cache (`ExactReRank.bucketBytes`) and likely to be found together (a forest's are stretches
-/// of its rows, which it keeps in the order of its first tree's leaves). The re-rank scores a bucket's runs from every row in turn, so the
-/// dataset rows it reads come from that cache instead of memory.
+/// of its rows, which it keeps in the order of its first tree's leaves). The re-rank scores a
+/// bucket's runs from every row in turn, so the dataset rows it reads come from that cache
+/// instead of memory.
 final class CandidateRuns: @unchecked Sendable {
     let bucketCount: Int
     let perRow: Int

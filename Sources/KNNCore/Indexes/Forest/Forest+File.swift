@@ -59,13 +59,14 @@ extension ForestParameters {
             throw reader.error("forest.leaf_starts", "leaf \(l) holds \(leafStarts.pointer[l + 1] - leafStarts.pointer[l]) rows, more than leaf_size \(leafSize)")
         }
         if let bad = items.buffer.firstIndex(where: { $0 < 0 || Int($0) >= n }) { throw reader.error("forest.leaf_rows", "entry \(bad) has row \(items.pointer[bad])") }
-        // Results name the vector of each row: every vector exactly once.
+        // Results name the vector of each row: every vector exactly once. Its inverse (the row
+        // of each vector) is made as it is checked.
         let ids: AlignedBuffer<Int32> = try reader.buffer("forest.ids", count: max(1, n))
-        var seen = [Bool](repeating: false, count: n)
+        let rows = AlignedBuffer<Int32>(repeating: -1, count: max(1, n))
         for r in 0..<n {
             let id = Int(ids.pointer[r])
-            guard id >= 0, id < n, !seen[id] else { throw reader.error("forest.ids", "row \(r) holds vector \(id), out of range or held by an earlier row") }
-            seen[id] = true
+            guard id >= 0, id < n, rows.pointer[id] < 0 else { throw reader.error("forest.ids", "row \(r) holds vector \(id), out of range or held by an earlier row") }
+            rows.pointer[id] = Int32(r)
         }
         // Planes are finite, and under cosine and ip pass through the origin: their int8 codes
         // (`PlaneCodes`) cannot code anything else. Their normals have unit length (or are zero,
@@ -95,7 +96,7 @@ extension ForestParameters {
             planeCodes = PlaneCodes(rowWords: rowWords, codes: codes, scales: scales)
         }
         return Forest(metric: metric, parameters: self, data: data, points: try reader.buffer("forest.points", count: n * dim),
-                      planes: planes, children: children, leafStarts: leafStarts, items: items, roots: roots, ids: ids,
+                      planes: planes, children: children, leafStarts: leafStarts, items: items, roots: roots, ids: ids, rows: rows,
                       planeCodes: planeCodes.map { .some($0) }, threads: reader.threads)
     }
 }
